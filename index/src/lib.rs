@@ -1,0 +1,19 @@
+//! # OmenDB
+//!
+//! A vector search engine: exact ([`FlatIndex`]) and graph (HNSW)
+//! indexes behind one [`Index`] trait, with SIMD distance kernels chosen at
+//! run time. See `ARCHITECTURE.md` at the repository root for the data flow.
+
+pub mod distance;
+pub mod error;
+pub mod flat;
+pub mod index;
+pub mod metric;
+pub mod topk;
+mod validate;
+
+pub use distance::Kernels;
+pub use error::{Error, Result};
+pub use flat::FlatIndex;
+pub use index::{Index, MemoryUsage, Neighbor, SearchParams};
+pub use metric::Metric;

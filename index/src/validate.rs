@@ -1,0 +1,72 @@
+//! Input checks shared by every index kind.
+
+use crate::error::{Error, Result};
+
+/// Checks one vector's length and that every component is finite.
+pub fn vector(v: &[f32], dims: usize, row: usize) -> Result<()> {
+    if v.len() != dims {
+        return Err(Error::DimensionMismatch {
+            expected: dims,
+            got: v.len(),
+        });
+    }
+    if let Some((component, &value)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            row,
+            component,
+            value,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a row-major batch against its ids; returns the number of rows.
+pub fn batch(ids: &[u64], vectors: &[f32], dims: usize) -> Result<usize> {
+    if ids.is_empty() {
+        return Err(Error::EmptyBatch("no ids"));
+    }
+    if vectors.len() != ids.len() * dims {
+        return Err(Error::DimensionMismatch {
+            expected: dims,
+            got: vectors.len() / ids.len(),
+        });
+    }
+    for (row, v) in vectors.chunks_exact(dims).enumerate() {
+        vector(v, dims, row)?;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    for &id in ids {
+        if !seen.insert(id) {
+            return Err(Error::DuplicateId(id));
+        }
+    }
+    Ok(ids.len())
+}
+
+/// Checks a query and `k` against an index of `len` vectors.
+pub fn query(q: &[f32], dims: usize, k: usize, len: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::ZeroK);
+    }
+    if len == 0 {
+        return Err(Error::EmptyIndex);
+    }
+    if k > len {
+        return Err(Error::KTooLarge { k, len });
+    }
+    vector(q, dims, 0)
+}
+
+/// Checks the shape of a row-major query batch; returns the number of rows.
+pub fn query_batch(queries: &[f32], dims: usize) -> Result<usize> {
+    if queries.is_empty() {
+        return Err(Error::EmptyBatch("no queries"));
+    }
+    if !queries.len().is_multiple_of(dims) {
+        return Err(Error::DimensionMismatch {
+            expected: dims,
+            got: queries.len() % dims,
+        });
+    }
+    Ok(queries.len() / dims)
+}

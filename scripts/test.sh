@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: installs what a fresh machine lacks, then runs
+# every test in the workspace (the test profile is optimised; see Cargo.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo test --workspace --all-targets "$@"
+cargo test --workspace --doc
