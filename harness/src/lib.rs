@@ -1,0 +1,5 @@
+//! `omenbench` as a library: datasets, sweeps and reports, driven by the
+//! `omenbench` binary and usable from integration tests.
+
+pub mod data;
+pub mod sweep;

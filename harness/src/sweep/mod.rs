@@ -1,0 +1,3 @@
+//! Benchmark sweeps: configs, adapters, metrics and results.
+
+pub mod cli;
