@@ -1,12 +1,13 @@
 //! # OmenDB
 //!
-//! A vector search engine: exact ([`FlatIndex`]) and graph (HNSW)
+//! A vector search engine: exact ([`FlatIndex`]) and graph ([`HnswIndex`])
 //! indexes behind one [`Index`] trait, with SIMD distance kernels chosen at
 //! run time. See `ARCHITECTURE.md` at the repository root for the data flow.
 
 pub mod distance;
 pub mod error;
 pub mod flat;
+pub mod hnsw;
 pub mod index;
 pub mod metric;
 pub mod topk;
@@ -15,5 +16,6 @@ mod validate;
 pub use distance::Kernels;
 pub use error::{Error, Result};
 pub use flat::FlatIndex;
+pub use hnsw::{HnswIndex, HnswParams};
 pub use index::{Index, MemoryUsage, Neighbor, SearchParams};
 pub use metric::Metric;

@@ -1,0 +1,193 @@
+//! Linking a stored node into the graph (the paper's Algorithm 1), safe to
+//! run from many threads at once: each node's links are rewritten only under
+//! that node's lock, and the entry point moves under the entry lock.
+
+use parking_lot::Mutex;
+
+use super::graph::{Graph, NodeId};
+use super::params::HnswParams;
+use super::scorer::ExactScorer;
+use super::search::{descend, search_layer, Candidate};
+use super::select::{node_ids, select_neighbors};
+use super::visited::VisitedPool;
+use crate::distance::Kernels;
+use crate::metric::Metric;
+
+/// What an insert needs besides the graph.
+pub struct Linker<'a> {
+    /// The graph being extended.
+    pub graph: &'a Graph,
+    /// Build parameters.
+    pub params: &'a HnswParams,
+    /// The metric.
+    pub metric: Metric,
+    /// Distance kernels.
+    pub kernels: Kernels,
+    /// Visited-set pool.
+    pub visited: &'a VisitedPool,
+    /// Serialises entry-point changes (held only by inserts that raise the top level).
+    pub entry_lock: &'a Mutex<()>,
+}
+
+impl Linker<'_> {
+    /// Links `node` (already stored, with its level) into the graph.
+    pub fn link(&self, node: NodeId) {
+        let graph = self.graph;
+        let level = graph.level(node);
+        // Only an insert that may raise the top level takes the entry lock,
+        // and it keeps it until the node is linked, so the entry point never
+        // names a node that is not reachable yet.
+        let mut guard = None;
+        let (entry, entry_level) = loop {
+            match graph.entry() {
+                None => {
+                    let g = self.entry_lock.lock();
+                    if graph.entry().is_none() {
+                        graph.set_entry(node, level);
+                        return;
+                    }
+                    drop(g);
+                }
+                Some((_, l)) if level > l => {
+                    let g = self.entry_lock.lock();
+                    let (e2, l2) = graph.entry().expect("entry set before lock");
+                    if level > l2 {
+                        guard = Some(g);
+                        break (e2, l2);
+                    }
+                    drop(g);
+                    break (e2, l2);
+                }
+                Some(el) => break el,
+            }
+        };
+
+        let scorer = ExactScorer::new(graph, graph.vector(node), self.metric, self.kernels);
+        let top = level.min(entry_level);
+        let start = descend(graph, &scorer, entry, entry_level, top);
+        let mut entries = vec![start];
+        let mut selected = Vec::new();
+        let mut ids = Vec::new();
+        for layer in (0..=top).rev() {
+            let found = {
+                let mut visited = self.visited.get(graph.node_count());
+                search_layer(
+                    graph,
+                    &scorer,
+                    &entries,
+                    self.params.ef_construction,
+                    layer,
+                    &mut visited,
+                    false,
+                )
+            };
+            let found: Vec<Candidate> = found.into_iter().filter(|c| c.item != node).collect();
+            select_neighbors(
+                graph,
+                self.metric,
+                &self.kernels,
+                &found,
+                self.params.m,
+                self.params.keep_pruned,
+                &mut selected,
+            );
+            self.set_own_links(node, layer, &selected, &mut ids);
+            for &c in &selected {
+                self.add_backlink(c.item, node, c.distance, layer);
+            }
+            if !found.is_empty() {
+                entries = found;
+            }
+        }
+        if guard.is_some() {
+            graph.set_entry(node, level);
+        }
+    }
+
+    /// Writes `node`'s own links on `layer`. A concurrent insert that reached
+    /// `node` through a higher layer may already have linked itself in here;
+    /// those links are merged, not overwritten (else that node could lose
+    /// its only way in).
+    fn set_own_links(
+        &self,
+        node: NodeId,
+        layer: usize,
+        selected: &[Candidate],
+        ids: &mut Vec<NodeId>,
+    ) {
+        let graph = self.graph;
+        let _lock = graph.lock(node);
+        graph.neighbors_into(node, layer, ids);
+        if ids.is_empty() {
+            node_ids(selected, ids);
+            graph.set_neighbors(node, layer, ids);
+            return;
+        }
+        let base = graph.vector(node);
+        let mut candidates: Vec<Candidate> = selected.to_vec();
+        for &n in ids.iter() {
+            if !selected.iter().any(|c| c.item == n) {
+                candidates.push(Candidate {
+                    distance: self.metric.distance(&self.kernels, base, graph.vector(n)),
+                    item: n,
+                });
+            }
+        }
+        candidates.sort_unstable();
+        let mut merged = Vec::with_capacity(candidates.len());
+        select_neighbors(
+            graph,
+            self.metric,
+            &self.kernels,
+            &candidates,
+            graph.max_links(layer),
+            self.params.keep_pruned,
+            &mut merged,
+        );
+        node_ids(&merged, ids);
+        graph.set_neighbors(node, layer, ids);
+    }
+
+    /// Adds `node` to `target`'s links on `layer`, shrinking them with the
+    /// heuristic when full.
+    fn add_backlink(&self, target: NodeId, node: NodeId, distance: f32, layer: usize) {
+        let graph = self.graph;
+        let max = graph.max_links(layer);
+        let _lock = graph.lock(target);
+        let mut current = Vec::with_capacity(max + 1);
+        graph.neighbors_into(target, layer, &mut current);
+        if current.contains(&node) {
+            return;
+        }
+        if current.len() < max {
+            current.push(node);
+            graph.set_neighbors(target, layer, &current);
+            return;
+        }
+        let base = graph.vector(target);
+        let mut candidates: Vec<Candidate> = current
+            .iter()
+            .map(|&n| Candidate {
+                distance: self.metric.distance(&self.kernels, base, graph.vector(n)),
+                item: n,
+            })
+            .collect();
+        candidates.push(Candidate {
+            distance,
+            item: node,
+        });
+        candidates.sort_unstable();
+        let mut selected = Vec::with_capacity(max);
+        select_neighbors(
+            graph,
+            self.metric,
+            &self.kernels,
+            &candidates,
+            max,
+            self.params.keep_pruned,
+            &mut selected,
+        );
+        node_ids(&selected, &mut current);
+        graph.set_neighbors(target, layer, &current);
+    }
+}

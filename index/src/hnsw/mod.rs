@@ -1,0 +1,275 @@
+//! HNSW: Hierarchical Navigable Small World graphs (Malkov & Yashunin).
+//!
+//! | file | role |
+//! |---|---|
+//! | `params.rs` | build parameters and their validation |
+//! | `graph.rs` | memory layout: vectors, levels, layer-0 slots, upper-layer pool, node locks |
+//! | `vectors.rs` | the contiguous vector store |
+//! | `scorer.rs` | per-query distance to a node (exact here; PQ codes elsewhere) |
+//! | `search.rs` | greedy descent and the beam search of one layer |
+//! | `select.rs` | the neighbour-selection heuristic |
+//! | `insert.rs` | linking a node in, concurrently |
+//! | `visited.rs` | pooled, epoch-stamped visited sets |
+//! | `rng.rs` | the seeded level generator |
+//!
+//! Inserting is two phases. Under the index's write lock a node is *stored*:
+//! its vector copied in, its level drawn, its empty link slots allocated.
+//! Then, under the shared read lock, it is *linked*; many threads link at
+//! once, locking only the nodes whose lists they rewrite. Searches take the
+//! read lock too, so they run while other threads insert.
+
+mod graph;
+mod insert;
+mod params;
+mod rng;
+pub(crate) mod scorer;
+pub(crate) mod search;
+mod select;
+mod vectors;
+mod visited;
+
+pub use params::HnswParams;
+
+use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
+
+use crate::distance::Kernels;
+use crate::error::{Error, Result};
+use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
+use crate::metric::Metric;
+use crate::validate;
+use graph::{Graph, NodeId};
+use insert::Linker;
+use params::MAX_LEVEL;
+use rng::LevelRng;
+use scorer::ExactScorer;
+use search::{descend, search_layer};
+use visited::VisitedPool;
+
+/// An HNSW index over f32 vectors with `u64` ids.
+pub struct HnswIndex {
+    dims: usize,
+    metric: Metric,
+    params: HnswParams,
+    kernels: Kernels,
+    graph: RwLock<Graph>,
+    rng: Mutex<LevelRng>,
+    visited: VisitedPool,
+    entry_lock: Mutex<()>,
+}
+
+impl HnswIndex {
+    /// An empty index. Fails on `dims = 0` or invalid params.
+    pub fn new(dims: usize, metric: Metric, params: HnswParams) -> Result<Self> {
+        if dims == 0 {
+            return Err(Error::invalid("dims", "must be at least 1"));
+        }
+        params.validate()?;
+        Ok(HnswIndex {
+            dims,
+            metric,
+            params,
+            kernels: Kernels::detect(),
+            graph: RwLock::new(Graph::new(dims, params.m)),
+            rng: Mutex::new(LevelRng::new(params.seed)),
+            visited: VisitedPool::default(),
+            entry_lock: Mutex::new(()),
+        })
+    }
+
+    /// The build parameters.
+    pub fn params(&self) -> &HnswParams {
+        &self.params
+    }
+
+    /// Marks `id` deleted: it is never returned again but still routes searches.
+    pub fn remove(&self, id: u64) -> Result<()> {
+        let mut g = self.graph.write();
+        let node = *g.slots.get(&id).ok_or(Error::UnknownId(id))?;
+        g.mark_deleted(node);
+        Ok(())
+    }
+
+    /// Replaces the vector stored under `id` (or adds it when absent): the
+    /// old version is marked deleted and the new one linked in.
+    pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
+        validate::vector(vector, self.dims, 0)?;
+        let node = {
+            let mut g = self.graph.write();
+            if let Some(&old) = g.slots.get(&id) {
+                g.mark_deleted(old);
+            }
+            self.store(&mut g, id, vector)
+        };
+        self.link_all(&[node]);
+        Ok(())
+    }
+
+    /// Whether `id` is a live vector in the index.
+    pub fn contains(&self, id: u64) -> bool {
+        self.graph.read().slots.contains_key(&id)
+    }
+
+    /// Highest level in the graph (0 when it has one layer or none).
+    pub fn max_level(&self) -> usize {
+        self.graph.read().entry().map_or(0, |(_, l)| l)
+    }
+
+    /// How many nodes each layer holds: `[layer 0, layer 1, …]`.
+    pub fn layer_sizes(&self) -> Vec<usize> {
+        let g = self.graph.read();
+        let mut sizes = vec![0; MAX_LEVEL + 1];
+        for n in 0..g.node_count() as NodeId {
+            for s in sizes.iter_mut().take(g.level(n) + 1) {
+                *s += 1;
+            }
+        }
+        while sizes.len() > 1 && sizes.last() == Some(&0) {
+            sizes.pop();
+        }
+        sizes
+    }
+
+    /// Nodes reachable from the entry point on layer 0 (deleted ones
+    /// included), for connectivity checks.
+    pub fn reachable_from_entry(&self) -> usize {
+        let g = self.graph.read();
+        let Some((entry, _)) = g.entry() else {
+            return 0;
+        };
+        let mut visited = self.visited.get(g.node_count());
+        let mut stack = vec![entry];
+        visited.check_and_mark(entry);
+        let mut count = 0;
+        while let Some(n) = stack.pop() {
+            count += 1;
+            g.for_each_neighbor(n, 0, |m| {
+                if !visited.check_and_mark(m) {
+                    stack.push(m);
+                }
+            });
+        }
+        count
+    }
+
+    fn prepared(&self, v: &[f32]) -> Vec<f32> {
+        let mut v = v.to_vec();
+        self.metric.prepare(&mut v, &self.kernels);
+        v
+    }
+
+    /// Phase one: copies the vector in and allocates its node.
+    fn store(&self, g: &mut Graph, id: u64, vector: &[f32]) -> NodeId {
+        let level = self
+            .rng
+            .lock()
+            .level(self.params.level_multiplier(), MAX_LEVEL);
+        g.push(id, &self.prepared(vector), level)
+    }
+
+    /// Phase two: links stored nodes, in parallel on the current rayon pool.
+    fn link_all(&self, nodes: &[NodeId]) {
+        let g = self.graph.read();
+        let linker = Linker {
+            graph: &g,
+            params: &self.params,
+            metric: self.metric,
+            kernels: self.kernels,
+            visited: &self.visited,
+            entry_lock: &self.entry_lock,
+        };
+        if nodes.len() == 1 || rayon::current_num_threads() == 1 {
+            nodes.iter().for_each(|&n| linker.link(n));
+        } else {
+            nodes
+                .par_iter()
+                .with_min_len(16)
+                .for_each(|&n| linker.link(n));
+        }
+    }
+}
+
+impl Index for HnswIndex {
+    fn dims(&self) -> usize {
+        self.dims
+    }
+
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    fn len(&self) -> usize {
+        self.graph.read().live_count()
+    }
+
+    fn add(&self, id: u64, vector: &[f32]) -> Result<()> {
+        validate::vector(vector, self.dims, 0)?;
+        let node = {
+            let mut g = self.graph.write();
+            if g.slots.contains_key(&id) {
+                return Err(Error::DuplicateId(id));
+            }
+            self.store(&mut g, id, vector)
+        };
+        self.link_all(&[node]);
+        Ok(())
+    }
+
+    fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        validate::batch(ids, vectors, self.dims)?;
+        let nodes: Vec<NodeId> = {
+            let mut g = self.graph.write();
+            if let Some(&id) = ids.iter().find(|id| g.slots.contains_key(id)) {
+                return Err(Error::DuplicateId(id));
+            }
+            g.reserve(ids.len());
+            ids.iter()
+                .zip(vectors.chunks_exact(self.dims))
+                .map(|(&id, v)| self.store(&mut g, id, v))
+                .collect()
+        };
+        self.link_all(&nodes);
+        Ok(())
+    }
+
+    fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
+        let g = self.graph.read();
+        validate::query(query, self.dims, k, g.live_count())?;
+        let Some((entry, entry_level)) = g.entry() else {
+            return Err(Error::EmptyIndex);
+        };
+        let q = self.prepared(query);
+        let scorer = ExactScorer::new(&g, &q, self.metric, self.kernels);
+        let start = descend(&g, &scorer, entry, entry_level, 0);
+        let mut visited = self.visited.get(g.node_count());
+        let found = search_layer(
+            &g,
+            &scorer,
+            &[start],
+            params.ef.max(k),
+            0,
+            &mut visited,
+            true,
+        );
+        Ok(found
+            .into_iter()
+            .take(k)
+            .map(|c| Neighbor {
+                id: g.ids[c.item as usize],
+                distance: c.distance,
+            })
+            .collect())
+    }
+
+    fn memory_usage(&self) -> MemoryUsage {
+        let g = self.graph.read();
+        MemoryUsage {
+            vectors: g.vectors.bytes(),
+            graph: g.graph_bytes(),
+            codes: 0,
+            ids: g.id_bytes(),
+            other: g.other_bytes() + self.visited.bytes(),
+            disk: 0,
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Graph traversal: greedy descent through the upper layers and the beam
+//! search of one layer (the paper's Algorithm 2).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::graph::{Graph, NodeId};
+use super::scorer::Scorer;
+use super::visited::VisitedList;
+use crate::topk::Scored;
+
+/// A node with its distance to the query.
+pub type Candidate = Scored<NodeId>;
+
+/// Greedy walk on `layer` from `start` to a local minimum.
+pub fn greedy_closest<S: Scorer>(
+    graph: &Graph,
+    scorer: &S,
+    start: Candidate,
+    layer: usize,
+) -> Candidate {
+    let mut best = start;
+    loop {
+        let mut improved = false;
+        graph.for_each_neighbor(best.item, layer, |n| {
+            let d = scorer.score(n);
+            if d < best.distance {
+                best = Candidate {
+                    distance: d,
+                    item: n,
+                };
+                improved = true;
+            }
+        });
+        if !improved {
+            return best;
+        }
+    }
+}
+
+/// Descends from the entry point down to (and excluding) `target_layer`,
+/// greedily, returning the closest node found.
+pub fn descend<S: Scorer>(
+    graph: &Graph,
+    scorer: &S,
+    entry: NodeId,
+    entry_level: usize,
+    target_layer: usize,
+) -> Candidate {
+    let mut cur = Candidate {
+        distance: scorer.score(entry),
+        item: entry,
+    };
+    for layer in (target_layer + 1..=entry_level).rev() {
+        cur = greedy_closest(graph, scorer, cur, layer);
+    }
+    cur
+}
+
+/// Beam search of width `ef` on `layer` from `entries`. Returns up to `ef`
+/// nodes sorted by distance, ascending. With `skip_deleted`, deleted nodes
+/// are walked through but never returned.
+pub fn search_layer<S: Scorer>(
+    graph: &Graph,
+    scorer: &S,
+    entries: &[Candidate],
+    ef: usize,
+    layer: usize,
+    visited: &mut VisitedList,
+    skip_deleted: bool,
+) -> Vec<Candidate> {
+    let mut frontier: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(ef * 2);
+    let mut results: BinaryHeap<Candidate> = BinaryHeap::with_capacity(ef + 1);
+    for &e in entries {
+        if visited.check_and_mark(e.item) {
+            continue;
+        }
+        frontier.push(Reverse(e));
+        if !(skip_deleted && graph.is_deleted(e.item)) {
+            results.push(e);
+        }
+    }
+    while results.len() > ef {
+        results.pop();
+    }
+    let mut fresh: Vec<NodeId> = Vec::with_capacity(graph.max_links(layer));
+    while let Some(Reverse(c)) = frontier.pop() {
+        let bound = if results.len() >= ef {
+            results.peek().map_or(f32::INFINITY, |w| w.distance)
+        } else {
+            f32::INFINITY
+        };
+        if c.distance > bound {
+            break;
+        }
+        fresh.clear();
+        graph.for_each_neighbor(c.item, layer, |n| {
+            if !visited.check_and_mark(n) {
+                scorer.prefetch(n);
+                fresh.push(n);
+            }
+        });
+        for &n in &fresh {
+            let d = scorer.score(n);
+            let bound = if results.len() >= ef {
+                results.peek().map_or(f32::INFINITY, |w| w.distance)
+            } else {
+                f32::INFINITY
+            };
+            if d < bound {
+                let cand = Candidate {
+                    distance: d,
+                    item: n,
+                };
+                frontier.push(Reverse(cand));
+                if !(skip_deleted && graph.is_deleted(n)) {
+                    results.push(cand);
+                    if results.len() > ef {
+                        results.pop();
+                    }
+                }
+            }
+        }
+    }
+    results.into_sorted_vec()
+}
