@@ -10,6 +10,7 @@ pub mod flat;
 pub mod hnsw;
 pub mod index;
 pub mod metric;
+pub mod pq;
 pub mod topk;
 mod validate;
 
@@ -19,3 +20,4 @@ pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams};
 pub use index::{Index, MemoryUsage, Neighbor, SearchParams};
 pub use metric::Metric;
+pub use pq::{AdcTable, PqParams, ProductQuantizer};
