@@ -79,6 +79,9 @@ pub struct ProductQuantizer {
     /// `m × KS × sub_dims` floats: centroid `c` of sub-space `j` starts at
     /// `(j * KS + c) * sub_dims`.
     centroids: Vec<f32>,
+    /// The same codebooks, each sub-space's `KS × sub_dims` block
+    /// [`kmeans::transpose`]d, for the encoding scan and table building.
+    transposed: Vec<f32>,
     kernels: Kernels,
 }
 
@@ -174,14 +177,14 @@ impl ProductQuantizer {
                 kmeans::train(&sub, sub_dims, KS, params.iterations, seed, &kernels)
             })
             .collect();
-        Ok(ProductQuantizer {
+        Ok(ProductQuantizer::assemble(
             dims,
             metric,
             m,
             sub_dims,
-            centroids: books.concat(),
+            books.concat(),
             kernels,
-        })
+        ))
     }
 
     /// A quantizer from checked parts (used by the codebook reader).
@@ -193,14 +196,37 @@ impl ProductQuantizer {
     ) -> Result<Self> {
         let sub_dims = sub_dims_for(dims, m)?;
         debug_assert_eq!(centroids.len(), m * KS * sub_dims);
-        Ok(ProductQuantizer {
+        Ok(ProductQuantizer::assemble(
             dims,
             metric,
             m,
             sub_dims,
             centroids,
-            kernels: Kernels::detect(),
-        })
+            Kernels::detect(),
+        ))
+    }
+
+    fn assemble(
+        dims: usize,
+        metric: Metric,
+        m: usize,
+        sub_dims: usize,
+        centroids: Vec<f32>,
+        kernels: Kernels,
+    ) -> Self {
+        let transposed = centroids
+            .chunks_exact(KS * sub_dims)
+            .flat_map(|book| kmeans::transpose(book, sub_dims))
+            .collect();
+        ProductQuantizer {
+            dims,
+            metric,
+            m,
+            sub_dims,
+            centroids,
+            transposed,
+            kernels,
+        }
     }
 
     /// Vector dimension.
@@ -234,9 +260,10 @@ impl ProductQuantizer {
         &self.centroids
     }
 
-    /// Bytes this quantizer holds in RAM (the codebooks dominate).
+    /// Bytes this quantizer holds in RAM: the codebooks, twice (as trained,
+    /// and transposed for encoding).
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.centroids.capacity() * 4
+        std::mem::size_of::<Self>() + (self.centroids.capacity() + self.transposed.capacity()) * 4
     }
 
     /// Fails unless this quantizer was trained for `dims` and `metric`: the
@@ -277,6 +304,9 @@ impl ProductQuantizer {
     /// Encodes the row-major `data` (`n × dims`) in parallel; returns the
     /// `n × code_len` codes, row-major.
     pub fn encode_batch(&self, data: &[f32]) -> Result<Vec<u8>> {
+        if data.is_empty() {
+            return Err(Error::EmptyBatch("no vectors to encode"));
+        }
         let n = validate::query_batch(data, self.dims)?;
         for (row, v) in data.chunks_exact(self.dims).enumerate() {
             validate::vector(v, self.dims, row)?;
@@ -325,10 +355,9 @@ impl ProductQuantizer {
         self.prepare_padded(query, &mut q);
         Ok(AdcTable::build(
             &q,
-            &self.centroids,
+            &self.transposed,
             self.sub_dims,
             self.metric,
-            &self.kernels,
         ))
     }
 
@@ -354,12 +383,13 @@ impl ProductQuantizer {
     /// Nearest centroid per sub-space of a prepared, padded vector.
     fn encode_prepared(&self, v: &[f32], code: &mut [u8]) {
         let s = self.sub_dims;
+        let mut scratch = [0.0f32; KS];
         for ((c, sub), book) in code
             .iter_mut()
             .zip(v.chunks_exact(s))
-            .zip(self.centroids.chunks_exact(KS * s))
+            .zip(self.transposed.chunks_exact(KS * s))
         {
-            *c = kmeans::nearest(sub, book, s, &self.kernels).0 as u8;
+            *c = kmeans::nearest(sub, book, &mut scratch).0 as u8;
         }
     }
 }
