@@ -245,3 +245,23 @@ fn refuses_to_write_inconsistent_data() {
     assert!(e.contains("x.hdf5") && e.contains("train vector 7"), "{e}");
     assert!(!p.exists());
 }
+
+#[test]
+fn reads_fixed_length_string_metric() {
+    // Files written with numpy byte strings carry a fixed-length attribute.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("fixed.hdf5");
+    custom(&p, |f| {
+        let s = h5::types::FixedAscii::<7>::from_ascii(b"angular").unwrap();
+        f.new_attr::<h5::types::FixedAscii<7>>()
+            .shape(())
+            .create("distance")
+            .unwrap()
+            .as_writer()
+            .write_scalar(&s)
+            .unwrap();
+        put(f, "train", Array2::<f32>::ones((3, 2)));
+        put(f, "test", Array2::<f32>::ones((1, 2)));
+    });
+    assert_eq!(hdf5::info(&p).unwrap().metric, Metric::Cosine);
+}

@@ -144,11 +144,11 @@ fn read_metric(path: &Path, file: &h5::File) -> Result<Metric> {
         }
         TypeDescriptor::VarLenAscii => reader.read_scalar::<VarLenAscii>().map(|s| s.to_string()),
         TypeDescriptor::FixedAscii(_) => reader
-            .conversion(h5::Conversion::Hard)
+            .conversion(h5::Conversion::Soft)
             .read_scalar::<FixedAscii<64>>()
             .map(|s| s.to_string()),
         TypeDescriptor::FixedUnicode(_) => reader
-            .conversion(h5::Conversion::Hard)
+            .conversion(h5::Conversion::Soft)
             .read_scalar::<FixedUnicode<64>>()
             .map(|s| s.to_string()),
         other => bail!(
