@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 use super::vectors::VectorStore;
 
 /// Sentinel for "no entry point yet".
-const NO_ENTRY: u64 = u64::MAX;
+pub(super) const NO_ENTRY: u64 = u64::MAX;
 
 /// Node numbers are dense `u32`s in insertion order.
 pub type NodeId = u32;
@@ -31,17 +31,17 @@ pub struct Graph {
     pub(crate) ids: Vec<u64>,
     /// External id → node of its live version.
     pub(crate) slots: HashMap<u64, NodeId>,
-    levels: Vec<u8>,
-    layer0: Vec<AtomicU32>,
-    upper: Vec<AtomicU32>,
-    upper_offset: Vec<u32>,
-    locks: Vec<Mutex<()>>,
-    deleted: Vec<AtomicBool>,
-    deleted_count: usize,
+    pub(super) levels: Vec<u8>,
+    pub(super) layer0: Vec<AtomicU32>,
+    pub(super) upper: Vec<AtomicU32>,
+    pub(super) upper_offset: Vec<u32>,
+    pub(super) locks: Vec<Mutex<()>>,
+    pub(super) deleted: Vec<AtomicBool>,
+    pub(super) deleted_count: usize,
     /// `(level << 32) | node` of the entry point, or [`NO_ENTRY`].
-    entry: AtomicU64,
-    max0: usize,
-    max_upper: usize,
+    pub(super) entry: AtomicU64,
+    pub(super) max0: usize,
+    pub(super) max_upper: usize,
 }
 
 impl Graph {

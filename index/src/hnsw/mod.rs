@@ -4,12 +4,14 @@
 //! |---|---|
 //! | `params.rs` | build parameters and their validation |
 //! | `graph.rs` | memory layout: vectors, levels, layer-0 slots, upper-layer pool, node locks |
-//! | `vectors.rs` | the contiguous vector store |
+//! | `vectors.rs` | the vector store: in RAM or memory-mapped |
+//! | `persist.rs` | snapshot / restore hooks for `crate::storage` |
 //! | `scorer.rs` | per-query distance to a node (exact here; PQ codes elsewhere) |
 //! | `search.rs` | greedy descent and the beam search of one layer |
 //! | `select.rs` | the neighbour-selection heuristic |
 //! | `insert.rs` | linking a node in, concurrently |
-//! | `visited.rs` | pooled, epoch-stamped visited sets |
+//! | `navigate.rs` | search with a caller's scorer, exact re-ranking (for the PQ index) |
+//! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets, heaps |
 //! | `rng.rs` | the seeded level generator |
 //!
 //! Inserting is two phases. Under the index's write lock a node is *stored*:
@@ -20,13 +22,15 @@
 
 mod graph;
 mod insert;
+mod navigate;
 mod params;
+pub(crate) mod persist;
 mod rng;
 pub(crate) mod scorer;
+mod scratch;
 pub(crate) mod search;
 mod select;
-mod vectors;
-mod visited;
+pub(crate) mod vectors;
 
 pub use params::HnswParams;
 
@@ -43,8 +47,8 @@ use insert::Linker;
 use params::MAX_LEVEL;
 use rng::LevelRng;
 use scorer::ExactScorer;
+use scratch::ScratchPool;
 use search::{descend, search_layer};
-use visited::VisitedPool;
 
 /// An HNSW index over f32 vectors with `u64` ids.
 pub struct HnswIndex {
@@ -54,7 +58,7 @@ pub struct HnswIndex {
     kernels: Kernels,
     graph: RwLock<Graph>,
     rng: Mutex<LevelRng>,
-    visited: VisitedPool,
+    scratch: ScratchPool,
     entry_lock: Mutex<()>,
 }
 
@@ -72,7 +76,7 @@ impl HnswIndex {
             kernels: Kernels::detect(),
             graph: RwLock::new(Graph::new(dims, params.m)),
             rng: Mutex::new(LevelRng::new(params.seed)),
-            visited: VisitedPool::default(),
+            scratch: ScratchPool::default(),
             entry_lock: Mutex::new(()),
         })
     }
@@ -137,7 +141,8 @@ impl HnswIndex {
         let Some((entry, _)) = g.entry() else {
             return 0;
         };
-        let mut visited = self.visited.get(g.node_count());
+        let mut scratch = self.scratch.get(g.node_count());
+        let visited = &mut scratch.visited;
         let mut stack = vec![entry];
         visited.check_and_mark(entry);
         let mut count = 0;
@@ -175,7 +180,7 @@ impl HnswIndex {
             params: &self.params,
             metric: self.metric,
             kernels: self.kernels,
-            visited: &self.visited,
+            scratch: &self.scratch,
             entry_lock: &self.entry_lock,
         };
         if nodes.len() == 1 || rayon::current_num_threads() == 1 {
@@ -241,15 +246,17 @@ impl Index for HnswIndex {
         let q = self.prepared(query);
         let scorer = ExactScorer::new(&g, &q, self.metric, self.kernels);
         let start = descend(&g, &scorer, entry, entry_level, 0);
-        let mut visited = self.visited.get(g.node_count());
-        let found = search_layer(
+        let mut scratch = self.scratch.get(g.node_count());
+        let mut found = Vec::with_capacity(params.ef.max(k));
+        search_layer(
             &g,
             &scorer,
             &[start],
             params.ef.max(k),
             0,
-            &mut visited,
+            &mut scratch,
             true,
+            &mut found,
         );
         Ok(found
             .into_iter()
@@ -268,7 +275,7 @@ impl Index for HnswIndex {
             graph: g.graph_bytes(),
             codes: 0,
             ids: g.id_bytes(),
-            other: g.other_bytes() + self.visited.bytes(),
+            other: g.other_bytes() + self.scratch.bytes(),
             disk: 0,
         }
     }

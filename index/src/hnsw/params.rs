@@ -14,8 +14,9 @@ pub struct HnswParams {
     pub ml: Option<f64>,
     /// Seed of the level generator (single-threaded builds are reproducible).
     pub seed: u64,
-    /// Back-fill pruned candidates until a node has `M` links (the paper's
-    /// `keepPrunedConnections`).
+    /// Back-fill a new node's links with pruned candidates until it has `M`
+    /// (the paper's `keepPrunedConnections`). Shrinking a full list on
+    /// back-linking never back-fills (see `insert.rs`).
     pub keep_pruned: bool,
 }
 

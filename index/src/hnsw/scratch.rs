@@ -1,6 +1,12 @@
-//! Visited sets reused across searches: epoch-stamped arrays in a pool.
+//! Per-search scratch reused across searches: an epoch-stamped visited set
+//! and the beam search's heaps, checked out of a pool and returned on drop.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use parking_lot::Mutex;
+
+use super::search::Candidate;
 
 /// One visited set: a node is visited when its stamp equals the current epoch,
 /// so clearing is a counter increment, not a memset.
@@ -44,56 +50,91 @@ impl VisitedList {
     }
 }
 
-/// A pool of visited lists shared by all searches of one index.
-#[derive(Debug, Default)]
-pub struct VisitedPool {
-    free: Mutex<Vec<VisitedList>>,
+/// Everything one search needs besides the graph, kept between searches.
+#[derive(Debug)]
+pub struct Scratch {
+    /// Nodes seen in this search.
+    pub visited: VisitedList,
+    /// Candidates still to expand, closest first.
+    pub frontier: BinaryHeap<Reverse<Candidate>>,
+    /// The best `ef` found so far, farthest on top.
+    pub results: BinaryHeap<Candidate>,
+    /// Unvisited neighbours of the node being expanded.
+    pub fresh: Vec<u32>,
 }
 
-/// A visited list checked out of the pool; returns itself on drop.
-pub struct VisitedHandle<'a> {
-    pool: &'a VisitedPool,
-    list: Option<VisitedList>,
-}
-
-impl VisitedPool {
-    /// Checks out a cleared list able to mark nodes `0..n`.
-    pub fn get(&self, n: usize) -> VisitedHandle<'_> {
-        let mut list = self
-            .free
-            .lock()
-            .pop()
-            .unwrap_or_else(|| VisitedList::new(0));
-        list.reset(n);
-        VisitedHandle {
-            pool: self,
-            list: Some(list),
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            visited: VisitedList::new(0),
+            frontier: BinaryHeap::new(),
+            results: BinaryHeap::new(),
+            fresh: Vec::new(),
         }
     }
 
-    /// Bytes held by idle lists.
+    /// Starts a new search over `n` nodes.
+    pub fn reset(&mut self, n: usize) {
+        self.visited.reset(n);
+        self.frontier.clear();
+        self.results.clear();
+        self.fresh.clear();
+    }
+
+    fn bytes(&self) -> usize {
+        self.visited.bytes()
+            + (self.frontier.capacity() + self.results.capacity())
+                * std::mem::size_of::<Candidate>()
+            + self.fresh.capacity() * 4
+    }
+}
+
+/// A pool of scratch spaces shared by all searches of one index.
+#[derive(Debug, Default)]
+pub struct ScratchPool {
+    free: Mutex<Vec<Scratch>>,
+}
+
+/// Scratch checked out of the pool; returns itself on drop.
+pub struct ScratchHandle<'a> {
+    pool: &'a ScratchPool,
+    scratch: Option<Scratch>,
+}
+
+impl ScratchPool {
+    /// Checks out scratch whose visited set is cleared for nodes `0..n`.
+    pub fn get(&self, n: usize) -> ScratchHandle<'_> {
+        let mut scratch = self.free.lock().pop().unwrap_or_else(Scratch::new);
+        scratch.reset(n);
+        ScratchHandle {
+            pool: self,
+            scratch: Some(scratch),
+        }
+    }
+
+    /// Bytes held by idle scratch spaces.
     pub fn bytes(&self) -> usize {
-        self.free.lock().iter().map(VisitedList::bytes).sum()
+        self.free.lock().iter().map(Scratch::bytes).sum()
     }
 }
 
-impl std::ops::Deref for VisitedHandle<'_> {
-    type Target = VisitedList;
-    fn deref(&self) -> &VisitedList {
-        self.list.as_ref().expect("present until drop")
+impl std::ops::Deref for ScratchHandle<'_> {
+    type Target = Scratch;
+    fn deref(&self) -> &Scratch {
+        self.scratch.as_ref().expect("present until drop")
     }
 }
 
-impl std::ops::DerefMut for VisitedHandle<'_> {
-    fn deref_mut(&mut self) -> &mut VisitedList {
-        self.list.as_mut().expect("present until drop")
+impl std::ops::DerefMut for ScratchHandle<'_> {
+    fn deref_mut(&mut self) -> &mut Scratch {
+        self.scratch.as_mut().expect("present until drop")
     }
 }
 
-impl Drop for VisitedHandle<'_> {
+impl Drop for ScratchHandle<'_> {
     fn drop(&mut self) {
-        if let Some(list) = self.list.take() {
-            self.pool.free.lock().push(list);
+        if let Some(scratch) = self.scratch.take() {
+            self.pool.free.lock().push(scratch);
         }
     }
 }
@@ -104,21 +145,21 @@ mod tests {
 
     #[test]
     fn lists_are_cleared_between_uses_and_reused() {
-        let pool = VisitedPool::default();
+        let pool = ScratchPool::default();
         {
-            let mut v = pool.get(10);
-            assert!(!v.check_and_mark(3));
-            assert!(v.check_and_mark(3));
+            let mut s = pool.get(10);
+            assert!(!s.visited.check_and_mark(3));
+            assert!(s.visited.check_and_mark(3));
         }
-        let mut v = pool.get(5000);
-        assert!(!v.check_and_mark(3));
-        assert!(!v.check_and_mark(4999));
-        drop(v);
+        let mut s = pool.get(5000);
+        assert!(!s.visited.check_and_mark(3));
+        assert!(!s.visited.check_and_mark(4999));
+        drop(s);
         assert!(pool.bytes() >= 5000 * 2);
         // Epoch wrap-around clears stale stamps.
         for _ in 0..70_000 {
-            let mut v = pool.get(8);
-            assert!(!v.check_and_mark(1));
+            let mut s = pool.get(8);
+            assert!(!s.visited.check_and_mark(1));
         }
     }
 }

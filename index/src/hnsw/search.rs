@@ -2,11 +2,10 @@
 //! search of one layer (the paper's Algorithm 2).
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 use super::graph::{Graph, NodeId};
 use super::scorer::Scorer;
-use super::visited::VisitedList;
+use super::scratch::Scratch;
 use crate::topk::Scored;
 
 /// A node with its distance to the query.
@@ -57,20 +56,30 @@ pub fn descend<S: Scorer>(
     cur
 }
 
-/// Beam search of width `ef` on `layer` from `entries`. Returns up to `ef`
-/// nodes sorted by distance, ascending. With `skip_deleted`, deleted nodes
-/// are walked through but never returned.
+/// Beam search of width `ef` on `layer` from `entries`, leaving up to `ef`
+/// nodes in `out` sorted by distance, ascending. With `skip_deleted`,
+/// deleted nodes are walked through but never returned. `scratch` must have
+/// been reset for this search (the visited set is shared across layers of
+/// one insert only when the caller wants that).
+#[allow(clippy::too_many_arguments)]
 pub fn search_layer<S: Scorer>(
     graph: &Graph,
     scorer: &S,
     entries: &[Candidate],
     ef: usize,
     layer: usize,
-    visited: &mut VisitedList,
+    scratch: &mut Scratch,
     skip_deleted: bool,
-) -> Vec<Candidate> {
-    let mut frontier: BinaryHeap<Reverse<Candidate>> = BinaryHeap::with_capacity(ef * 2);
-    let mut results: BinaryHeap<Candidate> = BinaryHeap::with_capacity(ef + 1);
+    out: &mut Vec<Candidate>,
+) {
+    let Scratch {
+        visited,
+        frontier,
+        results,
+        fresh,
+    } = scratch;
+    frontier.clear();
+    results.clear();
     for &e in entries {
         if visited.check_and_mark(e.item) {
             continue;
@@ -83,13 +92,12 @@ pub fn search_layer<S: Scorer>(
     while results.len() > ef {
         results.pop();
     }
-    let mut fresh: Vec<NodeId> = Vec::with_capacity(graph.max_links(layer));
+    let mut bound = if results.len() >= ef {
+        results.peek().map_or(f32::INFINITY, |w| w.distance)
+    } else {
+        f32::INFINITY
+    };
     while let Some(Reverse(c)) = frontier.pop() {
-        let bound = if results.len() >= ef {
-            results.peek().map_or(f32::INFINITY, |w| w.distance)
-        } else {
-            f32::INFINITY
-        };
         if c.distance > bound {
             break;
         }
@@ -100,13 +108,8 @@ pub fn search_layer<S: Scorer>(
                 fresh.push(n);
             }
         });
-        for &n in &fresh {
+        for &n in fresh.iter() {
             let d = scorer.score(n);
-            let bound = if results.len() >= ef {
-                results.peek().map_or(f32::INFINITY, |w| w.distance)
-            } else {
-                f32::INFINITY
-            };
             if d < bound {
                 let cand = Candidate {
                     distance: d,
@@ -118,9 +121,14 @@ pub fn search_layer<S: Scorer>(
                     if results.len() > ef {
                         results.pop();
                     }
+                    if results.len() >= ef {
+                        bound = results.peek().map_or(f32::INFINITY, |w| w.distance);
+                    }
                 }
             }
         }
     }
-    results.into_sorted_vec()
+    out.clear();
+    out.extend(results.drain());
+    out.sort_unstable();
 }

@@ -1,40 +1,112 @@
-//! Where the graph's full-precision vectors live.
+//! Where the graph's full-precision vectors live: in RAM, or in a
+//! memory-mapped file ([`MmapVectors`]). The graph code sees only
+//! [`VectorStore::get`]; both backends hand out plain `&[f32]` rows.
+
+use crate::storage::mmap_vectors::MmapVectors;
 
 /// Vectors stored contiguously, row `i` at `i·d .. (i+1)·d`.
-#[derive(Debug, Clone)]
-pub struct VectorStore {
-    dims: usize,
-    data: Vec<f32>,
+#[derive(Debug)]
+pub enum VectorStore {
+    /// Rows in a `Vec<f32>`.
+    Ram {
+        /// Row length.
+        dims: usize,
+        /// Row-major data.
+        data: Vec<f32>,
+    },
+    /// Rows in a memory-mapped file.
+    Mapped(MmapVectors),
 }
 
 impl VectorStore {
-    /// An empty store of `dims`-dimensional rows.
+    /// An empty in-RAM store of `dims`-dimensional rows.
     pub fn new(dims: usize) -> Self {
-        VectorStore {
+        VectorStore::Ram {
             dims,
             data: Vec::new(),
         }
     }
 
-    /// Reserves room for `rows` more rows.
+    /// Reserves room for `rows` more rows. A mapped store that cannot grow
+    /// leaves the error to [`try_reserve`](Self::try_reserve)'s callers.
     pub fn reserve(&mut self, rows: usize) {
-        self.data.reserve(rows * self.dims);
+        match self {
+            VectorStore::Ram { dims, data } => data.reserve(rows * *dims),
+            VectorStore::Mapped(m) => {
+                let _ = m.reserve(rows);
+            }
+        }
+    }
+
+    /// Reserves room for `rows` more rows, reporting a file that cannot grow.
+    pub fn try_reserve(&mut self, rows: usize) -> crate::Result<()> {
+        match self {
+            VectorStore::Ram { dims, data } => {
+                data.reserve(rows * *dims);
+                Ok(())
+            }
+            VectorStore::Mapped(m) => m.reserve(rows),
+        }
     }
 
     /// Appends one row.
     pub fn push(&mut self, v: &[f32]) {
-        debug_assert_eq!(v.len(), self.dims);
-        self.data.extend_from_slice(v);
+        match self {
+            VectorStore::Ram { dims, data } => {
+                debug_assert_eq!(v.len(), *dims);
+                data.extend_from_slice(v);
+            }
+            VectorStore::Mapped(m) => m.push(v),
+        }
     }
 
     /// Row `i`.
     #[inline(always)]
     pub fn get(&self, i: usize) -> &[f32] {
-        &self.data[i * self.dims..(i + 1) * self.dims]
+        match self {
+            VectorStore::Ram { dims, data } => &data[i * *dims..(i + 1) * *dims],
+            VectorStore::Mapped(m) => m.get(i),
+        }
     }
 
-    /// Bytes held.
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        match self {
+            VectorStore::Ram { dims, data } => data.len() / *dims,
+            VectorStore::Mapped(m) => m.len(),
+        }
+    }
+
+    /// Bytes held in RAM (a mapped store's rows are on disk: see
+    /// [`disk_bytes`](Self::disk_bytes)).
     pub fn bytes(&self) -> usize {
-        self.data.capacity() * 4
+        match self {
+            VectorStore::Ram { data, .. } => data.capacity() * 4,
+            VectorStore::Mapped(_) => 0,
+        }
+    }
+
+    /// Bytes of the backing file (0 in RAM).
+    pub fn disk_bytes(&self) -> usize {
+        match self {
+            VectorStore::Ram { .. } => 0,
+            VectorStore::Mapped(m) => m.disk_bytes().0 as usize,
+        }
+    }
+
+    /// The mapped backend, if that is where the rows live.
+    pub fn mapped(&self) -> Option<&MmapVectors> {
+        match self {
+            VectorStore::Mapped(m) => Some(m),
+            VectorStore::Ram { .. } => None,
+        }
+    }
+
+    /// The mapped backend, mutably.
+    pub fn mapped_mut(&mut self) -> Option<&mut MmapVectors> {
+        match self {
+            VectorStore::Mapped(m) => Some(m),
+            VectorStore::Ram { .. } => None,
+        }
     }
 }

@@ -1,0 +1,178 @@
+//! `HnswPqIndex`: an HNSW graph navigated with product-quantized distances,
+//! with exact re-ranking of the best candidates.
+//!
+//! ```text
+//! query ─► AdcTable (m × 256, once per query)
+//!            │
+//!            ▼
+//!   graph descent + beam search (ef) scored by ADC over the codes
+//!            │  best max(rerank, k) candidates
+//!            ▼
+//!   exact distances from the full vectors ─► top k
+//! ```
+//!
+//! The graph is built with exact distances (so its quality equals the plain
+//! HNSW's); search touches only codes and links until the re-ranking step.
+//! `SearchParams::rerank = 0` returns ADC-ranked results with ADC distances.
+
+mod scorer;
+
+use parking_lot::RwLock;
+
+use crate::error::{Error, Result};
+use crate::hnsw::{HnswIndex, HnswParams};
+use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
+use crate::metric::Metric;
+use crate::pq::{PqParams, ProductQuantizer};
+use crate::validate;
+use scorer::PqScorer;
+
+/// Build parameters of an [`HnswPqIndex`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HnswPqParams {
+    /// The graph's parameters.
+    pub hnsw: HnswParams,
+    /// The quantizer's parameters (`m` sub-spaces, 256 centroids each).
+    pub pq: PqParams,
+}
+
+/// HNSW over PQ codes with exact re-ranking.
+pub struct HnswPqIndex {
+    graph: HnswIndex,
+    pq_params: PqParams,
+    pq: RwLock<Option<ProductQuantizer>>,
+    /// Codes of every node, `m` bytes each, indexed by node number.
+    codes: RwLock<Vec<u8>>,
+}
+
+impl HnswPqIndex {
+    /// An empty index; the quantizer is trained on the first `add_batch`,
+    /// which must then hold at least 256 vectors.
+    pub fn new(dims: usize, metric: Metric, params: HnswPqParams) -> Result<Self> {
+        if params.pq.m == 0 || params.pq.m > dims {
+            return Err(Error::invalid(
+                "m",
+                format!("must be in 1..={dims} (the dimension), got {}", params.pq.m),
+            ));
+        }
+        Ok(HnswPqIndex {
+            graph: HnswIndex::new(dims, metric, params.hnsw)?,
+            pq_params: params.pq,
+            pq: RwLock::new(None),
+            codes: RwLock::new(Vec::new()),
+        })
+    }
+
+    /// An empty index using an already trained quantizer.
+    pub fn with_quantizer(pq: ProductQuantizer, params: HnswParams) -> Result<Self> {
+        let index = HnswPqIndex {
+            graph: HnswIndex::new(pq.dims(), pq.metric(), params)?,
+            pq_params: PqParams::with_m(pq.m()),
+            pq: RwLock::new(None),
+            codes: RwLock::new(Vec::new()),
+        };
+        *index.pq.write() = Some(pq);
+        Ok(index)
+    }
+
+    /// The trained quantizer's bytes (codebooks), for saving with the index.
+    pub fn quantizer_bytes(&self) -> Option<Vec<u8>> {
+        self.pq.read().as_ref().map(ProductQuantizer::to_bytes)
+    }
+
+    /// Marks `id` deleted.
+    pub fn remove(&self, id: u64) -> Result<()> {
+        self.graph.remove(id)
+    }
+
+    /// Encodes the batch (training the quantizer first if needed) and
+    /// appends the codes; the caller then links the vectors into the graph.
+    fn encode_batch(&self, vectors: &[f32]) -> Result<Vec<u8>> {
+        if self.pq.read().is_none() {
+            let mut slot = self.pq.write();
+            if slot.is_none() {
+                let rows = vectors.len() / self.graph.dims();
+                if rows < 256 {
+                    return Err(Error::invalid(
+                        "training set",
+                        format!("the first batch trains the quantizer and needs at least 256 vectors, got {rows}"),
+                    ));
+                }
+                *slot = Some(ProductQuantizer::train(
+                    self.graph.dims(),
+                    self.graph.metric(),
+                    vectors,
+                    &self.pq_params,
+                )?);
+            }
+        }
+        self.pq
+            .read()
+            .as_ref()
+            .expect("trained above")
+            .encode_batch(vectors)
+    }
+}
+
+impl Index for HnswPqIndex {
+    fn dims(&self) -> usize {
+        self.graph.dims()
+    }
+
+    fn metric(&self) -> Metric {
+        self.graph.metric()
+    }
+
+    fn len(&self) -> usize {
+        self.graph.len()
+    }
+
+    fn add(&self, id: u64, vector: &[f32]) -> Result<()> {
+        self.add_batch(&[id], vector)
+    }
+
+    fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        validate::batch(ids, vectors, self.dims())?;
+        let new_codes = self.encode_batch(vectors)?;
+        // Codes are indexed by node number, which the graph hands out in
+        // insertion order: holding the codes lock across the insert keeps
+        // the two in step.
+        let mut codes = self.codes.write();
+        let before = codes.len();
+        codes.extend_from_slice(&new_codes);
+        if let Err(e) = self.graph.add_batch(ids, vectors) {
+            codes.truncate(before);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
+        validate::query(query, self.dims(), k, self.len())?;
+        let pq = self.pq.read();
+        let pq = pq.as_ref().ok_or(Error::EmptyIndex)?;
+        let table = pq.adc_table(query)?;
+        let codes = self.codes.read();
+        let scorer = PqScorer::new(&table, &codes);
+        let depth = params.rerank.max(k);
+        let ef = params.ef.max(depth);
+        let found = self.graph.search_nodes(&scorer, ef)?;
+        if params.rerank == 0 {
+            return Ok(self.graph.neighbors_of(&found[..found.len().min(k)]));
+        }
+        Ok(self
+            .graph
+            .rerank(query, &found[..found.len().min(depth)], k))
+    }
+
+    fn memory_usage(&self) -> MemoryUsage {
+        let mut usage = self.graph.memory_usage();
+        usage.codes = self.codes.read().capacity()
+            + self
+                .pq
+                .read()
+                .as_ref()
+                .map_or(0, ProductQuantizer::memory_bytes);
+        usage
+    }
+}

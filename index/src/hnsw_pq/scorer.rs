@@ -1,0 +1,30 @@
+//! Scoring graph nodes by ADC over their PQ codes.
+
+use crate::hnsw::scorer::Scorer;
+use crate::pq::AdcTable;
+
+/// Distance from one query (its ADC table) to any node's code.
+pub struct PqScorer<'a> {
+    table: &'a AdcTable,
+    codes: &'a [u8],
+    m: usize,
+}
+
+impl<'a> PqScorer<'a> {
+    /// A scorer over `codes` (`m` bytes per node, node-major).
+    pub fn new(table: &'a AdcTable, codes: &'a [u8]) -> Self {
+        PqScorer {
+            table,
+            codes,
+            m: table.m(),
+        }
+    }
+}
+
+impl Scorer for PqScorer<'_> {
+    #[inline(always)]
+    fn score(&self, node: u32) -> f32 {
+        let start = node as usize * self.m;
+        self.table.distance(&self.codes[start..start + self.m])
+    }
+}

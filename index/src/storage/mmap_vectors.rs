@@ -1,0 +1,395 @@
+//! Vector rows in a memory-mapped file that grows in large steps.
+//!
+//! ```text
+//! offset        size              field
+//! 0             64                file header (kind Vectors; count and capacity
+//!                                 as of the last checkpoint or growth)
+//! 64            capacity·dims·4   rows, f32 little-endian, row i at 64 + i·dims·4
+//! ```
+//!
+//! Growth extends the file with `set_len` (sparse on Linux: unwritten room
+//! takes no disk blocks) and maps it again; rows are never copied through
+//! RAM. Each step adds the current size, at most [`MAX_STEP_BYTES`], so a
+//! large file grows by 1 GiB at a time. [`MmapVectors::shrink_to_fit`] cuts
+//! the room off again when the index closes.
+//!
+//! The rows are read straight from the map: an opened index does not read
+//! its vectors into RAM, the kernel pages them in as searches touch them.
+//! The header's `count` is informational; how many rows are valid is the
+//! graph file's node count (see `disk_hnsw.rs`).
+
+#[cfg(not(target_endian = "little"))]
+compile_error!("the memory-mapped vector format assumes a little-endian host");
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use memmap2::{MmapMut, MmapOptions};
+
+use super::format::{corrupt, FileHeader, FileKind, HEADER_LEN};
+use crate::error::{Error, Result};
+use crate::metric::Metric;
+
+/// The largest single growth step.
+pub const MAX_STEP_BYTES: usize = 1 << 30;
+/// The room a new file starts with.
+const INITIAL_BYTES: usize = 1 << 20;
+
+/// A vector file and its memory map.
+#[derive(Debug)]
+pub struct MmapVectors {
+    path: PathBuf,
+    file: File,
+    map: MmapMut,
+    dims: usize,
+    metric: Metric,
+    len: usize,
+    capacity: usize,
+    /// Whether writes reach the file (false: a read-only open, whose map is
+    /// a private copy-on-write view and grows into anonymous memory).
+    shared: bool,
+}
+
+impl MmapVectors {
+    /// Creates a new, empty vector file at `path` (which must not exist).
+    pub fn create(path: &Path, dims: usize, metric: Metric) -> Result<Self> {
+        let io = |e| Error::io(path, e);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(io)?;
+        let row = dims * 4;
+        let capacity = (INITIAL_BYTES / row).max(16);
+        file.set_len((HEADER_LEN + capacity * row) as u64)
+            .map_err(io)?;
+        let map = map_shared(&file, path)?;
+        let mut v = MmapVectors {
+            path: path.to_path_buf(),
+            file,
+            map,
+            dims,
+            metric,
+            len: 0,
+            capacity,
+            shared: true,
+        };
+        v.write_header(0);
+        Ok(v)
+    }
+
+    /// Opens an existing vector file whose first `rows` rows are valid.
+    /// `writable = false` maps it copy-on-write: nothing is ever written to
+    /// the file, and the file may live on a read-only path.
+    pub fn open(
+        path: &Path,
+        dims: usize,
+        metric: Metric,
+        rows: usize,
+        writable: bool,
+    ) -> Result<Self> {
+        let io = |e| Error::io(path, e);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(path)
+            .map_err(io)?;
+        let file_len = file.metadata().map_err(io)?.len();
+        let mut head = vec![0u8; HEADER_LEN.min(file_len as usize)];
+        file.read_exact(&mut head).map_err(io)?;
+        let header = FileHeader::decode(&head, FileKind::Vectors, path)?;
+        header.expect_shape(dims, metric, path)?;
+        let row = (dims * 4) as u64;
+        let capacity = (file_len - HEADER_LEN as u64) / row;
+        if capacity < rows as u64 {
+            return Err(corrupt(
+                path,
+                file_len,
+                format!("truncated: room for {capacity} rows, the graph holds {rows}"),
+            ));
+        }
+        let capacity = usize::try_from(capacity)
+            .map_err(|_| corrupt(path, 32, "capacity does not fit in memory"))?;
+        let map = if writable {
+            map_shared(&file, path)?
+        } else {
+            // SAFETY: a private (copy-on-write) map of a file this process
+            // holds the directory lock on; writes stay in this process.
+            unsafe { MmapOptions::new().map_copy(&file) }.map_err(io)?
+        };
+        Ok(MmapVectors {
+            path: path.to_path_buf(),
+            file,
+            map,
+            dims,
+            metric,
+            len: rows,
+            capacity,
+            shared: writable,
+        })
+    }
+
+    /// Row length.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Valid rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no row is valid.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Rows the map has room for.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every valid row, row-major.
+    #[inline(always)]
+    pub fn rows(&self) -> &[f32] {
+        // SAFETY: the map is at least HEADER_LEN + capacity·dims·4 bytes and
+        // len ≤ capacity; its base is page-aligned and HEADER_LEN is a
+        // multiple of 4, so the pointer is aligned for f32; every bit
+        // pattern is a valid f32. The directory lock keeps other instances
+        // of this library from writing the file while it is mapped.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.map.as_ptr().add(HEADER_LEN).cast::<f32>(),
+                self.len * self.dims,
+            )
+        }
+    }
+
+    /// Row `i`.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> &[f32] {
+        &self.rows()[i * self.dims..(i + 1) * self.dims]
+    }
+
+    /// The valid rows as bytes (what the checkpoint checksums).
+    pub fn row_bytes(&self) -> &[u8] {
+        &self.map[HEADER_LEN..HEADER_LEN + self.len * self.dims * 4]
+    }
+
+    /// Makes room for `extra` more rows, growing the file if needed.
+    pub fn reserve(&mut self, extra: usize) -> Result<()> {
+        let need = self.len + extra;
+        if need <= self.capacity {
+            return Ok(());
+        }
+        let row = self.dims * 4;
+        let mut cap = self.capacity.max(1);
+        while cap < need {
+            cap += (cap * row).min(MAX_STEP_BYTES).div_ceil(row).max(1);
+        }
+        self.grow_to(cap)
+    }
+
+    /// Appends one row. The caller reserved room first ([`reserve`]);
+    /// without it this grows the file and panics if that fails.
+    ///
+    /// [`reserve`]: Self::reserve
+    pub fn push(&mut self, v: &[f32]) {
+        debug_assert_eq!(v.len(), self.dims);
+        if self.len == self.capacity {
+            if let Err(e) = self.reserve(1) {
+                panic!("vector file could not grow (reserve before pushing): {e}");
+            }
+        }
+        let at = HEADER_LEN + self.len * self.dims * 4;
+        // SAFETY: at + dims·4 ≤ HEADER_LEN + capacity·dims·4 ≤ map length
+        // (len < capacity); aligned as in `rows`; `&mut self` excludes
+        // readers of the map.
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(at).cast::<f32>(), self.dims)
+        };
+        dst.copy_from_slice(v);
+        self.len += 1;
+    }
+
+    /// Forgets rows past `rows` (they are overwritten by later pushes).
+    pub fn truncate(&mut self, rows: usize) {
+        self.len = self.len.min(rows);
+    }
+
+    fn grow_to(&mut self, cap: usize) -> Result<()> {
+        let bytes = HEADER_LEN + cap * self.dims * 4;
+        if self.shared {
+            self.file
+                .set_len(bytes as u64)
+                .map_err(|e| Error::io(&self.path, e))?;
+            self.map = map_shared(&self.file, &self.path)?;
+        } else {
+            // A read-only open replaying its log: the file cannot grow, so
+            // the rows move to anonymous memory (the only copy through RAM).
+            let mut map = MmapMut::map_anon(bytes).map_err(|e| Error::io(&self.path, e))?;
+            let used = HEADER_LEN + self.len * self.dims * 4;
+            map[..used].copy_from_slice(&self.map[..used]);
+            self.map = map;
+        }
+        self.capacity = cap;
+        if self.shared {
+            self.write_header(self.len);
+        }
+        Ok(())
+    }
+
+    /// Rewrites the header with `count` rows and the current capacity.
+    pub fn write_header(&mut self, count: usize) {
+        let mut h = FileHeader::new(FileKind::Vectors, self.dims, self.metric);
+        h.count = count as u64;
+        h.capacity = self.capacity as u64;
+        self.map[..HEADER_LEN].copy_from_slice(&h.encode());
+    }
+
+    /// Writes the map and the file's size through to the disk.
+    pub fn sync(&self) -> Result<()> {
+        if !self.shared {
+            return Ok(());
+        }
+        let io = |e| Error::io(&self.path, e);
+        self.map.flush().map_err(io)?;
+        self.file.sync_all().map_err(io)
+    }
+
+    /// Cuts the file down to the valid rows (room is added back on the next
+    /// push). Used when the index closes, so a closed index holds exactly
+    /// header + rows.
+    pub fn shrink_to_fit(&mut self) -> Result<()> {
+        if !self.shared || self.capacity == self.len {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let io = |e| Error::io(&path, e);
+        let bytes = HEADER_LEN + self.len * self.dims * 4;
+        // Map the smaller length before cutting the file, so no mapped page
+        // ever lies past the end of the file.
+        // SAFETY: as in `map_shared`; the new map covers only bytes the
+        // file keeps.
+        let map = unsafe { MmapOptions::new().len(bytes).map_mut(&self.file) }.map_err(io)?;
+        self.map = map;
+        self.capacity = self.len;
+        self.write_header(self.len);
+        self.map.flush().map_err(io)?;
+        self.file.set_len(bytes as u64).map_err(io)?;
+        self.file.sync_all().map_err(io)
+    }
+
+    /// Size of the file, and the bytes the file system has allocated for it
+    /// (smaller while growth room is still sparse).
+    pub fn disk_bytes(&self) -> (u64, u64) {
+        file_sizes(&self.path)
+    }
+}
+
+/// A file's logical size and its allocated bytes.
+pub fn file_sizes(path: &Path) -> (u64, u64) {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            #[cfg(unix)]
+            let alloc = std::os::unix::fs::MetadataExt::blocks(&m) * 512;
+            #[cfg(not(unix))]
+            let alloc = m.len();
+            (m.len(), alloc)
+        }
+        Err(_) => (0, 0),
+    }
+}
+
+fn map_shared(file: &File, path: &Path) -> Result<MmapMut> {
+    // SAFETY: the file is opened read-write by this process, which holds
+    // the index directory's lock, so no other instance resizes or writes
+    // it while mapped; the map is only ever read within its length.
+    unsafe { MmapOptions::new().map_mut(file) }.map_err(|e| Error::io(path, e))
+}
+
+/// Checks the first `rows` rows of the vector file at `path` against the
+/// per-chunk checksums taken at the last checkpoint, reading with plain
+/// reads (the pages go to the page cache, not into this process's map).
+pub fn verify_rows(
+    path: &Path,
+    dims: usize,
+    rows: usize,
+    chunk: usize,
+    crcs: &[u32],
+) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    let total = rows * dims * 4;
+    if chunk == 0 || crcs.len() != total.div_ceil(chunk) {
+        return Err(corrupt(
+            path,
+            0,
+            "vector checksum table does not match the row count",
+        ));
+    }
+    let mut f = File::open(path).map_err(io)?;
+    f.seek(SeekFrom::Start(HEADER_LEN as u64)).map_err(io)?;
+    let mut buf = vec![0u8; chunk];
+    for (i, &want) in crcs.iter().enumerate() {
+        let n = chunk.min(total - i * chunk);
+        f.read_exact(&mut buf[..n]).map_err(io)?;
+        let got = crc32c::crc32c(&buf[..n]);
+        if got != want {
+            return Err(corrupt(
+                path,
+                (HEADER_LEN + i * chunk) as u64,
+                format!(
+                    "vector rows checksum mismatch (stored {want:#010x}, computed {got:#010x})"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_reopens_and_shrinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let mut v = MmapVectors::create(&p, 3, Metric::L2).unwrap();
+        let first_cap = v.capacity();
+        for i in 0..first_cap * 3 {
+            v.reserve(1).unwrap();
+            v.push(&[i as f32, 1.0, 2.0]);
+        }
+        assert!(v.capacity() >= first_cap * 3);
+        assert_eq!(v.get(first_cap + 1), &[(first_cap + 1) as f32, 1.0, 2.0]);
+        v.sync().unwrap();
+        let n = v.len();
+        v.shrink_to_fit().unwrap();
+        assert_eq!(v.disk_bytes().0, (HEADER_LEN + n * 12) as u64);
+        drop(v);
+        let mut r = MmapVectors::open(&p, 3, Metric::L2, n, false).unwrap();
+        assert_eq!(r.get(n - 1)[0], (n - 1) as f32);
+        // A read-only map grows into anonymous memory, never the file.
+        r.reserve(10).unwrap();
+        r.push(&[9.0, 9.0, 9.0]);
+        assert_eq!(r.get(n), &[9.0, 9.0, 9.0]);
+        assert_eq!(r.get(0), &[0.0, 1.0, 2.0]);
+        assert_eq!(file_sizes(&p).0, (HEADER_LEN + n * 12) as u64);
+        assert!(matches!(
+            MmapVectors::open(&p, 3, Metric::L2, n + 1, false),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            MmapVectors::open(&p, 4, Metric::L2, 1, false),
+            Err(Error::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,30 @@
+//! Persistent storage: an index in a directory, its vectors memory-mapped,
+//! its graph checkpointed, its writes logged ahead.
+//!
+//! | file | role |
+//! |---|---|
+//! | `format.rs` | the shared file header (magic, version, dims, metric, counts, crc32c) and checksummed, tagged sections |
+//! | `mmap_vectors.rs` | vector rows in a memory-mapped file that grows in large steps |
+//! | `wal.rs` | the write-ahead log: records, replay, [`Durability`] |
+//! | `lock.rs` | the advisory directory lock |
+//! | `manifest.rs` | dims, metric and build parameters |
+//! | `directory.rs` | the directory's file names; replace-by-rename |
+//! | `disk_hnsw.rs` | [`DiskHnswIndex`]: create, open and recover, write, checkpoint, close |
+//!
+//! The graph code in [`crate::hnsw`] runs unchanged over RAM or mapped
+//! vectors: its vector store is an enum of the two (`hnsw/vectors.rs`), and
+//! `hnsw/persist.rs` writes and restores the graph's sections.
+//!
+//! The only `unsafe` in the crate's storage lives in `mmap_vectors.rs`
+//! (mapping, and viewing mapped bytes as `f32`) and `lock.rs` (`flock`).
+
+pub mod directory;
+pub mod disk_hnsw;
+pub mod format;
+pub mod lock;
+pub mod manifest;
+pub mod mmap_vectors;
+pub mod wal;
+
+pub use disk_hnsw::{CheckpointStats, DiskHnswIndex, DiskUsage, OpenOptions, RecoveryReport};
+pub use wal::{Durability, TornTail};

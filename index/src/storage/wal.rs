@@ -1,0 +1,471 @@
+//! The write-ahead log: every acknowledged write, appended before it is
+//! applied, so a crash loses nothing the caller was told had succeeded.
+//!
+//! ```text
+//! header (64 bytes, kind Wal; generation = the checkpoint the log follows)
+//! record (repeated)
+//! 0   4     payload length (u32, ≥ 1)
+//! 4   4     crc32c of the payload
+//! 8   4     crc32c of bytes 0..8 (finds the record's framing itself damaged)
+//! 12  len   payload: op (u8) then
+//!             1 add      id u64, dims × f32
+//!             2 remove   id u64
+//!             3 batch    count u32, count × id u64, count·dims × f32
+//!             4 update   id u64, dims × f32
+//! ```
+//!
+//! Replay reads records in order. A bad record (framing or checksum) is a
+//! *torn tail* — a write cut short by a crash — only when no valid record
+//! follows it anywhere in the file; then it and everything after it is
+//! dropped and reported. A bad record followed by a valid one is
+//! [`Error::Corrupt`]: acknowledged writes after it would otherwise vanish.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::format::{corrupt, u32_at, u64_at, FileHeader, FileKind, HEADER_LEN};
+use crate::error::{Error, Result};
+
+/// Bytes of a record's framing.
+pub const RECORD_HEADER_LEN: usize = 12;
+/// Largest payload one record may carry; bigger batches are split.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+/// Bytes [`Durability::Never`] buffers before writing them out.
+const NEVER_BUFFER: usize = 1 << 20;
+
+const OP_ADD: u8 = 1;
+const OP_REMOVE: u8 = 2;
+const OP_BATCH: u8 = 3;
+const OP_UPDATE: u8 = 4;
+
+/// When the log is forced to stable storage.
+///
+/// | setting | each write, before it returns | survives a process crash (kill -9) | survives power loss or an OS crash |
+/// |---|---|---|---|
+/// | `EveryOp` | written and `fdatasync`ed | yes | yes |
+/// | `Group(n)` | written to the OS (page cache); `fdatasync` every `n` writes | yes | all but the writes since the last sync (< n) |
+/// | `Never` | buffered in this process (≤ 1 MiB), written when the buffer fills, on `sync` or checkpoint | all but the buffered writes | only what a checkpoint made durable |
+///
+/// `Never` is for bulk loads that end with [`checkpoint`](crate::storage::DiskHnswIndex::checkpoint).
+/// The default, `Group(64)`, never loses an acknowledged write to a
+/// process crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Sync the log on every write.
+    EveryOp,
+    /// Write every record at once; sync the log every `n` writes.
+    Group(u32),
+    /// Buffer records in the process; sync only at checkpoints.
+    Never,
+}
+
+impl Default for Durability {
+    fn default() -> Self {
+        Durability::Group(64)
+    }
+}
+
+/// One write, as logged (borrowed from the caller's arguments).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LogOp<'a> {
+    /// `add(id, vector)`.
+    Add {
+        /// The id.
+        id: u64,
+        /// The vector as the caller passed it.
+        vector: &'a [f32],
+    },
+    /// `add_batch(ids, vectors)`.
+    Batch {
+        /// The ids.
+        ids: &'a [u64],
+        /// Row-major vectors.
+        vectors: &'a [f32],
+    },
+    /// `remove(id)`.
+    Remove {
+        /// The id.
+        id: u64,
+    },
+    /// `update(id, vector)`.
+    Update {
+        /// The id.
+        id: u64,
+        /// The new vector.
+        vector: &'a [f32],
+    },
+}
+
+/// One write, as read back from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoggedOp {
+    /// `add(id, vector)`.
+    Add(u64, Vec<f32>),
+    /// `add_batch(ids, vectors)`.
+    Batch(Vec<u64>, Vec<f32>),
+    /// `remove(id)`.
+    Remove(u64),
+    /// `update(id, vector)`.
+    Update(u64, Vec<f32>),
+}
+
+impl LogOp<'_> {
+    /// Appends the op's framed record to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
+        let floats = |out: &mut Vec<u8>, v: &[f32]| {
+            for x in v {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        };
+        match *self {
+            LogOp::Add { id, vector } | LogOp::Update { id, vector } => {
+                out.push(if matches!(self, LogOp::Add { .. }) {
+                    OP_ADD
+                } else {
+                    OP_UPDATE
+                });
+                out.extend_from_slice(&id.to_le_bytes());
+                floats(out, vector);
+            }
+            LogOp::Remove { id } => {
+                out.push(OP_REMOVE);
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+            LogOp::Batch { ids, vectors } => {
+                out.push(OP_BATCH);
+                out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+                for id in ids {
+                    out.extend_from_slice(&id.to_le_bytes());
+                }
+                floats(out, vectors);
+            }
+        }
+        let body = start + RECORD_HEADER_LEN;
+        let len = (out.len() - body) as u32;
+        let crc = crc32c::crc32c(&out[body..]);
+        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+        let hcrc = crc32c::crc32c(&out[start..start + 8]);
+        out[start + 8..body].copy_from_slice(&hcrc.to_le_bytes());
+    }
+}
+
+/// A final record cut short, dropped on replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// Where the bad record starts.
+    pub offset: u64,
+    /// Bytes dropped (to the end of the file).
+    pub bytes: u64,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+/// What a log holds: its header, its valid records, and a torn tail if any.
+#[derive(Debug)]
+pub struct LogScan<'a> {
+    /// The log's header.
+    pub header: FileHeader,
+    /// Each valid record's file offset and payload, in order.
+    pub records: Vec<(u64, &'a [u8])>,
+    /// Bytes of header and valid records; appends continue here.
+    pub valid_len: u64,
+    /// The dropped final record, if the log ended in one.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// The payload of a well-framed record starting at `at`, or why not.
+fn record_at(bytes: &[u8], at: usize) -> std::result::Result<&[u8], String> {
+    if bytes.len() - at < RECORD_HEADER_LEN {
+        return Err(format!(
+            "{} bytes left, a record header needs {RECORD_HEADER_LEN}",
+            bytes.len() - at
+        ));
+    }
+    let h = &bytes[at..at + RECORD_HEADER_LEN];
+    if u32_at(h, 8) != crc32c::crc32c(&h[..8]) {
+        return Err("record header checksum mismatch".into());
+    }
+    let len = u32_at(h, 0) as usize;
+    if len == 0 {
+        return Err("empty record".into());
+    }
+    let body = at + RECORD_HEADER_LEN;
+    if bytes.len() - body < len {
+        return Err(format!(
+            "record of {len} bytes runs past the end of the file ({} left)",
+            bytes.len() - body
+        ));
+    }
+    let payload = &bytes[body..body + len];
+    if u32_at(h, 4) != crc32c::crc32c(payload) {
+        return Err("record checksum mismatch".into());
+    }
+    Ok(payload)
+}
+
+/// Checks a log's header and framing. `file` names it in errors.
+pub fn scan<'a>(bytes: &'a [u8], file: &Path) -> Result<LogScan<'a>> {
+    let header = FileHeader::decode(bytes, FileKind::Wal, file)?;
+    let mut records = Vec::new();
+    let mut at = HEADER_LEN;
+    let mut torn_tail = None;
+    while at < bytes.len() {
+        match record_at(bytes, at) {
+            Ok(payload) => {
+                records.push((at as u64, payload));
+                at += RECORD_HEADER_LEN + payload.len();
+            }
+            Err(reason) => {
+                if let Some(next) = (at + 1..bytes.len()).find(|&o| record_at(bytes, o).is_ok()) {
+                    return Err(corrupt(
+                        file,
+                        at as u64,
+                        format!("{reason}, yet a valid record follows at offset {next}: acknowledged writes would be lost"),
+                    ));
+                }
+                torn_tail = Some(TornTail {
+                    offset: at as u64,
+                    bytes: (bytes.len() - at) as u64,
+                    reason,
+                });
+                break;
+            }
+        }
+    }
+    Ok(LogScan {
+        header,
+        records,
+        valid_len: at as u64,
+        torn_tail,
+    })
+}
+
+/// Decodes one record's payload for a `dims`-dimensional index.
+pub fn decode(payload: &[u8], dims: usize, file: &Path, offset: u64) -> Result<LoggedOp> {
+    let bad = |reason: String| corrupt(file, offset, reason);
+    let floats = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    let op = payload[0];
+    let rest = &payload[1..];
+    match op {
+        OP_ADD | OP_UPDATE => {
+            if rest.len() != 8 + dims * 4 {
+                return Err(bad(format!(
+                    "{} record of {} bytes; dims {dims} needs {}",
+                    if op == OP_ADD { "add" } else { "update" },
+                    rest.len(),
+                    8 + dims * 4
+                )));
+            }
+            let (id, v) = (u64_at(rest, 0), floats(&rest[8..]));
+            Ok(if op == OP_ADD {
+                LoggedOp::Add(id, v)
+            } else {
+                LoggedOp::Update(id, v)
+            })
+        }
+        OP_REMOVE => {
+            if rest.len() != 8 {
+                return Err(bad(format!("remove record of {} bytes", rest.len())));
+            }
+            Ok(LoggedOp::Remove(u64_at(rest, 0)))
+        }
+        OP_BATCH => {
+            if rest.len() < 4 {
+                return Err(bad("batch record without a count".into()));
+            }
+            let n = u32_at(rest, 0) as usize;
+            let need = (n as u128) * (8 + dims as u128 * 4) + 4;
+            if n == 0 || rest.len() as u128 != need {
+                return Err(bad(format!(
+                    "batch of {n} rows in {} bytes; dims {dims} needs {need}",
+                    rest.len()
+                )));
+            }
+            let ids = rest[4..4 + 8 * n]
+                .chunks_exact(8)
+                .map(|c| u64_at(c, 0))
+                .collect();
+            Ok(LoggedOp::Batch(ids, floats(&rest[4 + 8 * n..])))
+        }
+        other => Err(bad(format!("unknown log op {other}"))),
+    }
+}
+
+/// Appends records to the log according to a [`Durability`].
+#[derive(Debug)]
+pub struct WalWriter {
+    path: PathBuf,
+    file: File,
+    durability: Durability,
+    /// Bytes in the file (written by this process, synced or not).
+    len: u64,
+    unsynced: u32,
+    /// Encoded records not yet handed to the OS (`Never` only).
+    pending: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl WalWriter {
+    /// Writes a fresh, empty log for `header` at `path` (through a
+    /// temporary file renamed into place) and opens it for appending.
+    pub fn create(path: &Path, header: &FileHeader, durability: Durability) -> Result<Self> {
+        super::directory::atomic_write(path, &header.encode())?;
+        Self::open_append(path, HEADER_LEN as u64, durability)
+    }
+
+    /// Opens an existing log for appending after its first `valid_len`
+    /// bytes, cutting off anything past them (a torn tail).
+    pub fn open_append(path: &Path, valid_len: u64, durability: Durability) -> Result<Self> {
+        let io = |e| Error::io(path, e);
+        let mut file = OpenOptions::new().write(true).open(path).map_err(io)?;
+        if file.metadata().map_err(io)?.len() != valid_len {
+            file.set_len(valid_len).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        file.seek(SeekFrom::Start(valid_len)).map_err(io)?;
+        Ok(WalWriter {
+            path: path.to_path_buf(),
+            file,
+            durability,
+            len: valid_len,
+            unsynced: 0,
+            pending: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Logs `op`; on return it is as durable as the [`Durability`] promises.
+    pub fn append(&mut self, op: &LogOp<'_>) -> Result<()> {
+        self.scratch.clear();
+        op.encode(&mut self.scratch);
+        if self.durability == Durability::Never {
+            self.pending.extend_from_slice(&self.scratch);
+            if self.pending.len() >= NEVER_BUFFER {
+                self.write_pending()?;
+            }
+            return Ok(());
+        }
+        if let Err(e) = self.file.write_all(&self.scratch) {
+            self.rollback();
+            return Err(Error::io(&self.path, e));
+        }
+        self.len += self.scratch.len() as u64;
+        self.unsynced += 1;
+        match self.durability {
+            Durability::EveryOp => self.sync(),
+            Durability::Group(n) if self.unsynced >= n.max(1) => self.sync(),
+            _ => Ok(()),
+        }
+    }
+
+    fn write_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.file.write_all(&self.pending) {
+            self.rollback();
+            return Err(Error::io(&self.path, e));
+        }
+        self.len += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Cuts off a partly written record so later appends stay readable.
+    fn rollback(&mut self) {
+        let _ = self.file.set_len(self.len);
+        let _ = self.file.seek(SeekFrom::Start(self.len));
+    }
+
+    /// Writes out anything buffered and syncs the log to stable storage.
+    pub fn sync(&mut self) -> Result<()> {
+        self.write_pending()?;
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.unsynced = 0;
+        Ok(())
+    }
+
+    /// Bytes in the log, buffered records included.
+    pub fn bytes(&self) -> u64 {
+        self.len + self.pending.len() as u64
+    }
+
+    /// The durability in force.
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric::Metric;
+
+    fn log(ops: &[LogOp<'_>]) -> Vec<u8> {
+        let mut b = FileHeader::new(FileKind::Wal, 2, Metric::L2)
+            .encode()
+            .to_vec();
+        for op in ops {
+            op.encode(&mut b);
+        }
+        b
+    }
+
+    #[test]
+    fn records_round_trip_and_a_cut_tail_is_torn() {
+        let ops = [
+            LogOp::Add {
+                id: 7,
+                vector: &[1.0, 2.0],
+            },
+            LogOp::Remove { id: 7 },
+            LogOp::Batch {
+                ids: &[1, 2],
+                vectors: &[1.0, 2.0, 3.0, 4.0],
+            },
+            LogOp::Update {
+                id: 2,
+                vector: &[5.0, 6.0],
+            },
+        ];
+        let b = log(&ops);
+        let p = Path::new("wal");
+        let s = scan(&b, p).unwrap();
+        assert!(s.torn_tail.is_none());
+        let got: Vec<LoggedOp> = s
+            .records
+            .iter()
+            .map(|&(o, r)| decode(r, 2, p, o).unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                LoggedOp::Add(7, vec![1.0, 2.0]),
+                LoggedOp::Remove(7),
+                LoggedOp::Batch(vec![1, 2], vec![1.0, 2.0, 3.0, 4.0]),
+                LoggedOp::Update(2, vec![5.0, 6.0]),
+            ]
+        );
+        let last = s.records[3].0 as usize;
+        for cut in last + 1..b.len() {
+            let s = scan(&b[..cut], p).unwrap();
+            assert_eq!(s.records.len(), 3);
+            assert_eq!(s.valid_len, last as u64);
+            assert!(s.torn_tail.is_some());
+        }
+        // Damage in the first record, with valid ones after it, is corrupt.
+        let mut bad = b.clone();
+        bad[HEADER_LEN + RECORD_HEADER_LEN + 3] ^= 1;
+        assert!(matches!(scan(&bad, p), Err(Error::Corrupt { .. })));
+    }
+}

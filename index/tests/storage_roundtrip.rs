@@ -1,0 +1,216 @@
+//! Persistent HNSW: round trips through close and open, checkpoints, the
+//! directory lock, read-only opens, and two indexes in one process.
+
+mod common;
+
+use common::clustered;
+use omendb::storage::DiskUsage;
+use omendb::{
+    DiskHnswIndex, Durability, Error, HnswIndex, HnswParams, Index, Metric, Neighbor, OpenOptions,
+    SearchParams,
+};
+
+const D: usize = 32;
+
+fn params() -> HnswParams {
+    HnswParams::new(12, 80)
+}
+
+fn results(index: &dyn Index, queries: &[f32]) -> Vec<Vec<Neighbor>> {
+    index
+        .search_batch(queries, 10, &SearchParams::with_ef(64))
+        .unwrap()
+}
+
+fn ids(n: usize, from: u64) -> Vec<u64> {
+    (from..from + n as u64).collect()
+}
+
+#[test]
+fn round_trip_gives_identical_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = clustered(12_000, 100, D, 20, 1);
+    let (first, more) = train.split_at(10_000 * D);
+    let index =
+        DiskHnswIndex::create(dir.path(), D, Metric::L2, params(), Durability::Never).unwrap();
+    index.add_batch(&ids(10_000, 0), first).unwrap();
+    index.remove(17).unwrap();
+    let before = results(&index, &test);
+    index.close().unwrap();
+
+    let index = DiskHnswIndex::open(dir.path(), OpenOptions::default()).unwrap();
+    let r = index.recovery_report().clone();
+    assert_eq!(
+        (r.checkpoint_nodes, r.replayed, r.torn_tail.clone()),
+        (10_000, 0, None)
+    );
+    assert_eq!(index.len(), 9_999);
+    assert!(!index.contains(17));
+    assert_eq!(results(&index, &test), before);
+    index.hnsw().check_invariants().unwrap();
+    // Vectors stay on disk: the RAM accounting holds none of them.
+    let mem = index.memory_usage();
+    assert_eq!(mem.vectors, 0);
+    assert!(mem.disk >= 10_000 * D * 4);
+
+    // More inserts, then a checkpoint, then a crash-like drop without one.
+    for (i, v) in more.chunks_exact(D).enumerate() {
+        index.add(10_000 + i as u64, v).unwrap();
+    }
+    let stats = index.checkpoint().unwrap();
+    assert_eq!(stats.nodes, 12_000);
+    let after = results(&index, &test);
+    index.close().unwrap();
+    let index = DiskHnswIndex::open(dir.path(), OpenOptions::default()).unwrap();
+    assert_eq!(index.recovery_report().replayed, 0);
+    assert_eq!(results(&index, &test), after);
+    assert_eq!(index.len(), 11_999);
+
+    // Closed, the vector file holds exactly its rows.
+    index.close().unwrap();
+    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let u: DiskUsage = index.disk_usage();
+    assert_eq!(u.vector_file, 64 + 12_000 * D as u64 * 4);
+    assert!(u.vector_overhead() < 1.001, "{u:?}");
+}
+
+#[test]
+fn log_replay_restores_writes_made_after_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = clustered(3_000, 50, D, 10, 2);
+    let opts = OpenOptions {
+        checkpoint_on_close: false,
+        ..OpenOptions::default()
+    };
+    let index = DiskHnswIndex::create_with(dir.path(), D, Metric::Cosine, params(), opts).unwrap();
+    index
+        .add_batch(&ids(2_000, 0), &train[..2_000 * D])
+        .unwrap();
+    index.checkpoint().unwrap();
+    for (i, v) in train[2_000 * D..].chunks_exact(D).enumerate() {
+        index.add(2_000 + i as u64, v).unwrap();
+    }
+    index.remove(5).unwrap();
+    index.update(6, &train[..D]).unwrap();
+    let before = results(&index, &test);
+    let len = index.len();
+    drop(index); // no checkpoint: the log carries the last 1,002 writes
+
+    let index = DiskHnswIndex::open(dir.path(), opts).unwrap();
+    let r = index.recovery_report();
+    assert_eq!((r.checkpoint_nodes, r.replayed), (2_000, 1_002));
+    assert_eq!(index.len(), len);
+    index.hnsw().check_invariants().unwrap();
+    // Replay re-links the logged nodes, so the graph may differ slightly;
+    // every vector must still find itself.
+    for (i, v) in train.chunks_exact(D).enumerate().skip(2_000) {
+        let top = index.search(v, 1, &SearchParams::with_ef(64)).unwrap();
+        assert_eq!(top[0].id, i as u64);
+    }
+    let after = results(&index, &test);
+    let overlap: usize = before
+        .iter()
+        .zip(&after)
+        .map(|(a, b)| a.iter().filter(|x| b.iter().any(|y| y.id == x.id)).count())
+        .sum();
+    assert!(
+        overlap as f64 >= 0.95 * (before.len() * 10) as f64,
+        "{overlap}"
+    );
+}
+
+#[test]
+fn a_directory_opens_once_and_read_only_refuses_writes() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (train, _) = clustered(500, 1, 8, 4, 3);
+    let x = DiskHnswIndex::create(a.path(), 8, Metric::L2, params(), Durability::EveryOp).unwrap();
+    let y = DiskHnswIndex::create(
+        b.path(),
+        8,
+        Metric::InnerProduct,
+        params(),
+        Durability::default(),
+    )
+    .unwrap();
+    x.add_batch(&ids(500, 0), &train).unwrap();
+    y.add_batch(&ids(250, 1_000), &train[..250 * 8]).unwrap();
+    assert!(matches!(
+        DiskHnswIndex::open(a.path(), OpenOptions::default()),
+        Err(Error::Locked(_))
+    ));
+    assert!(matches!(
+        DiskHnswIndex::open(a.path(), OpenOptions::read_only()),
+        Err(Error::Locked(_))
+    ));
+    assert!(matches!(
+        DiskHnswIndex::create(a.path(), 8, Metric::L2, params(), Durability::Never),
+        Err(Error::Locked(_))
+    ));
+    assert_eq!((x.len(), y.len()), (500, 250));
+    x.close().unwrap();
+    y.close().unwrap();
+    assert!(DiskHnswIndex::create(a.path(), 8, Metric::L2, params(), Durability::Never).is_err());
+
+    // Read-only, on a read-only directory (tests may run as root, who
+    // bypasses the mode bits, so refusing writes is checked through the API).
+    let mut perms = std::fs::metadata(a.path()).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(a.path(), perms.clone()).unwrap();
+    let r1 = DiskHnswIndex::open(a.path(), OpenOptions::read_only()).unwrap();
+    let r2 = DiskHnswIndex::open(a.path(), OpenOptions::read_only()).unwrap();
+    assert_eq!(r1.len(), 500);
+    assert_eq!(
+        r2.search(&train[..8], 1, &SearchParams::default()).unwrap()[0].id,
+        0
+    );
+    assert!(matches!(r1.add(9_999, &train[..8]), Err(Error::ReadOnly)));
+    assert!(matches!(r1.remove(3), Err(Error::ReadOnly)));
+    assert!(matches!(r1.checkpoint(), Err(Error::ReadOnly)));
+    drop((r1, r2));
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(a.path(), perms).unwrap();
+}
+
+#[test]
+fn bad_writes_are_refused_before_they_are_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = OpenOptions {
+        checkpoint_on_close: false,
+        ..OpenOptions::default()
+    };
+    let index = DiskHnswIndex::create_with(dir.path(), 4, Metric::L2, params(), opts).unwrap();
+    index.add(1, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    assert!(matches!(
+        index.add(1, &[0.0; 4]),
+        Err(Error::DuplicateId(1))
+    ));
+    assert!(matches!(
+        index.add(2, &[0.0; 3]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        index.add(2, &[f32::NAN; 4]),
+        Err(Error::NonFinite { .. })
+    ));
+    assert!(matches!(index.remove(9), Err(Error::UnknownId(9))));
+    assert!(matches!(
+        index.add_batch(&[3, 1], &[0.0; 8]),
+        Err(Error::DuplicateId(1))
+    ));
+    drop(index);
+    let index = DiskHnswIndex::open(dir.path(), opts).unwrap();
+    assert_eq!(index.recovery_report().replayed, 1);
+    assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn the_in_ram_engine_still_works_unchanged() {
+    let (train, test) = clustered(2_000, 20, D, 8, 4);
+    let ram = HnswIndex::new(D, Metric::L2, params()).unwrap();
+    ram.add_batch(&ids(2_000, 0), &train).unwrap();
+    assert!(ram.memory_usage().vectors >= 2_000 * D * 4);
+    ram.check_invariants().unwrap();
+    assert_eq!(results(&ram, &test).len(), 20);
+}
