@@ -18,13 +18,13 @@ enum Command {
     #[command(subcommand)]
     Datasets(data::cli::DatasetsCommand),
     /// Run a benchmark sweep (the default sweep when given no arguments).
-    Run(sweep::cli::RunArgs),
+    Run(Box<sweep::cli::RunArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Datasets(cmd) => data::cli::execute(cmd),
-        Command::Run(args) => sweep::cli::execute(args),
+        Command::Run(args) => sweep::cli::execute(*args),
     }
 }

@@ -1,17 +1,198 @@
-//! `omenbench run`.
+//! `omenbench run`: the default sweep, or a config, with command-line
+//! overrides.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
 use clap::Args;
+use serde_json::Value;
+
+use super::adapters::Registry;
+use super::config::{AlgorithmConfig, SweepConfig};
+use super::runner::{run_sweep, SweepOptions};
+use super::{defaults, source};
 
 /// Arguments of `omenbench run`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct RunArgs {
-    /// Sweep config (JSON); the default sweep when absent.
+    /// Sweep config (JSON, see harness/configs/); the default sweep when absent.
     #[arg(long)]
-    pub config: Option<std::path::PathBuf>,
+    pub config: Option<PathBuf>,
+    /// Dataset name (see `omenbench datasets list`), ann-benchmarks .hdf5
+    /// path, or `base.fvecs:query.fvecs`; repeat for several. Replaces the
+    /// config's datasets.
+    #[arg(long = "dataset", value_name = "NAME_OR_PATH")]
+    pub datasets: Vec<String>,
+    /// Comma-separated train sizes, e.g. `100,1k,10k,100k,1M`.
+    #[arg(long, value_delimiter = ',')]
+    pub scales: Vec<String>,
+    /// Comma-separated algorithm names; entries of the config with these
+    /// names are kept, names it lacks are added with default parameters.
+    #[arg(long, value_delimiter = ',')]
+    pub algorithms: Vec<String>,
+    /// Threads for builds and batch queries (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Query passes per parameter set (best reported, all kept).
+    #[arg(long)]
+    pub repeats: Option<usize>,
+    /// Neighbours per query.
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Cap on the number of queries.
+    #[arg(long)]
+    pub queries: Option<usize>,
+    /// Also time each build on one thread.
+    #[arg(long)]
+    pub single_thread_build: bool,
+    /// Build timeout, seconds.
+    #[arg(long)]
+    pub build_timeout: Option<f64>,
+    /// Query-pass timeout, seconds.
+    #[arg(long)]
+    pub query_timeout: Option<f64>,
+    /// Results directory (a sub-directory per sweep is made in it).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// No progress bars or per-run lines (for CI).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
-/// Runs a sweep.
+/// The config a `run` invocation means: the file or the default sweep, with
+/// the command-line overrides applied.
+pub fn effective_config(args: &RunArgs, registry: &Registry) -> anyhow::Result<SweepConfig> {
+    let mut cfg = match &args.config {
+        Some(path) => SweepConfig::load(path)?,
+        None => defaults::default_sweep(),
+    };
+    if !args.datasets.is_empty() {
+        cfg.datasets = args.datasets.clone();
+    }
+    if !args.scales.is_empty() {
+        cfg.scales = args
+            .scales
+            .iter()
+            .map(|s| Value::String(s.trim().to_string()))
+            .collect();
+    }
+    if !args.algorithms.is_empty() {
+        let mut chosen = Vec::new();
+        for name in &args.algorithms {
+            let name = name.trim();
+            if registry.get(name).is_none() {
+                bail!(
+                    "--algorithms: unknown algorithm `{name}` (known: {})",
+                    registry.names().join(", ")
+                );
+            }
+            let from_config: Vec<AlgorithmConfig> = cfg
+                .algorithms
+                .iter()
+                .filter(|a| a.name == name)
+                .cloned()
+                .collect();
+            if from_config.is_empty() {
+                chosen.push(AlgorithmConfig::with_defaults(name));
+            } else {
+                chosen.extend(from_config);
+            }
+        }
+        cfg.algorithms = chosen;
+    }
+    if args.threads.is_some() {
+        cfg.threads = args.threads;
+    }
+    if let Some(r) = args.repeats {
+        cfg.repeats = r;
+    }
+    if let Some(k) = args.k {
+        cfg.k = k;
+    }
+    if args.queries.is_some() {
+        cfg.queries = args.queries;
+    }
+    if args.single_thread_build {
+        cfg.single_thread_build = true;
+    }
+    if let Some(t) = args.build_timeout {
+        cfg.build_timeout_seconds = t;
+    }
+    if let Some(t) = args.query_timeout {
+        cfg.query_timeout_seconds = t;
+    }
+    Ok(cfg)
+}
+
+/// Runs a sweep; Ctrl-C stops it after the current step, keeping every
+/// finished result (a second Ctrl-C exits at once).
 pub fn execute(args: RunArgs) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("omenbench run: not implemented yet")
+    let registry = Registry::builtin();
+    let cfg = effective_config(&args, &registry)?;
+    let sweep = cfg.validate(&registry)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nomenbench: second interrupt, exiting now");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nomenbench: interrupted; finishing the current step (Ctrl-C again to quit now)"
+        );
+    })
+    .context("installing the Ctrl-C handler")?;
+    let opts = SweepOptions {
+        out: args.out.clone(),
+        quiet: args.quiet,
+        stop,
+    };
+    let summary = run_sweep(&sweep, &source::load, &opts)?;
+    println!(
+        "omenbench: {} result(s), {} with errors, in {} ({:.0} s){}",
+        summary.results.len(),
+        summary.errors,
+        summary.dir.display(),
+        summary.seconds,
+        if summary.interrupted {
+            ", interrupted"
+        } else {
+            ""
+        }
+    );
+    if summary.interrupted {
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_and_unknown_names_error() {
+        let r = Registry::builtin();
+        let args = RunArgs {
+            datasets: vec!["x".into()],
+            scales: vec!["1k".into(), "2k".into()],
+            algorithms: vec!["omendb-flat".into(), "hnsw_rs".into()],
+            k: Some(5),
+            ..Default::default()
+        };
+        let c = effective_config(&args, &r).unwrap();
+        assert_eq!(c.datasets, vec!["x"]);
+        assert_eq!(c.scales.len(), 2);
+        assert_eq!(c.k, 5);
+        let names: Vec<&str> = c.algorithms.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, vec!["omendb-flat", "hnsw_rs"]);
+        let bad = RunArgs {
+            algorithms: vec!["faiss".into()],
+            ..Default::default()
+        };
+        let e = effective_config(&bad, &r).unwrap_err().to_string();
+        assert!(e.contains("--algorithms") && e.contains("faiss"), "{e}");
+    }
 }

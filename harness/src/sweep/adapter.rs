@@ -1,0 +1,69 @@
+//! The one harness trait every benchmarked algorithm implements.
+//!
+//! Modelled on ann-benchmarks' `BaseANN` (`fit`, `set_query_arguments`,
+//! `query`, `batch_query`, `get_memory_usage`): narrow, so a new engine is one
+//! small file under `adapters/`.
+
+use std::collections::BTreeMap;
+
+use omendb::MemoryUsage;
+use rayon::prelude::*;
+
+/// Named integer parameters (`m`, `ef_construction`, `ef`, …), in name order
+/// so results and file names are stable.
+pub type Params = BTreeMap<String, usize>;
+
+/// An index under test, as the sweep runner sees it.
+///
+/// Life cycle: made by its [`AlgorithmSpec`](super::AlgorithmSpec) from one
+/// build-parameter set, [`build`](Adapter::build) once, then for each
+/// query-parameter set [`set_query_params`](Adapter::set_query_params)
+/// followed by searches. An adapter whose [`ef_fixed_at_build`]
+/// (Adapter::ef_fixed_at_build) is true receives its query parameters
+/// *before* `build` and is rebuilt by the runner for every query-parameter set.
+pub trait Adapter: Send + Sync {
+    /// The algorithm's registry name, e.g. `hnsw_rs`.
+    fn name(&self) -> &str;
+
+    /// Whether query parameters (`ef`) are fixed when the index is built, so
+    /// sweeping them means rebuilding (instant-distance).
+    fn ef_fixed_at_build(&self) -> bool {
+        false
+    }
+
+    /// Indexes `train` (row-major, `dims` wide; row number = id). The runner
+    /// calls this inside a rayon pool of `threads` threads, so parallel
+    /// builds should use the current pool.
+    fn build(&mut self, train: &[f32], dims: usize, threads: usize) -> anyhow::Result<()>;
+
+    /// Sets the query-time parameters for the searches that follow.
+    fn set_query_params(&mut self, params: &Params) -> anyhow::Result<()>;
+
+    /// Ids (train row numbers) of the `k` nearest neighbours found for one
+    /// query, closest first.
+    fn search(&self, query: &[f32], k: usize) -> anyhow::Result<Vec<u32>>;
+
+    /// Searches every row of `queries` on the current rayon pool.
+    fn batch_search(
+        &self,
+        queries: &[f32],
+        dims: usize,
+        k: usize,
+    ) -> anyhow::Result<Vec<Vec<u32>>> {
+        queries
+            .par_chunks_exact(dims)
+            .map(|q| self.search(q, k))
+            .collect()
+    }
+
+    /// The index's own accounting of the bytes it holds, by component, when
+    /// the engine provides one; `None` when it does not (reference crates).
+    fn memory_usage(&self) -> Option<MemoryUsage> {
+        None
+    }
+
+    /// Bytes the index keeps on disk, when it persists anything.
+    fn disk_bytes(&self) -> Option<u64> {
+        None
+    }
+}

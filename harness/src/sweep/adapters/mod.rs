@@ -1,0 +1,119 @@
+//! The algorithms a sweep can name, and what parameters each accepts.
+//!
+//! | name | file | build params | query params |
+//! |---|---|---|---|
+//! | `omendb-flat` | `omendb_flat.rs` | – | – |
+//! | `omendb-hnsw` | `omendb_hnsw.rs` | `m`, `ef_construction`, `seed` | `ef` |
+//! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
+//! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |
+
+pub mod hnsw_rs;
+pub mod instant_distance;
+pub mod omendb_flat;
+pub mod omendb_hnsw;
+
+use omendb::Metric;
+
+use super::adapter::{Adapter, Params};
+
+/// One integer parameter an algorithm accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    /// Name as written in configs and results.
+    pub name: &'static str,
+    /// Value used when a config does not give one.
+    pub default: usize,
+    /// Smallest accepted value.
+    pub min: usize,
+    /// Largest accepted value.
+    pub max: usize,
+}
+
+impl ParamSpec {
+    /// A parameter accepting `min..=max`, `default` when not given.
+    pub const fn new(name: &'static str, default: usize, min: usize, max: usize) -> Self {
+        ParamSpec {
+            name,
+            default,
+            min,
+            max,
+        }
+    }
+}
+
+/// What an adapter factory is given.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildContext<'a> {
+    /// Vector dimension.
+    pub dims: usize,
+    /// Metric of the dataset.
+    pub metric: Metric,
+    /// Number of vectors that will be built.
+    pub n: usize,
+    /// Neighbours each query will ask for.
+    pub k: usize,
+    /// The build-parameter set, every parameter of the spec present.
+    pub build_params: &'a Params,
+}
+
+/// Makes an adapter for one build-parameter set.
+pub type MakeAdapter = fn(&BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>>;
+
+/// An algorithm the sweep can run: its name, parameters and factory.
+#[derive(Debug, Clone, Copy)]
+pub struct AlgorithmSpec {
+    /// Registry name used in configs, `--algorithms` and results.
+    pub name: &'static str,
+    /// Build-time parameters.
+    pub build_params: &'static [ParamSpec],
+    /// Query-time parameters.
+    pub query_params: &'static [ParamSpec],
+    /// Factory.
+    pub make: MakeAdapter,
+}
+
+/// The set of algorithms a sweep may name.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    specs: Vec<AlgorithmSpec>,
+}
+
+impl Registry {
+    /// Every algorithm compiled into this binary.
+    pub fn builtin() -> Self {
+        Registry {
+            specs: vec![
+                omendb_flat::SPEC,
+                omendb_hnsw::SPEC,
+                hnsw_rs::SPEC,
+                instant_distance::SPEC,
+            ],
+        }
+    }
+
+    /// Adds (or replaces, by name) an algorithm; tests register fakes.
+    pub fn register(&mut self, spec: AlgorithmSpec) {
+        self.specs.retain(|s| s.name != spec.name);
+        self.specs.push(spec);
+    }
+
+    /// The algorithm called `name`.
+    pub fn get(&self, name: &str) -> Option<&AlgorithmSpec> {
+        self.specs.iter().find(|s| s.name == name)
+    }
+
+    /// Registered names, in registration order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.specs.iter().map(|s| s.name).collect()
+    }
+}
+
+/// Reads parameter `name` from a complete parameter set (the config
+/// validation fills in every default, so absence is an internal error that
+/// is reported, not a panic).
+pub fn param(params: &Params, name: &str) -> anyhow::Result<usize> {
+    params
+        .get(name)
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("parameter `{name}` missing"))
+}

@@ -1,0 +1,412 @@
+//! The JSON sweep config: datasets × scales × algorithms × build-parameter
+//! grid × query-parameter grid, and its validation into a [`Sweep`] plan.
+//!
+//! ```json
+//! {
+//!   "_comment": "anything: ignored",
+//!   "datasets": ["clustered-128-euclidean", "/data/sift-128-euclidean.hdf5"],
+//!   "scales": ["1k", "10k", 100000],
+//!   "queries": 1000,
+//!   "k": 10,
+//!   "threads": null,
+//!   "single_thread_build": false,
+//!   "repeats": 3,
+//!   "build_timeout_seconds": 1800,
+//!   "query_timeout_seconds": 300,
+//!   "algorithms": [
+//!     { "name": "hnsw_rs", "build": { "m": [16, 32], "ef_construction": 200 },
+//!       "query": { "ef": [10, 20, 40, 80] } }
+//!   ]
+//! }
+//! ```
+//!
+//! Every error names the field it is about (`algorithms[1].build.m: …`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::adapter::Params;
+use super::adapters::{AlgorithmSpec, ParamSpec, Registry};
+use super::source;
+
+/// A sweep config as written in JSON (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Free text, ignored (JSON has no comments).
+    #[serde(rename = "_comment", default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Value>,
+    /// Dataset registry names or file paths (`x.hdf5`, `base.fvecs:query.fvecs`).
+    pub datasets: Vec<String>,
+    /// Numbers of train vectors: integers or strings such as `"10k"`, `"1M"`.
+    pub scales: Vec<Value>,
+    /// Cap on the number of query vectors (all of the dataset's when absent).
+    #[serde(default)]
+    pub queries: Option<usize>,
+    /// Neighbours asked per query.
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// Threads for builds and batch queries; all cores when absent.
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// Also time each build on one thread (an extra build, then discarded).
+    #[serde(default)]
+    pub single_thread_build: bool,
+    /// Single-thread and batch query passes per query-parameter set; the best
+    /// is reported and every one kept.
+    #[serde(default = "default_repeats")]
+    pub repeats: usize,
+    /// A build running longer is abandoned and recorded as an error.
+    #[serde(default = "default_build_timeout")]
+    pub build_timeout_seconds: f64,
+    /// A query pass (all queries once) running longer is abandoned and
+    /// recorded as an error.
+    #[serde(default = "default_query_timeout")]
+    pub query_timeout_seconds: f64,
+    /// Algorithms with their parameter grids.
+    pub algorithms: Vec<AlgorithmConfig>,
+}
+
+/// One algorithm and its grids. A grid maps a parameter name to a value or
+/// a list of values; the sweep runs the cartesian product. Parameters not
+/// named take the algorithm's default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlgorithmConfig {
+    /// Free text, ignored.
+    #[serde(rename = "_comment", default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Value>,
+    /// Registry name (`omendb-flat`, `omendb-hnsw`, `hnsw_rs`, `instant-distance`).
+    pub name: String,
+    /// Build-parameter grid: each set is built once.
+    #[serde(default)]
+    pub build: BTreeMap<String, Value>,
+    /// Query-parameter grid, run in order on every build.
+    #[serde(default)]
+    pub query: BTreeMap<String, Value>,
+}
+
+fn default_k() -> usize {
+    10
+}
+fn default_repeats() -> usize {
+    3
+}
+fn default_build_timeout() -> f64 {
+    1800.0
+}
+fn default_query_timeout() -> f64 {
+    300.0
+}
+
+/// A validated sweep, grids expanded.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The config as given (echoed into every result).
+    pub config: SweepConfig,
+    /// Dataset specs.
+    pub datasets: Vec<String>,
+    /// Train sizes, in the given order.
+    pub scales: Vec<usize>,
+    /// Query cap.
+    pub queries: Option<usize>,
+    /// Neighbours per query.
+    pub k: usize,
+    /// Threads for builds and batch queries.
+    pub threads: usize,
+    /// Whether builds are also timed on one thread.
+    pub single_thread_build: bool,
+    /// Query passes per query-parameter set.
+    pub repeats: usize,
+    /// Build timeout, seconds.
+    pub build_timeout_seconds: f64,
+    /// Query-pass timeout, seconds.
+    pub query_timeout_seconds: f64,
+    /// Algorithms with expanded grids.
+    pub algorithms: Vec<AlgorithmPlan>,
+}
+
+/// One algorithm's expanded grids.
+#[derive(Debug, Clone)]
+pub struct AlgorithmPlan {
+    /// The registry entry.
+    pub spec: AlgorithmSpec,
+    /// Build-parameter sets, every parameter present.
+    pub build_sets: Vec<Params>,
+    /// Query-parameter sets in run order, every parameter present.
+    pub query_sets: Vec<Params>,
+}
+
+impl SweepConfig {
+    /// Parses a config from JSON text (structure only; see [`validate`](Self::validate)).
+    pub fn from_json(text: &str) -> anyhow::Result<Self> {
+        serde_json::from_str(text).context("sweep config")
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading sweep config {}", path.display()))?;
+        Self::from_json(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Checks every field and expands the grids.
+    pub fn validate(&self, registry: &Registry) -> anyhow::Result<Sweep> {
+        if self.datasets.is_empty() {
+            bail!("datasets: at least one dataset is needed");
+        }
+        for (i, d) in self.datasets.iter().enumerate() {
+            source::check_files(d).with_context(|| format!("datasets[{i}]: `{d}`"))?;
+        }
+        if self.scales.is_empty() {
+            bail!("scales: at least one scale is needed");
+        }
+        let scales = self
+            .scales
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse_scale_value(v).with_context(|| format!("scales[{i}]")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if self.k == 0 || self.k > 1000 {
+            bail!("k: {} is out of range 1..=1000", self.k);
+        }
+        if self.queries == Some(0) {
+            bail!("queries: must be at least 1");
+        }
+        if self.repeats == 0 || self.repeats > 1000 {
+            bail!("repeats: {} is out of range 1..=1000", self.repeats);
+        }
+        let threads = match self.threads {
+            Some(0) => bail!("threads: must be at least 1"),
+            Some(t) => t,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        for (name, v) in [
+            ("build_timeout_seconds", self.build_timeout_seconds),
+            ("query_timeout_seconds", self.query_timeout_seconds),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("{name}: must be a positive number of seconds, got {v}");
+            }
+        }
+        if self.algorithms.is_empty() {
+            bail!("algorithms: at least one algorithm is needed");
+        }
+        let algorithms = self
+            .algorithms
+            .iter()
+            .enumerate()
+            .map(|(i, a)| a.plan(registry, &format!("algorithms[{i}]")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Sweep {
+            config: self.clone(),
+            datasets: self.datasets.clone(),
+            scales,
+            queries: self.queries,
+            k: self.k,
+            threads,
+            single_thread_build: self.single_thread_build,
+            repeats: self.repeats,
+            build_timeout_seconds: self.build_timeout_seconds,
+            query_timeout_seconds: self.query_timeout_seconds,
+            algorithms,
+        })
+    }
+}
+
+impl AlgorithmConfig {
+    /// An entry running `name` with its default parameters.
+    pub fn with_defaults(name: &str) -> Self {
+        AlgorithmConfig {
+            comment: None,
+            name: name.to_string(),
+            build: BTreeMap::new(),
+            query: BTreeMap::new(),
+        }
+    }
+
+    fn plan(&self, registry: &Registry, at: &str) -> anyhow::Result<AlgorithmPlan> {
+        let Some(spec) = registry.get(&self.name) else {
+            bail!(
+                "{at}.name: unknown algorithm `{}` (known: {})",
+                self.name,
+                registry.names().join(", ")
+            );
+        };
+        Ok(AlgorithmPlan {
+            spec: *spec,
+            build_sets: expand(
+                &self.build,
+                spec.build_params,
+                spec.name,
+                &format!("{at}.build"),
+            )?,
+            query_sets: expand(
+                &self.query,
+                spec.query_params,
+                spec.name,
+                &format!("{at}.query"),
+            )?,
+        })
+    }
+}
+
+fn parse_scale_value(v: &Value) -> anyhow::Result<usize> {
+    match v {
+        Value::String(s) => source::parse_scale(s),
+        Value::Number(n) => match n.as_u64() {
+            Some(x) if x > 0 => usize::try_from(x).context("too large"),
+            _ => bail!("`{n}` is not a positive whole number of vectors"),
+        },
+        other => bail!("expected a number or a string such as \"10k\", got {other}"),
+    }
+}
+
+fn parse_param_value(v: &Value, spec: &ParamSpec, at: &str) -> anyhow::Result<usize> {
+    let x = v
+        .as_u64()
+        .and_then(|x| usize::try_from(x).ok())
+        .with_context(|| format!("{at}: expected a non-negative integer, got {v}"))?;
+    if x < spec.min || x > spec.max {
+        bail!("{at}: {x} is out of range {}..={}", spec.min, spec.max);
+    }
+    Ok(x)
+}
+
+/// Expands a grid into parameter sets (cartesian product, parameters in
+/// name order, values in the given order), filling in defaults.
+fn expand(
+    grid: &BTreeMap<String, Value>,
+    specs: &[ParamSpec],
+    algorithm: &str,
+    at: &str,
+) -> anyhow::Result<Vec<Params>> {
+    for name in grid.keys() {
+        if name.starts_with('_') {
+            continue;
+        }
+        if !specs.iter().any(|s| s.name == name) {
+            let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            bail!(
+                "{at}.{name}: `{algorithm}` has no parameter `{name}` (known: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+    }
+    let mut sets: Vec<Params> = vec![Params::new()];
+    let mut ordered: Vec<&ParamSpec> = specs.iter().collect();
+    ordered.sort_by_key(|s| s.name);
+    for spec in ordered {
+        let field = format!("{at}.{}", spec.name);
+        let values = match grid.get(spec.name) {
+            None => vec![spec.default],
+            Some(Value::Array(items)) => {
+                if items.is_empty() {
+                    bail!("{field}: an empty list leaves nothing to run");
+                }
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| parse_param_value(v, spec, &format!("{field}[{i}]")))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            }
+            Some(v) => vec![parse_param_value(v, spec, &field)?],
+        };
+        sets = sets
+            .into_iter()
+            .flat_map(|set| {
+                values.iter().map(move |&v| {
+                    let mut s = set.clone();
+                    s.insert(spec.name.to_string(), v);
+                    s
+                })
+            })
+            .collect();
+    }
+    Ok(sets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(algorithms: &str) -> String {
+        format!(r#"{{"datasets": ["d"], "scales": ["1k", 200], "algorithms": {algorithms}}}"#)
+    }
+
+    #[test]
+    fn grids_expand_in_order_with_defaults() {
+        let c = SweepConfig::from_json(&cfg(
+            r#"[{"name": "hnsw_rs", "build": {"m": [8, 16]}, "query": {"ef": [40, 10]}}]"#,
+        ))
+        .unwrap();
+        let s = c.validate(&Registry::builtin()).unwrap();
+        assert_eq!(s.scales, vec![1000, 200]);
+        let a = &s.algorithms[0];
+        assert_eq!(a.build_sets.len(), 2);
+        assert_eq!(a.build_sets[0]["m"], 8);
+        assert_eq!(a.build_sets[1]["m"], 16);
+        let efc = hnsw_rs_default("ef_construction");
+        assert!(a.build_sets.iter().all(|b| b["ef_construction"] == efc));
+        let efs: Vec<usize> = a.query_sets.iter().map(|q| q["ef"]).collect();
+        assert_eq!(efs, vec![40, 10]);
+    }
+
+    fn hnsw_rs_default(name: &str) -> usize {
+        super::super::adapters::hnsw_rs::SPEC
+            .build_params
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .default
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let r = Registry::builtin();
+        let err = |text: String| {
+            format!(
+                "{:#}",
+                SweepConfig::from_json(&text)
+                    .and_then(|c| c.validate(&r).map(|_| ()))
+                    .unwrap_err()
+            )
+        };
+        let e = err(cfg(r#"[{"name": "faiss"}]"#));
+        assert!(
+            e.contains("algorithms[0].name") && e.contains("faiss"),
+            "{e}"
+        );
+        let e = err(cfg(r#"[{"name": "hnsw_rs", "build": {"mm": 3}}]"#));
+        assert!(e.contains("algorithms[0].build.mm"), "{e}");
+        let e = err(cfg(r#"[{"name": "hnsw_rs", "build": {"m": 1000}}]"#));
+        assert!(
+            e.contains("algorithms[0].build.m") && e.contains("out of range"),
+            "{e}"
+        );
+        let e = err(cfg(r#"[{"name": "hnsw_rs", "query": {"ef": [10, "x"]}}]"#));
+        assert!(e.contains("algorithms[0].query.ef[1]"), "{e}");
+        let e = err(r#"{"scales": [1], "algorithms": []}"#.to_string());
+        assert!(e.contains("datasets"), "{e}");
+        let e = err(r#"{"datasets": ["/nope/x.hdf5"], "scales": [1], "algorithms": [{"name": "omendb-flat"}]}"#.to_string());
+        assert!(
+            e.contains("datasets[0]") && e.contains("/nope/x.hdf5"),
+            "{e}"
+        );
+        let e = err(
+            r#"{"datasets": ["d"], "scales": ["lots"], "algorithms": [{"name": "omendb-flat"}]}"#
+                .to_string(),
+        );
+        assert!(e.contains("scales[0]"), "{e}");
+        let e = err(r#"{"datasets": ["d"], "scales": [1], "algorithms": [{"name": "omendb-flat"}], "repeat": 2}"#.to_string());
+        assert!(e.contains("repeat"), "{e}");
+    }
+}

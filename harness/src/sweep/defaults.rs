@@ -1,0 +1,80 @@
+//! The default sweep: what `omenbench run` does with no arguments.
+//!
+//! Sized to finish in well under 15 minutes on a 2-core machine: a clustered
+//! synthetic 128-d L2 set and the real `digits-64-euclidean` set (1,600
+//! vectors, so its larger scales collapse into one), 100 → 100k vectors,
+//! OmenDB's exact and HNSW indexes beside `hnsw_rs` and `instant-distance`
+//! at M = 16 / ef_construction = 200 (instant-distance's M is fixed at 32 by
+//! the crate), a few `ef` values each.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::config::{AlgorithmConfig, SweepConfig};
+
+/// The `ef` values every graph index is queried at.
+pub const DEFAULT_EFS: [usize; 4] = [10, 20, 40, 80];
+
+fn grid(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn graph(name: &str, build: &[(&str, Value)], efs: &[usize]) -> AlgorithmConfig {
+    AlgorithmConfig {
+        comment: None,
+        name: name.to_string(),
+        build: grid(build),
+        query: grid(&[("ef", json!(efs))]),
+    }
+}
+
+/// The default sweep config.
+pub fn default_sweep() -> SweepConfig {
+    let hnsw = [("m", json!(16)), ("ef_construction", json!(200))];
+    let algorithms = vec![
+        AlgorithmConfig::with_defaults("omendb-flat"),
+        graph("omendb-hnsw", &hnsw, &DEFAULT_EFS),
+        graph("hnsw_rs", &hnsw, &DEFAULT_EFS),
+        // Rebuilt for every ef (fixed at build by the crate).
+        graph(
+            "instant-distance",
+            &[("ef_construction", json!(200))],
+            &DEFAULT_EFS,
+        ),
+    ];
+    SweepConfig {
+        comment: Some(json!(
+            "omenbench default sweep (harness/src/sweep/defaults.rs)"
+        )),
+        datasets: vec![
+            "clustered-128-euclidean".to_string(),
+            "digits-64-euclidean".to_string(),
+        ],
+        scales: vec![json!("100"), json!("1k"), json!("10k"), json!("100k")],
+        queries: Some(1000),
+        k: 10,
+        threads: None,
+        single_thread_build: false,
+        repeats: 3,
+        build_timeout_seconds: 600.0,
+        query_timeout_seconds: 120.0,
+        algorithms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::adapters::Registry;
+
+    #[test]
+    fn default_sweep_validates() {
+        let s = default_sweep().validate(&Registry::builtin()).unwrap();
+        assert_eq!(s.scales, vec![100, 1_000, 10_000, 100_000]);
+        assert!(s.algorithms.iter().any(|a| a.spec.name == "hnsw_rs"));
+    }
+}

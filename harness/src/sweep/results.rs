@@ -1,0 +1,233 @@
+//! The result schema (one JSON document per run) and writing it.
+//!
+//! A *run* is one (dataset, scale, algorithm, build parameters, query
+//! parameters). Documents are written as soon as each run finishes, under
+//! `<out>/<sweep_id>/`, atomically (temporary file, then rename), so an
+//! interrupted sweep keeps every finished run. The ids each query returned
+//! are kept beside it in `neighbors/`, so every recall figure can be
+//! recomputed. The schema is documented field by field in `harness/RESULTS.md`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::adapter::Params;
+use super::machine::Machine;
+use super::memory::{BytesPerVector, MemoryReport};
+use super::metrics::Latency;
+
+/// Version of the result schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Build time at one thread count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BuildTiming {
+    /// Threads in the rayon pool the build ran in.
+    pub threads: usize,
+    /// Wall time of the build.
+    pub seconds: f64,
+    /// n / seconds.
+    pub vectors_per_second: Option<f64>,
+}
+
+/// One run's result document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// [`SCHEMA_VERSION`] of this document.
+    pub schema_version: u32,
+    /// Identifies the sweep (its start time, compact UTC).
+    pub sweep_id: String,
+    /// Algorithm registry name.
+    pub algorithm: String,
+    /// Dataset name (as the loader names it) and the spec it was asked by.
+    pub dataset: String,
+    /// The dataset spec from the config (name or path).
+    pub dataset_spec: String,
+    /// Train vectors indexed.
+    pub n: usize,
+    /// Vector dimension.
+    pub dims: usize,
+    /// ann-benchmarks metric name (`euclidean`, `angular`, `ip`).
+    pub metric: String,
+    /// Queries run.
+    pub n_queries: usize,
+    /// Neighbours asked per query.
+    pub k: usize,
+    /// Build-parameter set, every parameter present.
+    pub build_params: Params,
+    /// Query-parameter set (`null` when the build failed first).
+    pub query_params: Option<Params>,
+    /// Whether the index was rebuilt for this query-parameter set (engines
+    /// whose `ef` is fixed at build, such as instant-distance).
+    pub rebuilt_for_query_params: bool,
+    /// ann-benchmarks recall@1 (distance-based, ties count).
+    pub recall_at_1: Option<f64>,
+    /// ann-benchmarks recall@10 (`null` when k < 10).
+    pub recall_at_10: Option<f64>,
+    /// ann-benchmarks recall@100 (`null` when k < 100).
+    pub recall_at_100: Option<f64>,
+    /// Id-set recall@1.
+    pub id_recall_at_1: Option<f64>,
+    /// Id-set recall@10.
+    pub id_recall_at_10: Option<f64>,
+    /// Id-set recall@100.
+    pub id_recall_at_100: Option<f64>,
+    /// Wall time of the build that was queried.
+    pub build_seconds: Option<f64>,
+    /// n / build_seconds.
+    pub build_vectors_per_second: Option<f64>,
+    /// Threads that build ran on.
+    pub build_threads: usize,
+    /// Every timed build of this build-parameter set (1 thread when
+    /// configured, then `build_threads`).
+    pub build_timings: Vec<BuildTiming>,
+    /// Best single-thread QPS (queries one at a time on one thread).
+    pub qps_single_thread: Option<f64>,
+    /// Every single-thread repeat's QPS, in order.
+    pub qps_single_thread_repeats: Vec<f64>,
+    /// Best all-core batch QPS.
+    pub qps_batch: Option<f64>,
+    /// Every batch repeat's QPS, in order.
+    pub qps_batch_repeats: Vec<f64>,
+    /// Threads the batch passes ran on.
+    pub batch_threads: usize,
+    /// Single-thread per-query latency over all repeats, milliseconds.
+    pub latency_ms: Option<Latency>,
+    /// Bytes per vector three ways, labelled.
+    pub bytes_per_vector: BytesPerVector,
+    /// The memory measurements behind `bytes_per_vector`.
+    pub memory: MemoryReport,
+    /// File (relative to this document) holding the ids each query returned.
+    pub neighbors_file: Option<String>,
+    /// What went wrong, when something did (build or query error, panic,
+    /// timeout); figures measured before it are kept.
+    pub error: Option<String>,
+    /// Remarks that qualify the figures (e.g. a timed-out thread still busy).
+    pub notes: Vec<String>,
+    /// The machine.
+    pub machine: Machine,
+    /// Git commit of the working directory (`-dirty` when modified).
+    pub commit: Option<String>,
+    /// When this run finished, RFC 3339 UTC.
+    pub timestamp: String,
+    /// The full sweep config this run belongs to.
+    pub config: serde_json::Value,
+}
+
+/// The ids each query returned, closest first, in query order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighborsFile {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// One list per query.
+    pub ids: Vec<Vec<u32>>,
+}
+
+/// Writes result documents of one sweep into `<out>/<sweep_id>/`.
+#[derive(Debug)]
+pub struct ResultWriter {
+    dir: PathBuf,
+    seq: usize,
+    written: Vec<PathBuf>,
+}
+
+/// Keeps `[A-Za-z0-9._-]`, maps the rest to `_`.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+impl ResultWriter {
+    /// Creates `<out>/<sweep_id>/neighbors/`.
+    pub fn create(out: &Path, sweep_id: &str) -> anyhow::Result<Self> {
+        let dir = out.join(sanitize(sweep_id));
+        std::fs::create_dir_all(dir.join("neighbors"))
+            .with_context(|| format!("creating {}", dir.display()))?;
+        Ok(ResultWriter {
+            dir,
+            seq: 0,
+            written: Vec::new(),
+        })
+    }
+
+    /// The sweep's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Result documents written so far.
+    pub fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+
+    /// Writes `result` (and `neighbors`, when given, setting
+    /// `result.neighbors_file`); returns the document's path.
+    pub fn write(
+        &mut self,
+        result: &mut RunResult,
+        neighbors: Option<&[Vec<u32>]>,
+    ) -> anyhow::Result<PathBuf> {
+        self.seq += 1;
+        let stem = sanitize(&format!(
+            "{:04}-{}-{}-{}",
+            self.seq, result.algorithm, result.dataset, result.n
+        ));
+        if let Some(ids) = neighbors {
+            let rel = format!("neighbors/{stem}.json");
+            let file = NeighborsFile {
+                schema_version: SCHEMA_VERSION,
+                ids: ids.to_vec(),
+            };
+            write_atomic(&self.dir.join(&rel), &serde_json::to_vec(&file)?)?;
+            result.neighbors_file = Some(rel);
+        }
+        let path = self.dir.join(format!("{stem}.json"));
+        write_atomic(&path, &serde_json::to_vec_pretty(result)?)?;
+        self.written.push(path.clone());
+        Ok(path)
+    }
+}
+
+/// Reads a result document.
+pub fn read_result(path: &Path) -> anyhow::Result<RunResult> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let r: RunResult =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    anyhow::ensure!(
+        r.schema_version == SCHEMA_VERSION,
+        "{}: schema_version {} (this build reads {})",
+        path.display(),
+        r.schema_version,
+        SCHEMA_VERSION
+    );
+    Ok(r)
+}
+
+/// Reads the neighbours file a result document points to.
+pub fn read_neighbors(result_path: &Path, result: &RunResult) -> anyhow::Result<Vec<Vec<u32>>> {
+    let rel = result
+        .neighbors_file
+        .as_deref()
+        .context("result has no neighbors_file")?;
+    let path = result_path.parent().unwrap_or(Path::new(".")).join(rel);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: NeighborsFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(file.ids)
+}
