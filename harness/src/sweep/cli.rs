@@ -150,6 +150,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
         stop,
     };
     let summary = run_sweep(&sweep, &source::load, &opts)?;
+    if !args.quiet {
+        println!("{}", summary.table);
+    }
     println!(
         "omenbench: {} result(s), {} with errors, in {} ({:.0} s){}",
         summary.results.len(),

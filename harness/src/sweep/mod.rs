@@ -22,6 +22,7 @@
 //! | `guard.rs` | running a step on its own thread with a timeout and `catch_unwind` |
 //! | `source.rs` | where datasets come from (`data::resolve`), and scale parsing |
 //! | `runner.rs` | the sweep loop |
+//! | `summary.rs` | the end-of-sweep table (`summary.md`) |
 //! | `cli.rs` | `omenbench run` |
 
 pub mod adapter;
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod results;
 pub mod runner;
 pub mod source;
+pub mod summary;
 
 pub use adapter::{Adapter, Params};
 pub use adapters::{AlgorithmSpec, ParamSpec, Registry};

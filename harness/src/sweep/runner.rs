@@ -31,6 +31,7 @@ use super::memory::{self, BytesPerVector, MemoryReport, RssSample};
 use super::metrics::{per_second, recall, Latency, RECALL_DEPTHS};
 use super::results::{BuildTiming, ResultWriter, RunResult, SCHEMA_VERSION};
 use super::source::LoadDataset;
+use super::summary;
 use crate::data::Dataset;
 
 /// How a sweep is run (as opposed to what it runs).
@@ -57,6 +58,8 @@ pub struct SweepSummary {
     pub interrupted: bool,
     /// Wall time of the whole sweep.
     pub seconds: f64,
+    /// The Markdown summary table (also saved as `summary.md`).
+    pub table: String,
 }
 
 type Shared = Arc<Box<dyn Adapter>>;
@@ -115,7 +118,13 @@ impl Progress {
     }
 
     fn line(&self, text: String) {
-        if !self.quiet {
+        if self.quiet {
+            return;
+        }
+        if self.mp.is_hidden() {
+            // Not a terminal: indicatif draws nothing, so print plainly.
+            eprintln!("{text}");
+        } else {
             let _ = self.mp.println(text);
         }
     }
@@ -134,6 +143,7 @@ struct Runner<'a> {
     config_json: serde_json::Value,
     live: Arc<AtomicUsize>,
     errors: usize,
+    finished: Vec<RunResult>,
 }
 
 /// One built index and what its build measured.
@@ -183,10 +193,15 @@ pub fn run_sweep(
         config_json: serde_json::to_value(&sweep.config)?,
         live: Arc::new(AtomicUsize::new(0)),
         errors: 0,
+        finished: Vec::new(),
     };
     let interrupted = runner.run_all(load)?;
     runner.progress.overall.finish_and_clear();
+    let table = summary::table(&runner.finished);
+    std::fs::write(runner.writer.dir().join("summary.md"), &table)
+        .with_context(|| format!("writing summary.md in {}", runner.writer.dir().display()))?;
     Ok(SweepSummary {
+        table,
         dir: runner.writer.dir().to_path_buf(),
         results: runner.writer.written().to_vec(),
         errors: runner.errors,
@@ -337,6 +352,9 @@ impl Runner<'_> {
         };
         self.writer.write(&mut r, neighbors)?;
         self.progress.line(line);
+        // The summary needs the figures, not the config copy or machine.
+        r.config = serde_json::Value::Null;
+        self.finished.push(r);
         Ok(())
     }
 

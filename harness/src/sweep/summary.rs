@@ -1,0 +1,190 @@
+//! The table printed (and saved as `summary.md`) at the end of a sweep: per
+//! dataset, scale, algorithm and build-parameter set, the run at its best
+//! query setting.
+//!
+//! "Best" is the fastest single-thread run reaching recall@10 ≥
+//! [`RECALL_TARGET`]; when none does, the run with the highest recall.
+
+use std::fmt::Write as _;
+
+use super::adapter::Params;
+use super::results::RunResult;
+
+/// Recall@10 a query setting must reach to be chosen for its speed.
+pub const RECALL_TARGET: f64 = 0.95;
+
+fn params(p: &Params) -> String {
+    if p.is_empty() {
+        return "–".to_string();
+    }
+    p.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn recall_of(r: &RunResult) -> Option<f64> {
+    r.recall_at_10.or(r.recall_at_1)
+}
+
+fn num(x: Option<f64>, digits: usize) -> String {
+    x.map_or("–".to_string(), |v| format!("{v:.digits$}"))
+}
+
+/// Picks the best run of one group (see the module docs).
+pub fn best_run<'a>(runs: &[&'a RunResult]) -> Option<&'a RunResult> {
+    let ok: Vec<&RunResult> = runs
+        .iter()
+        .copied()
+        .filter(|r| r.error.is_none() && recall_of(r).is_some())
+        .collect();
+    let qps = |r: &RunResult| r.qps_single_thread.unwrap_or(0.0);
+    let reaching = ok
+        .iter()
+        .copied()
+        .filter(|r| recall_of(r).unwrap_or(0.0) >= RECALL_TARGET)
+        .max_by(|a, b| qps(a).total_cmp(&qps(b)));
+    reaching.or_else(|| {
+        ok.iter().copied().max_by(|a, b| {
+            (recall_of(a).unwrap_or(0.0), qps(a))
+                .partial_cmp(&(recall_of(b).unwrap_or(0.0), qps(b)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    })
+}
+
+/// A Markdown table of `results` (in sweep order), one row per group.
+pub fn table(results: &[RunResult]) -> String {
+    let mut groups: Vec<(String, Vec<&RunResult>)> = Vec::new();
+    for r in results {
+        let key = format!(
+            "{}|{}|{}|{}",
+            r.dataset_spec,
+            r.n,
+            r.algorithm,
+            params(&r.build_params)
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((key, vec![r])),
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread | QPS batch | build vec/s | B/vec index | B/vec RSS |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for (_, runs) in &groups {
+        let first = runs[0];
+        let Some(r) = best_run(runs) else {
+            let err = runs
+                .iter()
+                .find_map(|r| r.error.clone())
+                .unwrap_or_default();
+            let err: String = err.chars().take(80).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | error: {} | | | | | | |",
+                first.dataset_spec,
+                first.n,
+                first.algorithm,
+                params(&first.build_params),
+                err.replace('|', "/")
+            );
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} |",
+            r.dataset_spec,
+            r.n,
+            r.algorithm,
+            params(&r.build_params),
+            r.query_params.as_ref().map_or("–".to_string(), params),
+            if r.rebuilt_for_query_params {
+                " (rebuilt)"
+            } else {
+                ""
+            },
+            num(recall_of(r), 4),
+            num(r.qps_single_thread, 0),
+            num(r.qps_batch, 0),
+            num(r.build_vectors_per_second, 0),
+            num(r.bytes_per_vector.index, 0),
+            num(r.bytes_per_vector.rss, 0),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(ef: usize, recall: f64, qps: f64) -> RunResult {
+        let mut r = sample();
+        r.query_params = Some([("ef".to_string(), ef)].into_iter().collect());
+        r.recall_at_10 = Some(recall);
+        r.qps_single_thread = Some(qps);
+        r.error = None;
+        r
+    }
+
+    #[test]
+    fn best_is_fastest_reaching_the_target_else_most_accurate() {
+        let a = run(10, 0.90, 9000.0);
+        let b = run(20, 0.96, 5000.0);
+        let c = run(40, 0.99, 3000.0);
+        let best = best_run(&[&a, &b, &c]).unwrap();
+        assert_eq!(best.query_params, b.query_params);
+        let best = best_run(&[&a]).unwrap();
+        assert_eq!(best.query_params, a.query_params);
+        let t = table(&[a, b, c]);
+        assert_eq!(t.lines().count(), 3, "{t}");
+        assert!(t.contains("ef=20"));
+    }
+
+    fn sample() -> RunResult {
+        RunResult {
+            schema_version: super::super::results::SCHEMA_VERSION,
+            sweep_id: "s".into(),
+            algorithm: "hnsw_rs".into(),
+            dataset: "d".into(),
+            dataset_spec: "d".into(),
+            n: 10,
+            dims: 2,
+            metric: "euclidean".into(),
+            n_queries: 1,
+            k: 10,
+            build_params: Params::new(),
+            query_params: None,
+            rebuilt_for_query_params: false,
+            recall_at_1: None,
+            recall_at_10: None,
+            recall_at_100: None,
+            id_recall_at_1: None,
+            id_recall_at_10: None,
+            id_recall_at_100: None,
+            build_seconds: None,
+            build_vectors_per_second: None,
+            build_threads: 1,
+            build_timings: Vec::new(),
+            qps_single_thread: None,
+            qps_single_thread_repeats: Vec::new(),
+            qps_batch: None,
+            qps_batch_repeats: Vec::new(),
+            batch_threads: 1,
+            latency_ms: None,
+            bytes_per_vector: Default::default(),
+            memory: Default::default(),
+            neighbors_file: None,
+            error: None,
+            notes: Vec::new(),
+            machine: Default::default(),
+            commit: None,
+            timestamp: String::new(),
+            config: serde_json::Value::Null,
+        }
+    }
+}
