@@ -1,3 +1,157 @@
-//! Storage figures (filled in by a later commit).
+//! Storage figures: insert throughput per durability setting beside the
+//! in-RAM engine, checkpoint time, open time, RSS after open, bytes on disk.
+//!
+//! `cargo bench -p omendb --bench storage` (plain `main`, not criterion:
+//! each figure is one timed run). `OMENDB_STORAGE_N` sets the vector count
+//! (default 100,000; dims 128); `OMENDB_STORAGE_DIR` the scratch directory.
 
-fn main() {}
+use std::time::Instant;
+
+use omendb::{DiskHnswIndex, Durability, HnswIndex, HnswParams, Index, Metric, OpenOptions};
+
+const D: usize = 128;
+
+fn data(n: usize) -> Vec<f32> {
+    let mut s = 0x5eed_u64;
+    (0..n * D)
+        .map(|_| {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let n: usize = std::env::var("OMENDB_STORAGE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let root =
+        std::env::var("OMENDB_STORAGE_DIR").unwrap_or_else(|_| "target/storage-bench".into());
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let params = HnswParams::new(16, 100);
+    let v = data(n);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    println!(
+        "n = {n}, dims = {D}, M = 16, ef_construction = 100, {} threads",
+        rayon::current_num_threads()
+    );
+
+    // Single-vector adds, one call per vector.
+    let ram = HnswIndex::new(D, Metric::L2, params).unwrap();
+    let t = Instant::now();
+    for (i, x) in v.chunks_exact(D).enumerate() {
+        ram.add(i as u64, x).unwrap();
+    }
+    let ram_rate = n as f64 / t.elapsed().as_secs_f64();
+    println!("add, in RAM:            {ram_rate:>9.0} vec/s");
+    drop(ram);
+    for (name, dur, count) in [
+        ("Never", Durability::Never, n),
+        ("Group(64)", Durability::Group(64), n),
+        ("EveryOp", Durability::EveryOp, n.min(5_000)),
+    ] {
+        let dir = format!("{root}/{name}");
+        let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, dur).unwrap();
+        let t = Instant::now();
+        for (i, x) in v.chunks_exact(D).take(count).enumerate() {
+            index.add(i as u64, x).unwrap();
+        }
+        let rate = count as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "add, disk {name:<10}   {rate:>9.0} vec/s  ({:.2}x in-RAM; {count} adds)",
+            rate / ram_rate
+        );
+        drop(index);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // Bulk load: batches of 1,000.
+    let ram = HnswIndex::new(D, Metric::L2, params).unwrap();
+    let t = Instant::now();
+    for (i, x) in ids.chunks(1_000).zip(v.chunks(1_000 * D)) {
+        ram.add_batch(i, x).unwrap();
+    }
+    let ram_bulk = n as f64 / t.elapsed().as_secs_f64();
+    println!("add_batch, in RAM:      {ram_bulk:>9.0} vec/s");
+    drop(ram);
+    let dir = format!("{root}/bulk");
+    let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, Durability::Never).unwrap();
+    let t = Instant::now();
+    for (i, x) in ids.chunks(1_000).zip(v.chunks(1_000 * D)) {
+        index.add_batch(i, x).unwrap();
+    }
+    let bulk = n as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "add_batch, disk Never:  {bulk:>9.0} vec/s  ({:.2}x in-RAM)",
+        bulk / ram_bulk
+    );
+    let grown = index.disk_usage();
+    println!(
+        "while open: vector file {} B for {} B of rows ({:.3}x), {} B allocated ({:.4}x)",
+        grown.vector_file,
+        grown.raw_vectors,
+        grown.vector_overhead(),
+        grown.vector_allocated,
+        grown.vector_allocated as f64 / grown.raw_vectors as f64
+    );
+    let c = index.checkpoint().unwrap();
+    println!(
+        "checkpoint: {:.3} s, graph file {} B",
+        c.duration.as_secs_f64(),
+        c.graph_bytes
+    );
+    index.close().unwrap();
+
+    let rss0 = rss_kib();
+    let t = Instant::now();
+    let index = DiskHnswIndex::open(&dir, OpenOptions::default()).unwrap();
+    let open = t.elapsed();
+    let rss1 = rss_kib();
+    let u = index.disk_usage();
+    println!(
+        "open (verifying rows): {:.3} s; RSS {} -> {} MiB (+{} MiB; raw vectors are {} MiB)",
+        open.as_secs_f64(),
+        rss0 / 1024,
+        rss1 / 1024,
+        (rss1.saturating_sub(rss0)) / 1024,
+        u.raw_vectors >> 20
+    );
+    println!(
+        "on disk after close: {} B total, {:.1} B/vector; vector file {:.6}x raw",
+        u.total(),
+        u.bytes_per_vector(),
+        u.vector_overhead()
+    );
+    drop(index);
+    let t = Instant::now();
+    let quick = DiskHnswIndex::open(
+        &dir,
+        OpenOptions {
+            verify_vectors: false,
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap();
+    println!(
+        "open without row verification: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    drop(quick);
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -263,6 +263,13 @@ impl HnswIndex {
         f(&mut self.graph.write().vectors)
     }
 
+    /// A copy of the stored vector of live `id` (as prepared for the
+    /// metric: normalised for cosine), or `None` if `id` is not live.
+    pub fn vector_of(&self, id: u64) -> Option<Vec<f32>> {
+        let g = self.graph.read();
+        g.slots.get(&id).map(|&node| g.vector(node).to_vec())
+    }
+
     /// Nodes in the graph, deleted ones included.
     pub(crate) fn node_count(&self) -> usize {
         self.graph.read().node_count()
