@@ -2,4 +2,6 @@
 //! `omenbench` binary and usable from integration tests.
 
 pub mod data;
+pub mod gate;
+pub mod report;
 pub mod sweep;

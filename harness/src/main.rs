@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use omenbench::{data, sweep};
+use omenbench::{data, gate, report, sweep};
 
 /// Benchmark harness for OmenDB and reference ANN libraries.
 #[derive(Parser)]
@@ -19,6 +19,12 @@ enum Command {
     Datasets(data::cli::DatasetsCommand),
     /// Run a benchmark sweep (the default sweep when given no arguments).
     Run(Box<sweep::cli::RunArgs>),
+    /// CI recall gate: run ci/gate.json's cases against floors and the baseline.
+    Gate(gate::cli::GateArgs),
+    /// Write the HTML report of a results directory (charts, tables).
+    Report(report::cli::ReportArgs),
+    /// Compare two results directories: overlaid charts, a table of deltas.
+    Compare(report::cli::CompareArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -26,5 +32,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Datasets(cmd) => data::cli::execute(cmd),
         Command::Run(args) => sweep::cli::execute(*args),
+        Command::Gate(args) => gate::cli::execute(args),
+        Command::Report(args) => report::cli::execute_report(args),
+        Command::Compare(args) => report::cli::execute_compare(args),
     }
 }

@@ -1,0 +1,23 @@
+//! The CI recall gate (`omenbench gate`): a fixed, seeded set of cases
+//! (`ci/gate.json`) whose recall must clear absolute floors and stay within
+//! half a point of the committed baseline (`ci/baseline.json`).
+//!
+//! | file | role |
+//! |---|---|
+//! | `config.rs` | the cases: dataset, index, insertion, build/query params, floors |
+//! | `baseline.rs` | accepted figures per case: load, save |
+//! | `run.rs` | building each index with `omendb`, searching, recall and speed |
+//! | `verdict.rs` | floors and baseline fail; speed only warns |
+//! | `cli.rs` | the subcommand: table, exit status, `--update-baseline` |
+
+pub mod baseline;
+pub mod cli;
+pub mod config;
+pub mod run;
+pub mod verdict;
+
+pub use baseline::{Baseline, BaselineEntry};
+pub use cli::GateArgs;
+pub use config::{Algorithm, Case, GateConfig, Insertion};
+pub use run::{run_all, run_case, CaseResult, RunOptions};
+pub use verdict::{judge, Verdict};

@@ -1,0 +1,114 @@
+//! Judging a case: recall below a floor, or more than half a recall point
+//! below the baseline, fails; slower than the baseline only warns, since
+//! machines are noisy.
+
+use super::baseline::BaselineEntry;
+use super::config::Case;
+use super::run::CaseResult;
+
+/// How far (absolute recall) a case may fall below its baseline: 0.5 point.
+pub const BASELINE_TOLERANCE: f64 = 0.005;
+
+/// Speed below this share of the baseline's prints a warning.
+pub const SPEED_WARN_RATIO: f64 = 0.8;
+
+/// Slack for float noise when comparing recalls (recall over 1,000 queries
+/// moves in steps of 0.0001 or more).
+const EPS: f64 = 1e-9;
+
+/// The outcome of one case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The case's name.
+    pub case: String,
+    /// Why it failed, one sentence each naming the case; empty when it passed.
+    pub failures: Vec<String>,
+    /// Warnings: speed below the baseline, no baseline to compare with.
+    pub warnings: Vec<String>,
+    /// Build throughput over the baseline's, when there is one.
+    pub build_speed_ratio: Option<f64>,
+    /// Query throughput over the baseline's, when there is one.
+    pub qps_ratio: Option<f64>,
+}
+
+impl Verdict {
+    /// Whether the case passed (warnings do not fail it).
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// `PASS`, `WARN` (passed with warnings) or `FAIL`.
+    pub fn label(&self) -> &'static str {
+        match (self.passed(), self.warnings.is_empty()) {
+            (false, _) => "FAIL",
+            (true, false) => "WARN",
+            (true, true) => "PASS",
+        }
+    }
+}
+
+/// Judges `result` against `case`'s floors and, when given, its baseline.
+/// A baseline recorded under another fingerprint is stale and fails the
+/// case: the parameters changed, so the baseline must be re-recorded.
+pub fn judge(case: &Case, result: &CaseResult, baseline: Option<&BaselineEntry>) -> Verdict {
+    let name = &case.name;
+    let mut failures = Vec::new();
+    let mut warnings = Vec::new();
+    let recalls = [
+        ("recall@1", result.recall_at_1, case.floors.recall_at_1),
+        ("recall@10", result.recall_at_10, case.floors.recall_at_10),
+    ];
+    for (what, got, floor) in recalls {
+        if got + EPS < floor {
+            failures.push(format!(
+                "case {name}: {what} {got:.4} is below its floor {floor:.4}"
+            ));
+        }
+    }
+    let (mut build_speed_ratio, mut qps_ratio) = (None, None);
+    match baseline {
+        None => warnings.push(format!(
+            "case {name}: no baseline entry; record one with --update-baseline"
+        )),
+        Some(b) if b.fingerprint != case.fingerprint() => failures.push(format!(
+            "case {name}: the baseline was recorded with other parameters ({}); \
+             re-record it with --update-baseline",
+            b.fingerprint
+        )),
+        Some(b) => {
+            let against = [
+                ("recall@1", result.recall_at_1, b.recall_at_1),
+                ("recall@10", result.recall_at_10, b.recall_at_10),
+            ];
+            for (what, got, base) in against {
+                if got + BASELINE_TOLERANCE + EPS < base {
+                    failures.push(format!(
+                        "case {name}: {what} {got:.4} is {:.4} below its baseline {base:.4} \
+                         (tolerance {BASELINE_TOLERANCE})",
+                        base - got
+                    ));
+                }
+            }
+            build_speed_ratio = ratio(result.build_vectors_per_s, b.build_vectors_per_s);
+            qps_ratio = ratio(result.qps, b.qps);
+            for (what, r) in [("build", build_speed_ratio), ("QPS", qps_ratio)] {
+                if let Some(r) = r.filter(|&r| r < SPEED_WARN_RATIO) {
+                    warnings.push(format!(
+                        "case {name}: {what} speed is {r:.2}× the baseline (warning only)"
+                    ));
+                }
+            }
+        }
+    }
+    Verdict {
+        case: name.clone(),
+        failures,
+        warnings,
+        build_speed_ratio,
+        qps_ratio,
+    }
+}
+
+fn ratio(now: f64, base: f64) -> Option<f64> {
+    (base > 0.0 && now.is_finite()).then(|| now / base)
+}

@@ -1,0 +1,156 @@
+//! The gate's config: the committed `ci/gate.json` parses and holds the
+//! required cases; typos, unknown algorithms and bad values are rejected
+//! with errors naming the case and the field.
+
+use omenbench::gate::{Algorithm, GateConfig, Insertion};
+use serde_json::{json, Value};
+
+fn case() -> Value {
+    json!({
+        "name": "tiny",
+        "dataset": "clustered-32-euclidean",
+        "n": 2000,
+        "queries": 100,
+        "algorithm": "omendb-hnsw",
+        "insertion": "single",
+        "build": { "m": 16, "ef_construction": 100, "seed": 7 },
+        "query": { "ef": 64, "k": 10 },
+        "floors": { "recall_at_1": 0.9, "recall_at_10": 0.9 }
+    })
+}
+
+fn parse(cases: Vec<Value>) -> anyhow::Result<GateConfig> {
+    GateConfig::parse(&json!({ "cases": cases }).to_string())
+}
+
+fn err(cases: Vec<Value>) -> String {
+    format!("{:#}", parse(cases).expect_err("config accepted"))
+}
+
+#[test]
+fn committed_config_parses_and_covers_the_required_cases() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/gate.json");
+    let config = GateConfig::load(&path).unwrap();
+    let clustered: Vec<_> = config
+        .cases
+        .iter()
+        .filter(|c| c.dataset == "clustered-128-euclidean" && c.algorithm == Algorithm::OmendbHnsw)
+        .collect();
+    for insertion in [Insertion::Single, Insertion::Bulk] {
+        let c = clustered
+            .iter()
+            .find(|c| c.insertion == insertion)
+            .unwrap_or_else(|| {
+                panic!("no clustered-128-euclidean case with {insertion} insertion")
+            });
+        assert!(c.n.unwrap() >= 100_000 && c.queries == Some(1000));
+        assert_eq!(c.algorithm, Algorithm::OmendbHnsw);
+        assert_eq!((c.build.m, c.query.ef), (16, 64));
+        assert!(c.floors.recall_at_1 >= 0.95 && c.floors.recall_at_10 >= 0.95);
+    }
+    assert!(config
+        .cases
+        .iter()
+        .any(|c| c.dataset == "digits-64-euclidean"));
+    assert!(config.cases.iter().any(|c| c.dataset.ends_with("-angular")));
+}
+
+#[test]
+fn a_sane_case_parses() {
+    let config = parse(vec![case()]).unwrap();
+    let c = &config.cases[0];
+    assert_eq!(c.algorithm, Algorithm::OmendbHnsw);
+    assert_eq!(c.insertion, Insertion::Single);
+    assert_eq!((c.n, c.queries, c.query.k), (Some(2000), Some(100), 10));
+    assert_eq!(
+        c.fingerprint(),
+        "clustered-32-euclidean n=2000 queries=100 omendb-hnsw single m=16 \
+         ef_construction=100 seed=7 ef=64 k=10"
+    );
+}
+
+#[test]
+fn unknown_algorithm_is_rejected_naming_the_case() {
+    let mut c = case();
+    c["algorithm"] = json!("faiss-ivf");
+    let e = err(vec![case_named("ok"), c]);
+    assert!(e.contains("case 1 (\"tiny\")"), "{e}");
+    assert!(e.contains("unknown variant `faiss-ivf`"), "{e}");
+    assert!(e.contains("omendb-hnsw"), "{e}");
+}
+
+#[test]
+fn unknown_fields_are_rejected_naming_the_field() {
+    let mut c = case();
+    c["build"]["efc"] = json!(100);
+    let e = err(vec![c]);
+    assert!(e.contains("unknown field `efc`"), "{e}");
+
+    let mut c = case();
+    c["floor"] = json!(0.9);
+    let e = err(vec![c]);
+    assert!(e.contains("unknown field `floor`"), "{e}");
+
+    let e = format!(
+        "{:#}",
+        GateConfig::parse(&json!({ "cases": [case()], "tolerance": 0.1 }).to_string()).unwrap_err()
+    );
+    assert!(e.contains("unknown field `tolerance`"), "{e}");
+}
+
+#[test]
+fn bad_values_are_rejected_naming_the_field() {
+    let checks: [(&str, Value, &str); 6] = [
+        (
+            "/insertion",
+            json!("parallel"),
+            "unknown variant `parallel`",
+        ),
+        ("/build/m", json!(1), "m"),
+        ("/query/k", json!(5), "query.k"),
+        ("/floors/recall_at_10", json!(1.5), "floors.recall_at_10"),
+        ("/n", json!(0), "n: must be at least 1"),
+        ("/query/ef", json!(-3), "invalid value"),
+    ];
+    for (pointer, value, expect) in checks {
+        let mut c = case();
+        *c.pointer_mut(pointer).unwrap() = value;
+        let e = err(vec![c]);
+        assert!(e.contains("case 0 (\"tiny\")"), "{pointer}: {e}");
+        assert!(e.contains(expect), "{pointer}: {e}");
+    }
+    let mut c = case();
+    c.as_object_mut().unwrap().remove("floors");
+    assert!(err(vec![c]).contains("missing field `floors`"));
+}
+
+#[test]
+fn pq_and_disk_options_are_checked() {
+    let mut c = case();
+    c["algorithm"] = json!("omendb-hnsw-pq");
+    assert!(err(vec![c.clone()]).contains("build.pq_m: required by omendb-hnsw-pq"));
+    c["build"]["pq_m"] = json!(16);
+    assert!(err(vec![c.clone()]).contains("query.rerank: required"));
+    c["query"]["rerank"] = json!(64);
+    assert!(err(vec![c.clone()]).contains("insertion: omendb-hnsw-pq"));
+    c["insertion"] = json!("bulk");
+    let config = parse(vec![c]).unwrap();
+    assert!(config.cases[0].fingerprint().ends_with("pq_m=16 rerank=64"));
+
+    let mut c = case();
+    c["algorithm"] = json!("omendb-disk-hnsw");
+    c["query"]["rerank"] = json!(10);
+    assert!(err(vec![c]).contains("query.rerank: only omendb-hnsw-pq takes it"));
+}
+
+#[test]
+fn duplicate_names_and_empty_gates_are_rejected() {
+    assert!(err(vec![case(), case()]).contains("\"tiny\" is used twice"));
+    assert!(err(vec![]).contains("no cases"));
+}
+
+fn case_named(name: &str) -> Value {
+    let mut c = case();
+    c["name"] = json!(name);
+    c
+}
