@@ -44,11 +44,12 @@ pub fn default_sweep() -> SweepConfig {
         AlgorithmConfig::with_defaults("omendb-flat"),
         graph("omendb-hnsw", &hnsw, &DEFAULT_EFS),
         graph("hnsw_rs", &hnsw, &DEFAULT_EFS),
-        // Rebuilt for every ef (fixed at build by the crate).
+        // Rebuilt for every ef (fixed at build by the crate), and the
+        // slowest builder here: ef_construction 100, two ef values.
         graph(
             "instant-distance",
-            &[("ef_construction", json!(200))],
-            &DEFAULT_EFS,
+            &[("ef_construction", json!(100))],
+            &INSTANT_DISTANCE_EFS,
         ),
     ];
     SweepConfig {
@@ -81,5 +82,11 @@ mod tests {
         let s = default_sweep().validate(&Registry::builtin()).unwrap();
         assert_eq!(s.scales, vec![100, 1_000, 10_000, 100_000]);
         assert!(s.algorithms.iter().any(|a| a.spec.name == "hnsw_rs"));
+        let id = s
+            .algorithms
+            .iter()
+            .find(|a| a.spec.name == "instant-distance")
+            .unwrap();
+        assert_eq!(id.query_sets.len(), INSTANT_DISTANCE_EFS.len());
     }
 }

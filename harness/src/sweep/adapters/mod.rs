@@ -4,6 +4,7 @@
 //! |---|---|---|---|
 //! | `omendb-flat` | `omendb_flat.rs` | – | – |
 //! | `omendb-hnsw` | `omendb_hnsw.rs` | `m`, `ef_construction`, `seed` | `ef` |
+//! | `omendb-hnsw-disk` | `omendb_hnsw_disk.rs` | `m`, `ef_construction`, `seed` | `ef` (built into a directory, closed, reopened read-only) |
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
 //! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |
@@ -12,6 +13,7 @@ pub mod hnsw_rs;
 pub mod instant_distance;
 pub mod omendb_flat;
 pub mod omendb_hnsw;
+pub mod omendb_hnsw_disk;
 pub mod omendb_hnsw_pq;
 
 use omendb::Metric;
@@ -87,6 +89,7 @@ impl Registry {
             specs: vec![
                 omendb_flat::SPEC,
                 omendb_hnsw::SPEC,
+                omendb_hnsw_disk::SPEC,
                 omendb_hnsw_pq::SPEC,
                 hnsw_rs::SPEC,
                 instant_distance::SPEC,
