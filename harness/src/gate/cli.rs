@@ -192,7 +192,7 @@ fn write_table(
             format!("{:.4}", r.recall_at_1),
             format!("{:.4}", r.recall_at_10),
             format!(
-                "{:.2}/{:.2}",
+                "{:.3}/{:.3}",
                 case.floors.recall_at_1, case.floors.recall_at_10
             ),
             base,
