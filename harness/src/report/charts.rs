@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::anyhow;
+use plotters::coord::combinators::{LogCoord, WithKeyPoints};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -213,7 +214,7 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 
 /// Draws `chart` and returns its SVG document.
 pub fn render(chart: &Chart) -> anyhow::Result<String> {
-    let legend_rows = chart.series.len().div_ceil(LEGEND_COLUMNS) as u32;
+    let legend_rows = chart.series.len().div_ceil(legend_columns(chart)) as u32;
     let height = PLOT_HEIGHT + legend_rows * LEGEND_ROW + 12;
     let mut svg = String::new();
     {
@@ -240,9 +241,14 @@ pub fn render(chart: &Chart) -> anyhow::Result<String> {
                 let (x, y) = (x.0..x.1, y.0..y.1);
                 match (chart.x_scale, chart.y_scale) {
                     (Scale::Linear, Scale::Linear) => draw(&plot, chart, x, y)?,
-                    (Scale::Linear, Scale::Log) => draw(&plot, chart, x, y.log_scale())?,
-                    (Scale::Log, Scale::Linear) => draw(&plot, chart, x.log_scale(), y)?,
-                    (Scale::Log, Scale::Log) => draw(&plot, chart, x.log_scale(), y.log_scale())?,
+                    (Scale::Linear, Scale::Log) => draw(&plot, chart, x, log_axis(y.start, y.end))?,
+                    (Scale::Log, Scale::Linear) => draw(&plot, chart, log_axis(x.start, x.end), y)?,
+                    (Scale::Log, Scale::Log) => draw(
+                        &plot,
+                        chart,
+                        log_axis(x.start, x.end),
+                        log_axis(y.start, y.end),
+                    )?,
                 }
             }
             _ => no_data(&plot, chart)?,
@@ -270,6 +276,51 @@ fn no_data(area: &Area<'_>, chart: &Chart) -> anyhow::Result<()> {
     .map_err(err)
 }
 
+/// Tick values of a log axis over `lo..hi`: the labelled ones (mantissas
+/// that keep labels apart: 1; 1-2-5; 1-2-3-5; every one, as the span
+/// narrows) and the rest of 1..9 × 10^k, drawn as grid lines only.
+pub fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut bold, mut light) = (Vec::new(), Vec::new());
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return (bold, light);
+    }
+    let d = (hi / lo).log10();
+    let keep: &[u32] = if d > 3.5 {
+        &[1]
+    } else if d > 1.8 {
+        &[1, 2, 5]
+    } else if d > 0.8 {
+        &[1, 2, 3, 5]
+    } else {
+        &[1, 2, 3, 4, 5, 6, 7, 8, 9]
+    };
+    for e in (lo.log10().floor() as i32)..=(hi.log10().ceil() as i32) {
+        for m in 1..=9u32 {
+            let v = f64::from(m) * 10f64.powi(e);
+            if v >= lo && v <= hi {
+                if keep.contains(&m) {
+                    bold.push(v);
+                } else {
+                    light.push(v);
+                }
+            }
+        }
+    }
+    if bold.len() < 2 {
+        bold.append(&mut light);
+        bold.sort_by(f64::total_cmp);
+    }
+    (bold, light)
+}
+
+fn log_axis(lo: f64, hi: f64) -> WithKeyPoints<LogCoord<f64>> {
+    let (bold, light) = log_ticks(lo, hi);
+    (lo..hi)
+        .log_scale()
+        .with_key_points(bold)
+        .with_light_points(light)
+}
+
 fn draw<X, Y>(area: &Area<'_>, chart: &Chart, x: X, y: Y) -> anyhow::Result<()>
 where
     X: AsRangedCoord<Value = f64>,
@@ -285,15 +336,21 @@ where
         .build_cartesian_2d(x, y)
         .map_err(err)?;
     let fmt = |v: &f64| fmt_num(*v);
+    let log_x = chart.x_scale == Scale::Log;
+    let log_y = chart.y_scale == Scale::Log;
     ctx.configure_mesh()
         .x_desc(&chart.x_label)
         .y_desc(&chart.y_label)
+        .x_labels(if log_x { 100 } else { 8 })
+        .y_labels(if log_y { 100 } else { 8 })
+        .x_max_light_lines(if log_x { 100 } else { 4 })
+        .y_max_light_lines(if log_y { 100 } else { 4 })
         .x_label_formatter(&fmt)
         .y_label_formatter(&fmt)
         .label_style((FONT, TICK_SIZE))
         .axis_desc_style((FONT, AXIS_SIZE))
         .bold_line_style(RGBColor(0xDD, 0xDD, 0xDD))
-        .light_line_style(RGBColor(0xF2, 0xF2, 0xF2))
+        .light_line_style(RGBColor(0xF0, 0xF0, 0xF0))
         .draw()
         .map_err(err)?;
     let usable = |p: &&(f64, f64)| {
@@ -343,11 +400,29 @@ where
     Ok(())
 }
 
+/// Legend columns: two, or one when a name would run into the next column
+/// (about 7.5 px a character at the legend's size).
+fn legend_columns(chart: &Chart) -> usize {
+    let col_w = (WIDTH as usize - 80) / LEGEND_COLUMNS;
+    let longest = chart
+        .series
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    if 40 + longest * 15 / 2 > col_w {
+        1
+    } else {
+        LEGEND_COLUMNS
+    }
+}
+
 fn draw_legend(area: &Area<'_>, chart: &Chart) -> anyhow::Result<()> {
-    let col_w = (WIDTH as i32 - 80) / LEGEND_COLUMNS as i32;
+    let cols = legend_columns(chart);
+    let col_w = (WIDTH as i32 - 80) / cols as i32;
     for (i, s) in chart.series.iter().enumerate() {
-        let x = 76 + (i % LEGEND_COLUMNS) as i32 * col_w;
-        let y = 6 + (i / LEGEND_COLUMNS) as i32 * LEGEND_ROW as i32 + LEGEND_ROW as i32 / 2;
+        let x = 76 + (i % cols) as i32 * col_w;
+        let y = 6 + (i / cols) as i32 * LEGEND_ROW as i32 + LEGEND_ROW as i32 / 2;
         let stroke = s.colour.stroke_width(2);
         if s.dashed {
             for seg in [(x, x + 8), (x + 13, x + 21), (x + 26, x + 30)] {
@@ -387,6 +462,18 @@ fn draw_legend(area: &Area<'_>, chart: &Chart) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_ticks_thin_out_with_span() {
+        let (bold, light) = log_ticks(500.0, 300_000.0);
+        assert_eq!(bold, vec![500.0, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5]);
+        assert!(light.contains(&3e3) && !light.contains(&1e4));
+        let (bold, _) = log_ticks(0.5, 2_000_000.0);
+        assert_eq!(bold, vec![1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6]);
+        // A narrow span still gets at least two labels.
+        let (bold, _) = log_ticks(600.0, 1500.0);
+        assert!(bold.len() >= 2, "{bold:?}");
+    }
 
     #[test]
     fn numbers_are_compact() {

@@ -70,6 +70,16 @@ pub fn text_cell(s: &str) -> String {
     format!("<td>{}</td>", escape(s))
 }
 
+/// `s` escaped, cut to 160 characters with the whole text as a tooltip.
+fn shortened(s: &str) -> String {
+    const MAX: usize = 160;
+    if s.chars().count() <= MAX {
+        return escape(s);
+    }
+    let cut: String = s.chars().take(MAX).collect();
+    format!("<span title=\"{}\">{}…</span>", escape(s), escape(&cut))
+}
+
 fn recall_text(v: f64) -> String {
     format!("{v:.4}")
 }
@@ -85,16 +95,18 @@ h3 { font-size: 16px; margin: 18px 0 6px; }
 figure.chart { margin: 0; border: 1px solid #e2e2e2; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
 table { border-collapse: collapse; font-size: 12px; margin: 6px 0 12px; }
-th, td { border: 1px solid #d6d6d6; padding: 3px 6px; }
+th, td { border: 1px solid #d6d6d6; padding: 3px 6px; white-space: nowrap; }
+th { vertical-align: bottom; }
 th { background: #f3f3f3; cursor: pointer; user-select: none; white-space: nowrap; position: sticky; top: 0; }
 th[data-dir="asc"]::after { content: " ▲"; }
 th[data-dir="desc"]::after { content: " ▼"; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr:nth-child(even) td { background: #fafafa; }
-td.err { color: #a00; max-width: 320px; }
+td.err { color: #a00; max-width: 360px; white-space: normal; }
 td.worse { background: #fbd5d5 !important; color: #7a0000; font-weight: 600; }
 td.better { background: #d9f2dd !important; color: #0b5a1c; }
 .note { font-size: 12px; color: #555; }
+p.err { color: #a00; }
 .scroll { overflow-x: auto; max-height: 900px; overflow-y: auto; }
 "#;
 
@@ -221,14 +233,14 @@ pub fn figure_html(fig: &Figure) -> anyhow::Result<String> {
 /// The summary table: per series and scale, best QPS at the recall targets,
 /// build speed, bytes per vector.
 pub fn summary_table(rows: &[SummaryRow]) -> String {
-    let mut h = String::from("<table class=\"sortable summary\"><thead><tr><th>dataset</th><th>n</th><th>algorithm</th><th>runs</th>");
+    let mut h = String::from("<div class=\"scroll\"><table class=\"sortable summary\"><thead><tr><th>dataset</th><th>n</th><th>algorithm</th><th>runs</th>");
     for t in RECALL_TARGETS {
-        let _ = write!(h, "<th>QPS 1-thr @ R≥{t:.2}</th>");
+        let _ = write!(h, "<th>QPS 1-thr<br>R@10≥{t:.2}</th>");
     }
     for t in RECALL_TARGETS {
-        let _ = write!(h, "<th>QPS batch @ R≥{t:.2}</th>");
+        let _ = write!(h, "<th>QPS batch<br>R@10≥{t:.2}</th>");
     }
-    h.push_str("<th>max recall@10</th><th>build vec/s</th><th>bytes/vector</th><th>bytes from</th></tr></thead><tbody>\n");
+    h.push_str("<th>max<br>recall@10</th><th>build<br>vec/s</th><th>bytes/<br>vector</th><th>bytes<br>from</th></tr></thead><tbody>\n");
     for r in rows {
         let _ = write!(
             h,
@@ -259,7 +271,7 @@ pub fn summary_table(rows: &[SummaryRow]) -> String {
         ));
         h.push_str("</tr>\n");
     }
-    h.push_str("</tbody></table>\n");
+    h.push_str("</tbody></table></div>\n");
     h
 }
 
@@ -305,7 +317,7 @@ pub fn runs_table(set: &ResultSet) -> String {
                 ""
             ),
             if r.error.is_some() { "err" } else { "" },
-            escape(&remarks.join("; ")),
+            shortened(&remarks.join("; ")),
             text_cell(&file),
         );
     }
@@ -356,20 +368,37 @@ pub fn render_report(set: &ResultSet) -> anyhow::Result<String> {
     for ds in set.datasets() {
         let _ = write!(
             body,
-            "<h2 id=\"ds-{}\">{} <span class=\"note\">({} dims, {}, {} run(s))</span></h2>\n<div class=\"charts\">\n",
+            "<h2 id=\"ds-{}\">{} <span class=\"note\">({}{} run(s))</span></h2>\n<div class=\"charts\">\n",
             slug(&ds.name),
             escape(&ds.name),
-            ds.dims,
-            escape(&ds.metric),
+            if ds.dims > 0 {
+                format!("{} dims, {}, ", ds.dims, escape(&ds.metric))
+            } else {
+                String::new()
+            },
             ds.runs.len()
         );
-        let side = Side {
-            tag: None,
-            runs: ds.runs.clone(),
-            dashed: false,
-        };
-        for fig in dataset_figures(&ds.name, &[side], &cx) {
-            body.push_str(&figure_html(&fig)?);
+        let measured = ds
+            .runs
+            .iter()
+            .any(|r| r.recall_at_10.is_some() || r.build_vectors_per_second.is_some());
+        if measured {
+            let side = Side {
+                tag: None,
+                runs: ds.runs.clone(),
+                dashed: false,
+            };
+            for fig in dataset_figures(&ds.name, &[side], &cx) {
+                body.push_str(&figure_html(&fig)?);
+            }
+        } else {
+            let errors: BTreeSet<&str> =
+                ds.runs.iter().filter_map(|r| r.error.as_deref()).collect();
+            let _ = write!(
+                body,
+                "<p class=\"note err\">No run of this dataset measured anything, so it has no charts. Errors: {}</p>",
+                escape(&errors.into_iter().collect::<Vec<_>>().join("; "))
+            );
         }
         body.push_str("</div>\n");
     }

@@ -156,14 +156,14 @@ impl ResultSet {
         runs.sort_by(|a, b| {
             let (x, y) = (&a.result, &b.result);
             (
-                &x.dataset,
+                dataset_base(&x.dataset),
                 x.n,
                 &x.algorithm,
                 &x.build_params,
                 &x.query_params,
             )
                 .cmp(&(
-                    &y.dataset,
+                    dataset_base(&y.dataset),
                     y.n,
                     &y.algorithm,
                     &y.build_params,
@@ -203,10 +203,12 @@ pub fn group<'a>(runs: impl Iterator<Item = &'a RunResult>) -> Vec<DatasetGroup<
             for r in &runs {
                 by_n.entry(r.n).or_default().push(r);
             }
+            // Runs that failed before loading the data carry no dims/metric.
+            let described = runs.iter().find(|r| r.dims > 0).unwrap_or(&runs[0]);
             DatasetGroup {
                 name: name.to_string(),
-                dims: runs[0].dims,
-                metric: runs[0].metric.clone(),
+                dims: described.dims,
+                metric: described.metric.clone(),
                 scales: by_n
                     .into_iter()
                     .map(|(n, runs)| ScaleGroup { n, runs })

@@ -27,10 +27,11 @@ pub fn params_text(p: &BTreeMap<String, usize>) -> String {
 }
 
 impl Labeller {
-    /// Learns which algorithms have several build-parameter sets in `runs`.
+    /// Learns which algorithms have several build-parameter sets in `runs`
+    /// (runs that failed before they had parameters do not count).
     pub fn new<'a>(runs: impl IntoIterator<Item = &'a RunResult>) -> Labeller {
         let mut sets: BTreeMap<&str, BTreeSet<&BTreeMap<String, usize>>> = BTreeMap::new();
-        for r in runs {
+        for r in runs.into_iter().filter(|r| !r.build_params.is_empty()) {
             sets.entry(&r.algorithm)
                 .or_default()
                 .insert(&r.build_params);
@@ -46,7 +47,7 @@ impl Labeller {
 
     /// The series label of `r`.
     pub fn label(&self, r: &RunResult) -> String {
-        if self.multi.contains(&r.algorithm) {
+        if self.multi.contains(&r.algorithm) && !r.build_params.is_empty() {
             format!("{} ({})", r.algorithm, params_text(&r.build_params))
         } else {
             r.algorithm.clone()
