@@ -165,6 +165,12 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
             ""
         }
     );
+    // The sweep's HTML report beside its results; a report that cannot be
+    // written is worth a warning, not the sweep's exit status.
+    match crate::report::write_report(&summary.dir, &summary.dir.join("report")) {
+        Ok(path) => println!("omenbench: report in {}", path.display()),
+        Err(e) => eprintln!("omenbench: warning: no report written: {e:#}"),
+    }
     if summary.interrupted {
         std::process::exit(130);
     }
