@@ -66,4 +66,57 @@ pub trait Adapter: Send + Sync {
     fn disk_bytes(&self) -> Option<u64> {
         None
     }
+
+    /// Where the library runs: `in-process` (the default) or the kind of
+    /// worker process it runs in (`python`); recorded as `process` in results.
+    fn process(&self) -> &str {
+        IN_PROCESS
+    }
+
+    /// Build figures the adapter measured itself (out-of-process workers,
+    /// whose build time excludes process start-up and data loading). The
+    /// runner records these instead of its own clock when present.
+    fn self_measured_build(&self) -> Option<SelfMeasuredBuild> {
+        None
+    }
+
+    /// Query figures the adapter measured itself for the current
+    /// query-parameter set (out-of-process workers time their own passes).
+    /// When present the runner records them instead of timing
+    /// [`search`](Adapter::search) calls, and computes recall from their ids.
+    fn self_measured_queries(&self) -> Option<&SelfMeasuredQueries> {
+        None
+    }
+}
+
+/// The `process` label of adapters that run inside the harness.
+pub const IN_PROCESS: &str = "in-process";
+
+/// A build as timed by an out-of-process worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfMeasuredBuild {
+    /// The worker's own wall time for the build call.
+    pub seconds: f64,
+    /// Growth of the worker's own resident memory during the build, bytes.
+    pub worker_rss_growth_bytes: Option<i64>,
+    /// Library name and version as the worker reports them.
+    pub library: Option<String>,
+}
+
+/// One query-parameter set as run and timed by an out-of-process worker.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SelfMeasuredQueries {
+    /// Ids found per query (closest first), from the first pass.
+    pub ids: Vec<Vec<u32>>,
+    /// Seconds of each pass that sent the whole query set in one call on
+    /// one thread (the library's native single-thread speed).
+    pub batch_single_thread_seconds: Vec<f64>,
+    /// Seconds of each pass that sent one query per call on one thread
+    /// (ann-benchmarks style: the binding's per-call overhead included).
+    pub per_call_seconds: Vec<f64>,
+    /// Seconds of each pass that sent the whole set in one call on all
+    /// threads.
+    pub batch_all_threads_seconds: Vec<f64>,
+    /// Per-query latencies of the one-query-per-call passes, milliseconds.
+    pub per_call_latency_ms: Vec<f64>,
 }

@@ -113,6 +113,36 @@ pub struct RunResult {
     pub timestamp: String,
     /// The full sweep config this run belongs to.
     pub config: serde_json::Value,
+    /// Where the library ran: `in-process` (every Rust adapter; the value
+    /// documents written before this field existed read as) or `python` (an
+    /// out-of-process worker, see `adapters/python.rs`).
+    #[serde(default = "in_process")]
+    pub process: String,
+    /// Out-of-process runs: QPS sending one query per call on one thread
+    /// (ann-benchmarks style, the binding's per-call overhead included);
+    /// `qps_single_thread` is then one batch call on one thread.
+    #[serde(default)]
+    pub qps_single_thread_per_call: Option<f64>,
+    /// Out-of-process runs: what the worker reported about itself.
+    #[serde(default)]
+    pub worker: Option<WorkerReport>,
+}
+
+fn in_process() -> String {
+    super::adapter::IN_PROCESS.to_string()
+}
+
+/// What an out-of-process worker reported about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// Library name and version, as the worker reports them.
+    pub library: Option<String>,
+    /// Growth of the worker's own RSS during its build, bytes (this is what
+    /// `bytes_per_vector.rss` divides for these runs).
+    pub build_rss_growth_bytes: Option<i64>,
+    /// QPS of every one-query-per-call pass, in order.
+    #[serde(default)]
+    pub qps_single_thread_per_call_repeats: Vec<f64>,
 }
 
 /// The ids each query returned, closest first, in query order.

@@ -22,14 +22,14 @@ use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::adapter::{Adapter, Params};
+use super::adapter::{Adapter, Params, SelfMeasuredQueries, IN_PROCESS};
 use super::adapters::BuildContext;
 use super::config::{AlgorithmPlan, Sweep};
 use super::guard::{run_guarded, Outcome};
 use super::machine::{self, Machine};
 use super::memory::{self, BytesPerVector, MemoryReport, RssSample};
 use super::metrics::{per_second, recall, Latency, RECALL_DEPTHS};
-use super::results::{BuildTiming, ResultWriter, RunResult, SCHEMA_VERSION};
+use super::results::{BuildTiming, ResultWriter, RunResult, WorkerReport, SCHEMA_VERSION};
 use super::source::LoadDataset;
 use super::summary;
 use crate::data::Dataset;
@@ -144,6 +144,8 @@ struct Runner<'a> {
     live: Arc<AtomicUsize>,
     errors: usize,
     finished: Vec<RunResult>,
+    /// `process` label of the algorithm whose build group is running.
+    process: String,
 }
 
 /// One built index and what its build measured.
@@ -194,6 +196,7 @@ pub fn run_sweep(
         live: Arc::new(AtomicUsize::new(0)),
         errors: 0,
         finished: Vec::new(),
+        process: IN_PROCESS.to_string(),
     };
     let interrupted = runner.run_all(load)?;
     runner.progress.overall.finish_and_clear();
@@ -239,6 +242,14 @@ impl Runner<'_> {
                 let loaded = load(spec, scale, self.sweep.queries, !self.opts.quiet);
                 let ds = match loaded {
                     Ok(ds) => Arc::new(ds),
+                    Err(e) if !seen.is_empty() => {
+                        // Smaller scales of this dataset loaded: most likely
+                        // it has fewer vectors than asked. Say so and go on.
+                        self.progress
+                            .line(format!("{spec}: scale {scale} not run: {e:#}"));
+                        self.progress.overall.inc(per_scale);
+                        continue;
+                    }
                     Err(e) => {
                         self.load_failed(spec, scale, &format!("{e:#}"))?;
                         self.progress.overall.inc(per_scale);
@@ -319,6 +330,9 @@ impl Runner<'_> {
             commit: self.commit.clone(),
             timestamp: machine::now_rfc3339(),
             config: self.config_json.clone(),
+            process: self.process.clone(),
+            qps_single_thread_per_call: None,
+            worker: None,
         }
     }
 
@@ -404,6 +418,10 @@ impl Runner<'_> {
             n: ds.n_train(),
             k: self.sweep.k,
             build_params: bp,
+            data: ds,
+            repeats: self.sweep.repeats,
+            build_timeout_seconds: self.sweep.build_timeout_seconds,
+            query_timeout_seconds: self.sweep.query_timeout_seconds,
         };
         let make = || -> anyhow::Result<Box<dyn Adapter>> {
             let mut a = (plan.spec.make)(&ctx)?;
@@ -457,6 +475,8 @@ impl Runner<'_> {
                     return Err((e, timings));
                 }
             };
+            // Out-of-process workers time their own build (no start-up).
+            let seconds = adapter.self_measured_build().map_or(seconds, |b| b.seconds);
             timings.push(BuildTiming {
                 threads,
                 seconds,
@@ -491,9 +511,17 @@ impl Runner<'_> {
             n: ds.n_train(),
             k: self.sweep.k,
             build_params: bp,
+            data: ds,
+            repeats: self.sweep.repeats,
+            build_timeout_seconds: self.sweep.build_timeout_seconds,
+            query_timeout_seconds: self.sweep.query_timeout_seconds,
         };
+        self.process = IN_PROCESS.to_string();
         let fixed = match (plan.spec.make)(&ctx) {
-            Ok(a) => a.ef_fixed_at_build(),
+            Ok(a) => {
+                self.process = a.process().to_string();
+                a.ef_fixed_at_build()
+            }
             Err(e) => {
                 let mut r = self.base_result(spec, Some(ds), plan.spec.name, bp);
                 r.error = Some(format!("creating the index failed: {e:#}"));
@@ -555,6 +583,22 @@ impl Runner<'_> {
         r.build_timings = b.timings.clone();
         r.memory = b.memory.clone();
         r.bytes_per_vector = BytesPerVector::from_report(&b.memory, ds.n_train());
+        if let Some(sb) = b.adapter.self_measured_build() {
+            // The harness's own RSS says nothing about a worker process.
+            r.bytes_per_vector.rss = sb
+                .worker_rss_growth_bytes
+                .filter(|_| ds.n_train() > 0)
+                .map(|g| g as f64 / ds.n_train() as f64);
+            r.worker = Some(WorkerReport {
+                library: sb.library,
+                build_rss_growth_bytes: sb.worker_rss_growth_bytes,
+                qps_single_thread_per_call_repeats: Vec::new(),
+            });
+            r.notes.push(format!(
+                "process {}: build time and bytes_per_vector.rss are the worker's own (RSS growth of the worker during build)",
+                r.process
+            ));
+        }
         let Some(adapter) = Arc::get_mut(&mut b.adapter) else {
             r.error = Some("index still in use by an abandoned (timed-out) query pass".to_string());
             return self.emit(r, None);
@@ -580,6 +624,11 @@ impl Runner<'_> {
         let k = self.sweep.k;
         let repeats = self.sweep.repeats;
         let nq = ds.n_test();
+        if let Some(sq) = adapter.self_measured_queries() {
+            fill_self_measured(r, sq, nq);
+            fill_recall(ds, &sq.ids, k, r);
+            return Some(sq.ids.clone());
+        }
         let bar = self.progress.passes(
             format!(
                 "query {name} {} n={} {}",
@@ -657,18 +706,47 @@ impl Runner<'_> {
         r.qps_batch = best(&r.qps_batch_repeats);
         r.latency_ms = Latency::from_ms(&latencies);
         if let Some(ids) = &first_ids {
-            for (depth, (dist, id)) in RECALL_DEPTHS.iter().zip([
-                (&mut r.recall_at_1, &mut r.id_recall_at_1),
-                (&mut r.recall_at_10, &mut r.id_recall_at_10),
-                (&mut r.recall_at_100, &mut r.id_recall_at_100),
-            ]) {
-                if *depth <= k {
-                    let rc = recall(ds, ids, *depth);
-                    *dist = Some(rc.distance_based);
-                    *id = Some(rc.id_set);
-                }
-            }
+            fill_recall(ds, ids, k, r);
         }
         first_ids
     }
+}
+
+/// Fills recall at every depth up to `k` from the ids found.
+fn fill_recall(ds: &Dataset, ids: &[Vec<u32>], k: usize, r: &mut RunResult) {
+    for (depth, (dist, id)) in RECALL_DEPTHS.iter().zip([
+        (&mut r.recall_at_1, &mut r.id_recall_at_1),
+        (&mut r.recall_at_10, &mut r.id_recall_at_10),
+        (&mut r.recall_at_100, &mut r.id_recall_at_100),
+    ]) {
+        if *depth <= k {
+            let rc = recall(ds, ids, *depth);
+            *dist = Some(rc.distance_based);
+            *id = Some(rc.id_set);
+        }
+    }
+}
+
+/// Maps a worker's own timings onto the result: single-thread QPS from the
+/// one-batch-call-on-one-thread passes, `qps_single_thread_per_call` from the
+/// one-query-per-call passes (their latencies too), batch QPS from the
+/// all-threads passes.
+fn fill_self_measured(r: &mut RunResult, sq: &SelfMeasuredQueries, nq: usize) {
+    let qps =
+        |secs: &[f64]| -> Vec<f64> { secs.iter().filter_map(|s| per_second(nq, *s)).collect() };
+    let best = |v: &[f64]| v.iter().copied().reduce(f64::max);
+    r.qps_single_thread_repeats = qps(&sq.batch_single_thread_seconds);
+    r.qps_single_thread = best(&r.qps_single_thread_repeats);
+    r.qps_batch_repeats = qps(&sq.batch_all_threads_seconds);
+    r.qps_batch = best(&r.qps_batch_repeats);
+    let per_call = qps(&sq.per_call_seconds);
+    r.qps_single_thread_per_call = best(&per_call);
+    r.latency_ms = Latency::from_ms(&sq.per_call_latency_ms);
+    if let Some(w) = r.worker.as_mut() {
+        w.qps_single_thread_per_call_repeats = per_call;
+    }
+    r.notes.push(format!(
+        "process {}: qps_single_thread is one batch call on 1 thread; latency_ms is per call (binding overhead included)",
+        r.process
+    ));
 }

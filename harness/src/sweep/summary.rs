@@ -185,6 +185,9 @@ mod tests {
             commit: None,
             timestamp: String::new(),
             config: serde_json::Value::Null,
+            process: "in-process".into(),
+            qps_single_thread_per_call: None,
+            worker: None,
         }
     }
 }

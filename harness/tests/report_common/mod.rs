@@ -119,6 +119,9 @@ pub fn run(
         commit: Some("abc1234".into()),
         timestamp: "2026-01-01T00:10:00Z".into(),
         config: serde_json::json!({}),
+        process: "in-process".into(),
+        qps_single_thread_per_call: None,
+        worker: None,
     }
 }
 

@@ -8,6 +8,12 @@
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
 //! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |
+//! | `hnswlib` | `python.rs` + `harness/adapters/hnswlib.py` (Python worker) | `m`, `ef_construction` | `ef` |
+//! | `faiss-hnsw` | `python.rs` + `harness/adapters/faiss_hnsw.py` (Python worker) | `m`, `ef_construction` | `ef` |
+//! | `faiss-ivfpq` | `python.rs` + `harness/adapters/faiss_ivfpq.py` (Python worker) | `nlist`, `pq_m`, `nbits`, `refine` | `nprobe`, `k_factor` |
+//!
+//! The Python workers run out of process (`process: "python"` in results);
+//! `python.rs` documents their JSON-lines protocol and environment.
 
 pub mod hnsw_rs;
 pub mod instant_distance;
@@ -15,10 +21,13 @@ pub mod omendb_flat;
 pub mod omendb_hnsw;
 pub mod omendb_hnsw_disk;
 pub mod omendb_hnsw_pq;
+pub mod process;
+pub mod python;
 
 use omendb::Metric;
 
 use super::adapter::{Adapter, Params};
+use crate::data::Dataset;
 
 /// One integer parameter an algorithm accepts.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +67,15 @@ pub struct BuildContext<'a> {
     pub k: usize,
     /// The build-parameter set, every parameter of the spec present.
     pub build_params: &'a Params,
+    /// The whole dataset being run (out-of-process adapters hand it to their
+    /// worker as a file; in-process adapters get their vectors in `build`).
+    pub data: &'a Dataset,
+    /// Timed passes per query-parameter set (out-of-process workers run them).
+    pub repeats: usize,
+    /// The sweep's limit for one build, seconds.
+    pub build_timeout_seconds: f64,
+    /// The sweep's limit for one query pass, seconds.
+    pub query_timeout_seconds: f64,
 }
 
 /// Makes an adapter for one build-parameter set.
@@ -93,6 +111,9 @@ impl Registry {
                 omendb_hnsw_pq::SPEC,
                 hnsw_rs::SPEC,
                 instant_distance::SPEC,
+                python::HNSWLIB,
+                python::FAISS_HNSW,
+                python::FAISS_IVFPQ,
             ],
         }
     }

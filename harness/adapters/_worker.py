@@ -1,0 +1,141 @@
+"""Shared half of the omenbench Python workers: the JSON-lines protocol loop,
+dataset loading and the three timed query passes.
+
+The protocol is documented in harness/src/sweep/adapters/python.rs. A worker
+script defines a class with
+
+    library()                          -> "name version"
+    build(train, metric, params, threads)
+    set_query_params(params)
+    batch(queries, k, threads)         -> ids, shape (n_queries, k)
+    one(query, k)                      -> ids of one query, shape (k,)
+
+and calls serve(TheClass). Imports of the library belong inside the class
+(build), so a missing package becomes an error reply, not a crash.
+"""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+
+def _status_bytes(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _protocol_stream():
+    # Keep the protocol on the original stdout; anything the libraries print
+    # to fd 1 goes to stderr instead.
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    return out
+
+
+def load(request):
+    """Train and test rows as float32 arrays from the request's HDF5 file."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(request["dataset"], "r") as f:
+        train = np.ascontiguousarray(f["train"][:], dtype=np.float32)
+        test = np.ascontiguousarray(f["test"][:], dtype=np.float32)
+    if train.shape != (request["n"], request["dims"]):
+        raise ValueError(f"train is {train.shape}, expected ({request['n']}, {request['dims']})")
+    if test.shape[0] != request["n_queries"]:
+        raise ValueError(f"test has {test.shape[0]} rows, expected {request['n_queries']}")
+    return train, test
+
+
+def _query(lib, test, request):
+    import numpy as np
+
+    k = request["k"]
+    repeats = max(1, int(request.get("repeats", 1)))
+    threads = max(1, int(request.get("threads", 1)))
+    lib.set_query_params(request["query_params"])
+    reply = {
+        "op": "result",
+        "batch_single_thread_seconds": [],
+        "per_call_seconds": [],
+        "batch_all_threads_seconds": [],
+        "per_call_latency_ms": [],
+    }
+    first = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ids = lib.batch(test, k, 1)
+        reply["batch_single_thread_seconds"].append(time.perf_counter() - t0)
+        if first is None:
+            first = np.asarray(ids, dtype=np.int64).reshape(len(test), k)
+    for _ in range(repeats):
+        lat = []
+        t0 = time.perf_counter()
+        for q in test:
+            t = time.perf_counter()
+            lib.one(q, k)
+            lat.append((time.perf_counter() - t) * 1e3)
+        reply["per_call_seconds"].append(time.perf_counter() - t0)
+        reply["per_call_latency_ms"].extend(lat)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        lib.batch(test, k, threads)
+        reply["batch_all_threads_seconds"].append(time.perf_counter() - t0)
+    path = request.get("ids_file")
+    if path:
+        first.astype("<i4").tofile(path)
+    else:
+        reply["ids"] = first.tolist()
+    return reply
+
+
+def serve(make):
+    out = _protocol_stream()
+    lib = None
+    test = None
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            request = json.loads(line)
+            op = request.get("op")
+            if op == "quit":
+                break
+            if op == "build":
+                try:
+                    lib = make()
+                except ImportError as e:
+                    raise RuntimeError(f"missing package ({e}); run scripts/python-env.sh") from e
+                train, test = load(request)
+                before = _status_bytes("RssAnon")
+                t0 = time.perf_counter()
+                lib.build(train, request["metric"], request["build_params"], request["threads"])
+                seconds = time.perf_counter() - t0
+                after = _status_bytes("RssAnon")
+                del train
+                reply = {
+                    "op": "built",
+                    "build_seconds": seconds,
+                    "rss_growth_bytes": None if before is None or after is None else after - before,
+                    "library": lib.library(),
+                }
+            elif op == "query":
+                if lib is None:
+                    raise RuntimeError("query before build")
+                reply = _query(lib, test, request)
+            else:
+                raise ValueError(f"unknown op {op!r}")
+        except Exception as e:  # reported to the harness, which records it
+            traceback.print_exc(file=sys.stderr)
+            reply = {"op": "error", "message": f"{type(e).__name__}: {e}"}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()

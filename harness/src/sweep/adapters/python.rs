@@ -1,0 +1,569 @@
+//! Out-of-process adapters: libraries that live in Python (`hnswlib`,
+//! `faiss-hnsw`, `faiss-ivfpq`), run by a worker script the harness starts
+//! and speaks to in JSON lines.
+//!
+//! # Life cycle
+//! When the adapter is made, the dataset being run (exactly its train and
+//! test rows) is written once as an ann-benchmarks HDF5 file into the
+//! git-ignored cache (`datasets/cache/workers/`, keyed by a hash of the
+//! vectors, so later builds reuse it). `build` starts
+//! `<venv>/bin/python harness/adapters/<name>.py`, which builds and times its
+//! own build; each query-parameter set is then one request, for which the
+//! worker runs and times every pass itself and returns the ids it found. The
+//! runner takes the worker's timings instead of its own clock and computes
+//! recall from the ids with the same ground truth as every other algorithm.
+//! Results carry `process: "python"`.
+//!
+//! # Protocol (one JSON object per line)
+//! Harness → worker, in order:
+//! 1. `{"op": "build", "dataset": <HDF5 path>, "train_f32": <path|null>,
+//!    "test_f32": <path|null>, "name", "n", "n_queries", "dims", "metric"
+//!    ("euclidean" | "angular" | "ip"), "k", "threads",
+//!    "build_params": {name: int}}` → `{"op": "built", "build_seconds",
+//!    "rss_growth_bytes" (the worker's own RSS growth during the build, or
+//!    null), "library" ("name version")}`.
+//!    `train_f32` / `test_f32` are raw little-endian f32 row-major copies,
+//!    written only for workers that ask (the standard-library test worker).
+//! 2. per query-parameter set: `{"op": "query", "query_params": {name: int},
+//!    "k", "repeats", "threads", "ids_file": <path|null>}` →
+//!    `{"op": "result", "ids": [[int]] (when `ids_file` is null),
+//!    "batch_single_thread_seconds": [..], "per_call_seconds": [..],
+//!    "batch_all_threads_seconds": [..], "per_call_latency_ms": [..]}`: each
+//!    list of seconds holds one entry per pass (`repeats` passes each of:
+//!    the whole query set in one call on 1 thread; one query per call on 1
+//!    thread; the whole set in one call on `threads` threads). When
+//!    `ids_file` is given (large runs) the worker writes the ids there
+//!    instead, as raw little-endian i32, `n_queries × k`, −1 for none.
+//! 3. `{"op": "quit"}` → the worker exits.
+//!
+//! Any request may be answered `{"op": "error", "message"}` (a missing
+//! package, bad parameters); stdout lines that are not JSON objects are
+//! ignored. A worker that exits, or does not answer within the sweep's
+//! timeouts (it is killed then), makes the build or the query-parameter set
+//! fail with a recorded error; the sweep goes on.
+//!
+//! # Python environment
+//! Workers run under `.venv/bin/python` at the repository root, made by
+//! `scripts/python-env.sh` with pinned numpy, h5py, hnswlib and faiss-cpu.
+//! The first time a Python adapter is made in a process, the script is run
+//! (it returns at once when the environment is ready; the first time it takes
+//! minutes, and says so). `OMENBENCH_PYTHON` names another interpreter and
+//! skips the script. The Rust-only sweep never touches any of this.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context};
+use serde_json::{json, Value};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::process::Worker;
+use super::{AlgorithmSpec, BuildContext, ParamSpec};
+use crate::data::{self, Dataset};
+use crate::sweep::adapter::{Adapter, Params, SelfMeasuredBuild, SelfMeasuredQueries};
+
+/// `process` label of these adapters.
+pub const PROCESS: &str = "python";
+
+/// Above this many ids (`n_queries × k`) the worker writes them to a binary
+/// file instead of the JSON reply.
+pub const IDS_FILE_ABOVE: usize = 200_000;
+
+/// `hnswlib`: the hnswlib package (`harness/adapters/hnswlib.py`).
+pub const HNSWLIB: AlgorithmSpec = AlgorithmSpec {
+    name: "hnswlib",
+    build_params: &[
+        ParamSpec::new("m", 16, 2, 256),
+        ParamSpec::new("ef_construction", 200, 1, 100_000),
+    ],
+    query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
+    make: make_hnswlib,
+};
+
+/// `faiss-hnsw`: faiss-cpu `IndexHNSWFlat` (`harness/adapters/faiss_hnsw.py`).
+pub const FAISS_HNSW: AlgorithmSpec = AlgorithmSpec {
+    name: "faiss-hnsw",
+    build_params: &[
+        ParamSpec::new("m", 16, 2, 256),
+        ParamSpec::new("ef_construction", 200, 1, 100_000),
+    ],
+    query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
+    make: make_faiss_hnsw,
+};
+
+/// `faiss-ivfpq`: faiss-cpu `IndexIVFPQ`, optionally wrapped in
+/// `IndexRefineFlat` (`refine` = 1) to re-rank `k_factor × k` candidates
+/// exactly: the PQ peer of `omendb-hnsw-pq` (`harness/adapters/faiss_ivfpq.py`).
+pub const FAISS_IVFPQ: AlgorithmSpec = AlgorithmSpec {
+    name: "faiss-ivfpq",
+    build_params: &[
+        ParamSpec::new("nlist", 1024, 1, 1 << 20),
+        ParamSpec::new("pq_m", 16, 1, 4096),
+        ParamSpec::new("nbits", 8, 1, 16),
+        ParamSpec::new("refine", 1, 0, 1),
+    ],
+    query_params: &[
+        ParamSpec::new("nprobe", 16, 1, 1 << 20),
+        ParamSpec::new("k_factor", 4, 1, 1000),
+    ],
+    make: make_faiss_ivfpq,
+};
+
+fn make_hnswlib(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
+    Ok(Box::new(PythonAdapter::new(
+        ctx,
+        WorkerSpec::script("hnswlib", "hnswlib.py"),
+    )?))
+}
+
+fn make_faiss_hnsw(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
+    Ok(Box::new(PythonAdapter::new(
+        ctx,
+        WorkerSpec::script("faiss-hnsw", "faiss_hnsw.py"),
+    )?))
+}
+
+fn make_faiss_ivfpq(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
+    Ok(Box::new(PythonAdapter::new(
+        ctx,
+        WorkerSpec::script("faiss-ivfpq", "faiss_ivfpq.py"),
+    )?))
+}
+
+/// Which Python runs a worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interpreter {
+    /// `.venv/bin/python`, made by `scripts/python-env.sh` on first use
+    /// (or `$OMENBENCH_PYTHON` when set).
+    Venv,
+    /// This program, as is (tests run a standard-library worker with the
+    /// system `python3`).
+    Program(PathBuf),
+}
+
+/// How to start one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSpec {
+    /// Algorithm name reported by the adapter (the registry name).
+    pub algorithm: String,
+    /// The worker script.
+    pub script: PathBuf,
+    /// Extra arguments after the script path.
+    pub args: Vec<String>,
+    /// The interpreter.
+    pub interpreter: Interpreter,
+    /// Whether the worker also wants raw f32 copies of train and test (for
+    /// workers that cannot read HDF5).
+    pub raw_vectors: bool,
+    /// Above this many ids per query set (`n_queries × k`) the worker is
+    /// asked to write them to a binary file instead of its JSON reply.
+    pub ids_file_above: usize,
+}
+
+impl WorkerSpec {
+    /// `harness/adapters/<file>` under the venv's Python.
+    pub fn script(algorithm: &str, file: &str) -> Self {
+        WorkerSpec {
+            algorithm: algorithm.to_string(),
+            script: data::repo_root()
+                .join("harness")
+                .join("adapters")
+                .join(file),
+            args: Vec::new(),
+            interpreter: Interpreter::Venv,
+            raw_vectors: false,
+            ids_file_above: IDS_FILE_ABOVE,
+        }
+    }
+}
+
+/// The venv's Python, creating the environment the first time (once per
+/// process; a failure is remembered and reported for every later adapter).
+pub fn venv_python() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("OMENBENCH_PYTHON").filter(|s| !s.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    static READY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let root = data::repo_root();
+            let script = root.join("scripts").join("python-env.sh");
+            let python = root.join(".venv").join("bin").join("python");
+            eprintln!(
+                "omenbench: Python adapters need the pinned environment in {}; running {} \
+                 (the first time it installs numpy, h5py, hnswlib and faiss-cpu: a few minutes)",
+                root.join(".venv").display(),
+                script.display()
+            );
+            let status = Command::new("bash")
+                .arg(&script)
+                .status()
+                .map_err(|e| format!("could not run {}: {e}", script.display()))?;
+            if !status.success() {
+                return Err(format!(
+                    "{} failed ({status}); see its output above",
+                    script.display()
+                ));
+            }
+            if !python.exists() {
+                return Err(format!("{} is missing after the script", python.display()));
+            }
+            Ok(python)
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!("Python environment: {e}"))
+}
+
+/// The files a worker reads the dataset from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetFiles {
+    /// ann-benchmarks HDF5 file (train, test, neighbors, distances).
+    pub hdf5: PathBuf,
+    /// Raw f32 copies of train and test, when asked for.
+    pub raw: Option<(PathBuf, PathBuf)>,
+}
+
+fn hash_f32(h: &mut Xxh3, v: &[f32]) {
+    let mut buf = Vec::with_capacity(1 << 16);
+    for chunk in v.chunks(1 << 14) {
+        buf.clear();
+        for x in chunk {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+        h.update(&buf);
+    }
+}
+
+fn write_f32(path: &Path, v: &[f32]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    for x in v {
+        f.write_all(&x.to_le_bytes())?;
+    }
+    f.flush()?;
+    drop(f);
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+/// Writes `data` for workers into `dir` (once: files named by a hash of the
+/// vectors are reused).
+pub fn dataset_files(dir: &Path, data: &Dataset, raw: bool) -> anyhow::Result<DatasetFiles> {
+    let mut h = Xxh3::new();
+    h.update(data.name.as_bytes());
+    h.update(data.metric.ann_name().as_bytes());
+    h.update(&(data.dims as u64).to_le_bytes());
+    hash_f32(&mut h, &data.train);
+    hash_f32(&mut h, &data.test);
+    let key = format!("{:016x}", h.digest());
+    let stem: String = data
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = format!("{stem}-{}x{}-{key}", data.n_train(), data.n_test());
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let hdf5 = dir.join(format!("{stem}.hdf5"));
+    if !hdf5.exists() {
+        let tmp = dir.join(format!("{stem}.{}.tmp.hdf5", std::process::id()));
+        data::write_hdf5(&tmp, data)?;
+        std::fs::rename(&tmp, &hdf5).with_context(|| format!("renaming to {}", hdf5.display()))?;
+    }
+    let raw = if raw {
+        let train = dir.join(format!("{stem}.train.f32"));
+        let test = dir.join(format!("{stem}.test.f32"));
+        if !train.exists() {
+            write_f32(&train, &data.train)?;
+        }
+        if !test.exists() {
+            write_f32(&test, &data.test)?;
+        }
+        Some((train, test))
+    } else {
+        None
+    };
+    Ok(DatasetFiles { hdf5, raw })
+}
+
+/// A library running in a Python worker, behind the harness trait.
+#[derive(Debug)]
+pub struct PythonAdapter {
+    spec: WorkerSpec,
+    python: PathBuf,
+    files: DatasetFiles,
+    name: String,
+    metric: &'static str,
+    dims: usize,
+    n: usize,
+    n_queries: usize,
+    k: usize,
+    repeats: usize,
+    build_params: Params,
+    build_timeout: Duration,
+    query_timeout: Duration,
+    threads: usize,
+    worker: Option<Worker>,
+    built: Option<SelfMeasuredBuild>,
+    queries: Option<SelfMeasuredQueries>,
+}
+
+impl PythonAdapter {
+    /// Prepares the interpreter and the dataset files; starts nothing.
+    pub fn new(ctx: &BuildContext<'_>, spec: WorkerSpec) -> anyhow::Result<Self> {
+        let python = match &spec.interpreter {
+            Interpreter::Venv => venv_python()?,
+            Interpreter::Program(p) => p.clone(),
+        };
+        ensure!(
+            spec.script.is_file(),
+            "worker script {} not found",
+            spec.script.display()
+        );
+        let files = dataset_files(
+            &data::cache_dir().join("workers"),
+            ctx.data,
+            spec.raw_vectors,
+        )?;
+        // Leave the runner's guard a margin, so a hung worker is killed and
+        // reported here rather than abandoned there.
+        let guard = ctx.build_timeout_seconds.max(0.1);
+        let build_timeout = Duration::from_secs_f64(guard - (guard * 0.05).min(5.0));
+        // One query request runs 3 × repeats passes.
+        let query_timeout = Duration::from_secs_f64(
+            ctx.query_timeout_seconds.max(0.1) * 3.0 * ctx.repeats.max(1) as f64,
+        );
+        Ok(PythonAdapter {
+            python,
+            files,
+            name: ctx.data.name.clone(),
+            metric: ctx.metric.ann_name(),
+            dims: ctx.dims,
+            n: ctx.n,
+            n_queries: ctx.data.n_test(),
+            k: ctx.k,
+            repeats: ctx.repeats.max(1),
+            build_params: ctx.build_params.clone(),
+            build_timeout,
+            query_timeout,
+            threads: 1,
+            worker: None,
+            built: None,
+            queries: None,
+            spec,
+        })
+    }
+
+    fn label(&self) -> String {
+        format!(
+            "{} worker ({})",
+            self.spec.algorithm,
+            self.spec.script.display()
+        )
+    }
+
+    fn worker(&mut self) -> anyhow::Result<&mut Worker> {
+        self.worker
+            .as_mut()
+            .context("the worker is not running (build failed or not run)")
+    }
+
+    fn read_ids_file(&self, path: &Path) -> anyhow::Result<Vec<Vec<i64>>> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let _ = std::fs::remove_file(path);
+        let want = self.n_queries * self.k * 4;
+        ensure!(
+            bytes.len() == want,
+            "ids file {} has {} bytes, expected {want} ({} queries × k {} × 4)",
+            path.display(),
+            bytes.len(),
+            self.n_queries,
+            self.k
+        );
+        let ids: Vec<i64> = bytes
+            .chunks_exact(4)
+            .map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect();
+        Ok(ids.chunks(self.k.max(1)).map(<[i64]>::to_vec).collect())
+    }
+}
+
+fn seconds_list(reply: &Value, key: &str) -> anyhow::Result<Vec<f64>> {
+    let list = reply
+        .get(key)
+        .and_then(Value::as_array)
+        .with_context(|| format!("reply has no list `{key}`"))?;
+    list.iter()
+        .map(|v| {
+            v.as_f64()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .with_context(|| format!("`{key}` holds {v}, not a number of seconds"))
+        })
+        .collect()
+}
+
+/// Checks the ids a worker returned and drops its "none" markers (< 0).
+fn clean_ids(
+    rows: Vec<Vec<i64>>,
+    n_queries: usize,
+    k: usize,
+    n: usize,
+) -> anyhow::Result<Vec<Vec<u32>>> {
+    ensure!(
+        rows.len() == n_queries,
+        "worker returned ids for {} queries, expected {n_queries}",
+        rows.len()
+    );
+    rows.into_iter()
+        .enumerate()
+        .map(|(q, row)| {
+            ensure!(
+                row.len() <= k,
+                "query {q}: {} ids, more than k = {k}",
+                row.len()
+            );
+            row.into_iter()
+                .filter(|&id| id >= 0)
+                .map(|id| {
+                    u32::try_from(id)
+                        .ok()
+                        .filter(|&i| (i as usize) < n)
+                        .with_context(|| format!("query {q}: id {id} out of range (n = {n})"))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+static IDS_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+impl Adapter for PythonAdapter {
+    fn name(&self) -> &str {
+        &self.spec.algorithm
+    }
+
+    fn build(&mut self, train: &[f32], dims: usize, threads: usize) -> anyhow::Result<()> {
+        ensure!(
+            dims == self.dims && train.len() == self.n * dims,
+            "build called with {} values of {dims} dims; the worker files hold {} × {}",
+            train.len(),
+            self.n,
+            self.dims
+        );
+        self.threads = threads.max(1);
+        let label = self.label();
+        let mut args: Vec<OsString> = vec![self.spec.script.clone().into_os_string()];
+        args.extend(self.spec.args.iter().map(OsString::from));
+        let mut worker = Worker::spawn(&label, &self.python, &args)?;
+        let raw = self.files.raw.as_ref();
+        let request = json!({
+            "op": "build",
+            "dataset": self.files.hdf5,
+            "train_f32": raw.map(|r| &r.0),
+            "test_f32": raw.map(|r| &r.1),
+            "name": self.name,
+            "n": self.n,
+            "n_queries": self.n_queries,
+            "dims": self.dims,
+            "metric": self.metric,
+            "k": self.k,
+            "threads": self.threads,
+            "build_params": self.build_params,
+        });
+        let reply = worker.request(&request, "built", self.build_timeout)?;
+        let seconds = reply
+            .get("build_seconds")
+            .and_then(Value::as_f64)
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .context("`built` reply has no build_seconds")?;
+        self.built = Some(SelfMeasuredBuild {
+            seconds,
+            worker_rss_growth_bytes: reply.get("rss_growth_bytes").and_then(Value::as_i64),
+            library: reply
+                .get("library")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        });
+        self.worker = Some(worker);
+        Ok(())
+    }
+
+    fn set_query_params(&mut self, params: &Params) -> anyhow::Result<()> {
+        self.queries = None;
+        let ids_file = (self.n_queries * self.k > self.spec.ids_file_above).then(|| {
+            std::env::temp_dir().join(format!(
+                "omenbench-ids-{}-{}.bin",
+                std::process::id(),
+                IDS_SEQ.fetch_add(1, Ordering::SeqCst)
+            ))
+        });
+        let request = json!({
+            "op": "query",
+            "query_params": params,
+            "k": self.k,
+            "repeats": self.repeats,
+            "threads": self.threads,
+            "ids_file": ids_file,
+        });
+        let timeout = self.query_timeout;
+        let reply = self.worker()?.request(&request, "result", timeout)?;
+        let rows: Vec<Vec<i64>> = match &ids_file {
+            Some(path) => self.read_ids_file(path)?,
+            None => serde_json::from_value(
+                reply
+                    .get("ids")
+                    .cloned()
+                    .context("`result` reply has no ids")?,
+            )
+            .context("`ids` is not a list of lists of integers")?,
+        };
+        let ids = clean_ids(rows, self.n_queries, self.k, self.n)?;
+        let sq = SelfMeasuredQueries {
+            ids,
+            batch_single_thread_seconds: seconds_list(&reply, "batch_single_thread_seconds")?,
+            per_call_seconds: seconds_list(&reply, "per_call_seconds")?,
+            batch_all_threads_seconds: seconds_list(&reply, "batch_all_threads_seconds")?,
+            per_call_latency_ms: seconds_list(&reply, "per_call_latency_ms")?,
+        };
+        if sq.batch_single_thread_seconds.is_empty() {
+            bail!("worker returned no single-thread batch timing");
+        }
+        self.queries = Some(sq);
+        Ok(())
+    }
+
+    fn search(&self, _query: &[f32], _k: usize) -> anyhow::Result<Vec<u32>> {
+        bail!(
+            "{}: out-of-process adapters run whole query sets in their worker; \
+             single searches are not available",
+            self.spec.algorithm
+        )
+    }
+
+    fn batch_search(&self, _q: &[f32], _dims: usize, _k: usize) -> anyhow::Result<Vec<Vec<u32>>> {
+        self.search(&[], 0).map(|_| Vec::new())
+    }
+
+    fn process(&self) -> &str {
+        PROCESS
+    }
+
+    fn self_measured_build(&self) -> Option<SelfMeasuredBuild> {
+        self.built.clone()
+    }
+
+    fn self_measured_queries(&self) -> Option<&SelfMeasuredQueries> {
+        self.queries.as_ref()
+    }
+}
