@@ -8,6 +8,7 @@
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
 //! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |
+//! | `usearch` | `usearch.rs` (feature `usearch`, default on) | `m`, `ef_construction` | `ef` |
 //! | `hnswlib` | `python.rs` + `harness/adapters/hnswlib.py` (Python worker) | `m`, `ef_construction` | `ef` |
 //! | `faiss-hnsw` | `python.rs` + `harness/adapters/faiss_hnsw.py` (Python worker) | `m`, `ef_construction` | `ef` |
 //! | `faiss-ivfpq` | `python.rs` + `harness/adapters/faiss_ivfpq.py` (Python worker) | `nlist`, `pq_m`, `nbits`, `refine` | `nprobe`, `k_factor` |
@@ -23,6 +24,8 @@ pub mod omendb_hnsw_disk;
 pub mod omendb_hnsw_pq;
 pub mod process;
 pub mod python;
+#[cfg(feature = "usearch")]
+pub mod usearch;
 
 use omendb::Metric;
 
@@ -111,6 +114,8 @@ impl Registry {
                 omendb_hnsw_pq::SPEC,
                 hnsw_rs::SPEC,
                 instant_distance::SPEC,
+                #[cfg(feature = "usearch")]
+                usearch::SPEC,
                 python::HNSWLIB,
                 python::FAISS_HNSW,
                 python::FAISS_IVFPQ,
