@@ -18,6 +18,7 @@
 
 pub mod hnsw_rs;
 pub mod instant_distance;
+pub mod omendb_shared;
 pub mod omendb_flat;
 pub mod omendb_hnsw;
 pub mod omendb_hnsw_disk;

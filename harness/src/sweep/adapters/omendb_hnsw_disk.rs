@@ -10,6 +10,7 @@ use std::time::Instant;
 use omendb::storage::{DiskHnswIndex, Durability, OpenOptions};
 use omendb::{HnswParams, Index, MemoryUsage, Metric, SearchParams};
 
+use super::omendb_shared::{row_ids, search_params};
 use super::{param, AlgorithmSpec, BuildContext, ParamSpec};
 use crate::sweep::adapter::{Adapter, Params};
 
@@ -100,13 +101,12 @@ impl Adapter for OmendbHnswDisk {
     }
 
     fn set_query_params(&mut self, params: &Params) -> anyhow::Result<()> {
-        self.search = SearchParams::with_ef(param(params, "ef")?);
+        self.search = search_params(params);
         Ok(())
     }
 
     fn search(&self, query: &[f32], k: usize) -> anyhow::Result<Vec<u32>> {
-        let found = self.index()?.search(query, k, &self.search)?;
-        Ok(found.iter().map(|n| n.id as u32).collect())
+        Ok(row_ids(&self.index()?.search(query, k, &self.search)?))
     }
 
     fn memory_usage(&self) -> Option<MemoryUsage> {

@@ -1,9 +1,10 @@
 //! `omendb-hnsw-pq`: OmenDB's HNSW navigated by PQ codes, re-ranked exactly.
 
-use omendb::{HnswParams, HnswPqIndex, HnswPqParams, Index, MemoryUsage, PqParams, SearchParams};
+use omendb::{HnswParams, HnswPqIndex, HnswPqParams, PqParams};
 
+use super::omendb_shared::OmendbAdapter;
 use super::{param, AlgorithmSpec, BuildContext, ParamSpec};
-use crate::sweep::adapter::{Adapter, Params};
+use crate::sweep::adapter::Adapter;
 
 /// Registry entry.
 pub const SPEC: AlgorithmSpec = AlgorithmSpec {
@@ -35,43 +36,8 @@ fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
             ..PqParams::with_m(param(ctx.build_params, "pq_m")?)
         },
     };
-    Ok(Box::new(OmendbHnswPq {
-        index: HnswPqIndex::new(ctx.dims, ctx.metric, params)?,
-        search: SearchParams::default(),
-    }))
-}
-
-/// [`HnswPqIndex`] behind the harness trait.
-pub struct OmendbHnswPq {
-    index: HnswPqIndex,
-    search: SearchParams,
-}
-
-impl Adapter for OmendbHnswPq {
-    fn name(&self) -> &str {
-        SPEC.name
-    }
-
-    fn build(&mut self, train: &[f32], dims: usize, _threads: usize) -> anyhow::Result<()> {
-        let ids: Vec<u64> = (0..(train.len() / dims) as u64).collect();
-        self.index.add_batch(&ids, train)?;
-        Ok(())
-    }
-
-    fn set_query_params(&mut self, params: &Params) -> anyhow::Result<()> {
-        self.search = SearchParams {
-            ef: param(params, "ef")?,
-            rerank: param(params, "rerank")?,
-        };
-        Ok(())
-    }
-
-    fn search(&self, query: &[f32], k: usize) -> anyhow::Result<Vec<u32>> {
-        let found = self.index.search(query, k, &self.search)?;
-        Ok(found.iter().map(|n| n.id as u32).collect())
-    }
-
-    fn memory_usage(&self) -> Option<MemoryUsage> {
-        Some(self.index.memory_usage())
-    }
+    Ok(OmendbAdapter::boxed(
+        SPEC.name,
+        HnswPqIndex::new(ctx.dims, ctx.metric, params)?,
+    ))
 }
