@@ -18,11 +18,11 @@
 
 pub mod hnsw_rs;
 pub mod instant_distance;
-pub mod omendb_shared;
 pub mod omendb_flat;
 pub mod omendb_hnsw;
 pub mod omendb_hnsw_disk;
 pub mod omendb_hnsw_pq;
+pub mod omendb_shared;
 pub mod process;
 pub mod python;
 #[cfg(feature = "usearch")]
