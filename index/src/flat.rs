@@ -54,12 +54,6 @@ impl FlatIndex {
         self.search_batch(queries, k, &SearchParams::default())
     }
 
-    fn prepared(&self, v: &[f32]) -> Vec<f32> {
-        let mut v = v.to_vec();
-        self.metric.prepare(&mut v, &self.kernels);
-        v
-    }
-
     fn scan(&self, data: &FlatData, queries: &[Vec<f32>], k: usize) -> Vec<Vec<Neighbor>> {
         let d = self.dims;
         let mut tops: Vec<TopK<u64>> = queries.iter().map(|_| TopK::new(k)).collect();
@@ -105,7 +99,7 @@ impl Index for FlatIndex {
         data.vectors.reserve(vectors.len());
         for (&id, v) in ids.iter().zip(vectors.chunks_exact(self.dims)) {
             let slot = data.ids.len() as u32;
-            let v = self.prepared(v);
+            let v = self.metric.prepared(v, &self.kernels);
             data.vectors.extend_from_slice(&v);
             data.ids.push(id);
             data.slots.insert(id, slot);
@@ -116,7 +110,7 @@ impl Index for FlatIndex {
     fn search(&self, query: &[f32], k: usize, _params: &SearchParams) -> Result<Vec<Neighbor>> {
         let data = self.data.read();
         validate::query(query, self.dims, k, data.ids.len())?;
-        let q = self.prepared(query);
+        let q = self.metric.prepared(query, &self.kernels);
         Ok(self.scan(&data, &[q], k).pop().unwrap_or_default())
     }
 
@@ -141,7 +135,10 @@ impl Index for FlatIndex {
                 e => e,
             })?;
         }
-        let prepared: Vec<Vec<f32>> = queries.chunks_exact(d).map(|q| self.prepared(q)).collect();
+        let prepared: Vec<Vec<f32>> = queries
+            .chunks_exact(d)
+            .map(|q| self.metric.prepared(q, &self.kernels))
+            .collect();
         Ok(prepared
             .par_chunks(QUERY_BLOCK)
             .flat_map_iter(|block| self.scan(&data, block, k))

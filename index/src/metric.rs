@@ -45,6 +45,13 @@ impl Metric {
         }
     }
 
+    /// A copy of `v` prepared for storage or querying (see [`Metric::prepare`]).
+    pub fn prepared(self, v: &[f32], k: &Kernels) -> Vec<f32> {
+        let mut v = v.to_vec();
+        self.prepare(&mut v, k);
+        v
+    }
+
     /// Distance between two prepared vectors.
     #[inline]
     pub fn distance(self, k: &Kernels, a: &[f32], b: &[f32]) -> f32 {

@@ -48,7 +48,6 @@ use params::MAX_LEVEL;
 use rng::LevelRng;
 use scorer::ExactScorer;
 use scratch::ScratchPool;
-use search::{descend, search_layer};
 
 /// An HNSW index over f32 vectors with `u64` ids.
 pub struct HnswIndex {
@@ -157,19 +156,13 @@ impl HnswIndex {
         count
     }
 
-    fn prepared(&self, v: &[f32]) -> Vec<f32> {
-        let mut v = v.to_vec();
-        self.metric.prepare(&mut v, &self.kernels);
-        v
-    }
-
     /// Phase one: copies the vector in and allocates its node.
     fn store(&self, g: &mut Graph, id: u64, vector: &[f32]) -> NodeId {
         let level = self
             .rng
             .lock()
             .level(self.params.level_multiplier(), MAX_LEVEL);
-        g.push(id, &self.prepared(vector), level)
+        g.push(id, &self.metric.prepared(vector, &self.kernels), level)
     }
 
     /// Phase two: links stored nodes, in parallel on the current rayon pool.
@@ -240,24 +233,9 @@ impl Index for HnswIndex {
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
         let g = self.graph.read();
         validate::query(query, self.dims, k, g.live_count())?;
-        let Some((entry, entry_level)) = g.entry() else {
-            return Err(Error::EmptyIndex);
-        };
-        let q = self.prepared(query);
+        let q = self.metric.prepared(query, &self.kernels);
         let scorer = ExactScorer::new(&g, &q, self.metric, self.kernels);
-        let start = descend(&g, &scorer, entry, entry_level, 0);
-        let mut scratch = self.scratch.get(g.node_count());
-        let mut found = Vec::with_capacity(params.ef.max(k));
-        search_layer(
-            &g,
-            &scorer,
-            &[start],
-            params.ef.max(k),
-            0,
-            &mut scratch,
-            true,
-            &mut found,
-        );
+        let found = self.search_graph(&g, &scorer, params.ef.max(k))?;
         Ok(found
             .into_iter()
             .take(k)

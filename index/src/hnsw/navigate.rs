@@ -1,7 +1,7 @@
 //! Search with a caller-supplied scorer, for index kinds built on this graph
 //! (the PQ index scores nodes by their codes, then re-ranks exactly).
 
-use super::graph::NodeId;
+use super::graph::{Graph, NodeId};
 use super::scorer::Scorer;
 use super::search::{descend, search_layer, Candidate};
 use super::HnswIndex;
@@ -13,14 +13,24 @@ impl HnswIndex {
     /// Descends the hierarchy and beam-searches layer 0 with `scorer`,
     /// returning up to `ef` live nodes, closest first.
     pub(crate) fn search_nodes<S: Scorer>(&self, scorer: &S, ef: usize) -> Result<Vec<Candidate>> {
-        let g = self.graph.read();
+        self.search_graph(&self.graph.read(), scorer, ef)
+    }
+
+    /// [`Self::search_nodes`] on a graph the caller has already locked (the
+    /// exact scorer borrows it).
+    pub(crate) fn search_graph<S: Scorer>(
+        &self,
+        g: &Graph,
+        scorer: &S,
+        ef: usize,
+    ) -> Result<Vec<Candidate>> {
         let Some((entry, entry_level)) = g.entry() else {
             return Err(Error::EmptyIndex);
         };
-        let start = descend(&g, scorer, entry, entry_level, 0);
+        let start = descend(g, scorer, entry, entry_level, 0);
         let mut scratch = self.scratch.get(g.node_count());
         let mut found = Vec::with_capacity(ef);
-        search_layer(&g, scorer, &[start], ef, 0, &mut scratch, true, &mut found);
+        search_layer(g, scorer, &[start], ef, 0, &mut scratch, true, &mut found);
         Ok(found)
     }
 
@@ -38,7 +48,7 @@ impl HnswIndex {
 
     /// Re-scores `nodes` with exact distances to `query` and keeps the best `k`.
     pub(crate) fn rerank(&self, query: &[f32], nodes: &[Candidate], k: usize) -> Vec<Neighbor> {
-        let q = self.prepared(query);
+        let q = self.metric.prepared(query, &self.kernels);
         let g = self.graph.read();
         let mut top = TopK::new(k);
         for c in nodes {
