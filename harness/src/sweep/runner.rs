@@ -403,16 +403,9 @@ impl Runner<'_> {
         })
     }
 
-    /// Makes an adapter, gives it `qp` first when its ef is fixed at build,
-    /// and builds it (once on one thread for timing when configured).
-    fn build(
-        &self,
-        ds: &Arc<Dataset>,
-        plan: &AlgorithmPlan,
-        bp: &Params,
-        qp: Option<&Params>,
-    ) -> Result<Built, (String, Vec<BuildTiming>)> {
-        let ctx = BuildContext {
+    /// What an adapter factory is given for build-parameter set `bp` on `ds`.
+    fn context<'a>(&self, ds: &'a Arc<Dataset>, bp: &'a Params) -> BuildContext<'a> {
+        BuildContext {
             dims: ds.dims,
             metric: ds.metric,
             n: ds.n_train(),
@@ -422,7 +415,19 @@ impl Runner<'_> {
             repeats: self.sweep.repeats,
             build_timeout_seconds: self.sweep.build_timeout_seconds,
             query_timeout_seconds: self.sweep.query_timeout_seconds,
-        };
+        }
+    }
+
+    /// Makes an adapter, gives it `qp` first when its ef is fixed at build,
+    /// and builds it (once on one thread for timing when configured).
+    fn build(
+        &self,
+        ds: &Arc<Dataset>,
+        plan: &AlgorithmPlan,
+        bp: &Params,
+        qp: Option<&Params>,
+    ) -> Result<Built, (String, Vec<BuildTiming>)> {
+        let ctx = self.context(ds, bp);
         let make = || -> anyhow::Result<Box<dyn Adapter>> {
             let mut a = (plan.spec.make)(&ctx)?;
             if let Some(qp) = qp {
@@ -505,17 +510,7 @@ impl Runner<'_> {
         bp: &Params,
         notes: &[String],
     ) -> anyhow::Result<()> {
-        let ctx = BuildContext {
-            dims: ds.dims,
-            metric: ds.metric,
-            n: ds.n_train(),
-            k: self.sweep.k,
-            build_params: bp,
-            data: ds,
-            repeats: self.sweep.repeats,
-            build_timeout_seconds: self.sweep.build_timeout_seconds,
-            query_timeout_seconds: self.sweep.query_timeout_seconds,
-        };
+        let ctx = self.context(ds, bp);
         self.process = IN_PROCESS.to_string();
         let fixed = match (plan.spec.make)(&ctx) {
             Ok(a) => {
