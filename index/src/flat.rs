@@ -1,12 +1,11 @@
 //! `FlatIndex`: exact brute-force search, the ground-truth engine.
 
-use std::collections::HashMap;
-
 use parking_lot::RwLock;
 use rayon::prelude::*;
 
 use crate::distance::Kernels;
 use crate::error::{Error, Result};
+use crate::id_map::IdMap;
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
 use crate::topk::TopK;
@@ -26,7 +25,7 @@ pub struct FlatIndex {
 struct FlatData {
     vectors: Vec<f32>,
     ids: Vec<u64>,
-    slots: HashMap<u64, u32>,
+    slots: IdMap,
 }
 
 /// Queries scored together against one block of data.
@@ -93,7 +92,7 @@ impl Index for FlatIndex {
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
         validate::batch(ids, vectors, self.dims)?;
         let mut data = self.data.write();
-        if let Some(&id) = ids.iter().find(|id| data.slots.contains_key(id)) {
+        if let Some(&id) = ids.iter().find(|&&id| data.slots.contains(id, &data.ids)) {
             return Err(Error::DuplicateId(id));
         }
         data.vectors.reserve(vectors.len());
@@ -102,7 +101,8 @@ impl Index for FlatIndex {
             let v = self.metric.prepared(v, &self.kernels);
             data.vectors.extend_from_slice(&v);
             data.ids.push(id);
-            data.slots.insert(id, slot);
+            let FlatData { ids, slots, .. } = &mut *data;
+            slots.insert(slot, ids);
         }
         Ok(())
     }
@@ -149,7 +149,7 @@ impl Index for FlatIndex {
         let data = self.data.read();
         MemoryUsage {
             vectors: data.vectors.capacity() * 4,
-            ids: data.ids.capacity() * 8 + data.slots.capacity() * 16,
+            ids: data.ids.capacity() * 8 + data.slots.bytes(),
             ..MemoryUsage::default()
         }
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod flat;
 pub mod hnsw;
 pub mod hnsw_pq;
+pub mod id_map;
 pub mod index;
 pub mod metric;
 pub mod pq;

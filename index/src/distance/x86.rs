@@ -195,11 +195,12 @@ pub fn dot_avx512_checked(a: &[f32], b: &[f32]) -> f32 {
     unsafe { dot_avx512(a, b) }
 }
 
-/// Hints the CPU to pull the cache lines holding `data` toward L1.
+/// Hints the CPU to pull the cache lines holding the first `limit` bytes of
+/// `data` toward L1.
 #[inline]
-pub fn prefetch(data: &[f32]) {
+pub fn prefetch(data: &[u8], limit: usize) {
     let p = data.as_ptr() as *const i8;
-    let bytes = std::mem::size_of_val(data).min(256);
+    let bytes = data.len().min(limit);
     let mut off = 0;
     while off < bytes {
         // SAFETY: prefetch never faults, and p + off stays inside `data`.

@@ -11,12 +11,12 @@
 //! neighbours, but every one is a valid, fully stored node. Structural growth
 //! (new nodes) happens only through `&mut Graph`, under the index's write lock.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
 use super::vectors::VectorStore;
+use crate::id_map::IdMap;
 
 /// Sentinel for "no entry point yet".
 pub(super) const NO_ENTRY: u64 = u64::MAX;
@@ -30,7 +30,7 @@ pub struct Graph {
     /// External id of each node.
     pub(crate) ids: Vec<u64>,
     /// External id → node of its live version.
-    pub(crate) slots: HashMap<u64, NodeId>,
+    pub(crate) slots: IdMap,
     pub(super) levels: Vec<u8>,
     pub(super) layer0: Vec<AtomicU32>,
     pub(super) upper: Vec<AtomicU32>,
@@ -50,7 +50,7 @@ impl Graph {
         Graph {
             vectors: VectorStore::new(dims),
             ids: Vec::new(),
-            slots: HashMap::new(),
+            slots: IdMap::default(),
             levels: Vec::new(),
             layer0: Vec::new(),
             upper: Vec::new(),
@@ -79,7 +79,7 @@ impl Graph {
     pub fn reserve(&mut self, extra: usize) {
         self.vectors.reserve(extra);
         self.ids.reserve(extra);
-        self.slots.reserve(extra);
+        self.slots.reserve(extra, &self.ids);
         self.levels.reserve(extra);
         self.layer0.reserve(extra * (1 + self.max0));
         self.upper_offset.reserve(extra);
@@ -92,7 +92,7 @@ impl Graph {
         let node = self.node_count() as NodeId;
         self.vectors.push(vector);
         self.ids.push(id);
-        self.slots.insert(id, node);
+        self.slots.insert(node, &self.ids);
         self.levels.push(level as u8);
         self.layer0
             .extend((0..1 + self.max0).map(|_| AtomicU32::new(0)));
@@ -197,8 +197,8 @@ impl Graph {
         if !self.deleted[node as usize].swap(true, Ordering::Relaxed) {
             self.deleted_count += 1;
             let id = self.ids[node as usize];
-            if self.slots.get(&id) == Some(&node) {
-                self.slots.remove(&id);
+            if self.slots.get(id, &self.ids) == Some(node) {
+                self.slots.remove(id, &self.ids);
             }
         }
     }
@@ -211,8 +211,7 @@ impl Graph {
 
     /// Bytes of the id table and map.
     pub fn id_bytes(&self) -> usize {
-        // hashbrown: one control byte plus the (u64, u32) pair, padded to 16, per bucket.
-        self.ids.capacity() * 8 + self.slots.capacity() * 17
+        self.ids.capacity() * 8 + self.slots.bytes()
     }
 
     /// Bytes of per-node locks and deletion marks.

@@ -88,7 +88,7 @@ impl HnswIndex {
     /// Marks `id` deleted: it is never returned again but still routes searches.
     pub fn remove(&self, id: u64) -> Result<()> {
         let mut g = self.graph.write();
-        let node = *g.slots.get(&id).ok_or(Error::UnknownId(id))?;
+        let node = g.slots.get(id, &g.ids).ok_or(Error::UnknownId(id))?;
         g.mark_deleted(node);
         Ok(())
     }
@@ -99,7 +99,7 @@ impl HnswIndex {
         validate::vector(vector, self.dims, 0)?;
         let node = {
             let mut g = self.graph.write();
-            if let Some(&old) = g.slots.get(&id) {
+            if let Some(old) = g.slots.get(id, &g.ids) {
                 g.mark_deleted(old);
             }
             self.store(&mut g, id, vector)
@@ -110,7 +110,8 @@ impl HnswIndex {
 
     /// Whether `id` is a live vector in the index.
     pub fn contains(&self, id: u64) -> bool {
-        self.graph.read().slots.contains_key(&id)
+        let g = self.graph.read();
+        g.slots.contains(id, &g.ids)
     }
 
     /// Highest level in the graph (0 when it has one layer or none).
@@ -204,7 +205,7 @@ impl Index for HnswIndex {
         validate::vector(vector, self.dims, 0)?;
         let node = {
             let mut g = self.graph.write();
-            if g.slots.contains_key(&id) {
+            if g.slots.contains(id, &g.ids) {
                 return Err(Error::DuplicateId(id));
             }
             self.store(&mut g, id, vector)
@@ -217,7 +218,7 @@ impl Index for HnswIndex {
         validate::batch(ids, vectors, self.dims)?;
         let nodes: Vec<NodeId> = {
             let mut g = self.graph.write();
-            if let Some(&id) = ids.iter().find(|id| g.slots.contains_key(id)) {
+            if let Some(&id) = ids.iter().find(|&&id| g.slots.contains(id, &g.ids)) {
                 return Err(Error::DuplicateId(id));
             }
             g.reserve(ids.len());

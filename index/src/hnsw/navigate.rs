@@ -5,6 +5,7 @@ use super::graph::{Graph, NodeId};
 use super::scorer::Scorer;
 use super::search::{descend, search_layer, Candidate};
 use super::HnswIndex;
+use crate::distance::prefetch_all;
 use crate::error::{Error, Result};
 use crate::index::Neighbor;
 use crate::topk::TopK;
@@ -50,8 +51,17 @@ impl HnswIndex {
     pub(crate) fn rerank(&self, query: &[f32], nodes: &[Candidate], k: usize) -> Vec<Neighbor> {
         let q = self.metric.prepared(query, &self.kernels);
         let g = self.graph.read();
+        // Rows are read whole and usually miss the cache (or fault in from
+        // a mapped file): keep the loads of the next few rows in flight.
+        const AHEAD: usize = 6;
+        for c in nodes.iter().take(AHEAD) {
+            prefetch_all(g.vector(c.item));
+        }
         let mut top = TopK::new(k);
-        for c in nodes {
+        for (i, c) in nodes.iter().enumerate() {
+            if let Some(next) = nodes.get(i + AHEAD) {
+                prefetch_all(g.vector(next.item));
+            }
             let node: NodeId = c.item;
             let d = self.metric.distance(&self.kernels, &q, g.vector(node));
             top.push(d, g.ids[node as usize]);

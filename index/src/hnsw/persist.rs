@@ -13,7 +13,6 @@
 //!
 //! Upper-layer offsets are not stored: they follow from the levels.
 
-use std::collections::HashMap;
 use std::io::{Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -26,6 +25,7 @@ use super::rng::LevelRng;
 use super::vectors::VectorStore;
 use super::{HnswIndex, HnswParams};
 use crate::error::Result;
+use crate::id_map::IdMap;
 use crate::metric::Metric;
 use crate::storage::format::{corrupt, u32_at, u64_at, Section, SectionWriter, FLAG_REQUIRED};
 
@@ -227,10 +227,10 @@ impl HnswIndex {
             .iter()
             .filter(|d| d.load(Ordering::Relaxed))
             .count();
-        let mut slots = HashMap::with_capacity(n - g.deleted_count);
+        let mut slots = IdMap::with_capacity(n - g.deleted_count);
         for (node, &id) in g.ids.iter().enumerate() {
             if !g.deleted[node].load(Ordering::Relaxed)
-                && slots.insert(id, node as NodeId).is_some()
+                && slots.insert(node as NodeId, &g.ids).is_some()
             {
                 return Err(corrupt(
                     file,
@@ -267,7 +267,7 @@ impl HnswIndex {
     /// metric: normalised for cosine), or `None` if `id` is not live.
     pub fn vector_of(&self, id: u64) -> Option<Vec<f32>> {
         let g = self.graph.read();
-        g.slots.get(&id).map(|&node| g.vector(node).to_vec())
+        g.slots.get(id, &g.ids).map(|node| g.vector(node).to_vec())
     }
 
     /// Nodes in the graph, deleted ones included.
@@ -332,12 +332,14 @@ fn check_graph(g: &Graph) -> std::result::Result<(), String> {
             }
         }
     }
-    for (&id, &node) in &g.slots {
+    for node in g.slots.rows() {
         let node = node as usize;
-        if node >= n || g.ids[node] != id || g.deleted[node].load(Ordering::Relaxed) {
-            return Err(format!(
-                "id {id} maps to node {node}, which does not hold it live"
-            ));
+        if node >= n || g.deleted[node].load(Ordering::Relaxed) {
+            return Err(format!("the id map names node {node}, which is not live"));
+        }
+        let id = g.ids[node];
+        if g.slots.get(id, &g.ids) != Some(node as NodeId) {
+            return Err(format!("id {id} of node {node} does not map back to it"));
         }
     }
     if g.slots.len() != n - g.deleted_count {

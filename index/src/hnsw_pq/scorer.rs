@@ -1,5 +1,6 @@
 //! Scoring graph nodes by ADC over their PQ codes.
 
+use crate::distance::prefetch_bytes;
 use crate::hnsw::scorer::Scorer;
 use crate::pq::AdcTable;
 
@@ -26,5 +27,13 @@ impl Scorer for PqScorer<'_> {
     fn score(&self, node: u32) -> f32 {
         let start = node as usize * self.m;
         self.table.distance(&self.codes[start..start + self.m])
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, node: u32) {
+        let start = node as usize * self.m;
+        if let Some(code) = self.codes.get(start..start + self.m) {
+            prefetch_bytes(code, 128);
+        }
     }
 }
