@@ -14,7 +14,10 @@ use common::Rng;
 use omendb::storage::format::{read_sections, FileHeader, FileKind};
 use omendb::storage::manifest::Manifest;
 use omendb::storage::wal::{self, LogOp, LoggedOp};
-use omendb::{DiskHnswIndex, Error, HnswParams, Index, Metric, OpenOptions, SearchParams};
+use omendb::{
+    DiskHnswIndex, Error, HnswParams, HnswPqParams, Index, Metric, OpenOptions, PqParams,
+    SearchParams,
+};
 use proptest::prelude::*;
 
 const D: usize = 8;
@@ -69,10 +72,20 @@ fn opts() -> OpenOptions {
     }
 }
 
-/// A directory with a checkpoint of BASE vectors and a log of more writes.
-fn pristine(dir: &Path) {
-    let index =
-        DiskHnswIndex::create_with(dir, D, Metric::L2, HnswParams::new(8, 40), opts()).unwrap();
+/// A directory with a checkpoint of BASE vectors and a log of more writes:
+/// a plain HNSW, or (`pq`) one navigated by 4-byte PQ codes, whose
+/// checkpoint also holds codebooks and codes.
+fn pristine(dir: &Path, pq: bool) {
+    let params = HnswParams::new(8, 40);
+    let index = if pq {
+        let pq_params = HnswPqParams {
+            hnsw: params,
+            pq: PqParams::with_m(4),
+        };
+        DiskHnswIndex::create_pq_with(dir, D, Metric::L2, pq_params, opts()).unwrap()
+    } else {
+        DiskHnswIndex::create_with(dir, D, Metric::L2, params, opts()).unwrap()
+    };
     let ids: Vec<u64> = (0..BASE).collect();
     let vs: Vec<f32> = ids.iter().flat_map(|&i| vector_for(i)).collect();
     index.add_batch(&ids, &vs).unwrap();
@@ -116,7 +129,14 @@ fn check_case(dir: &Path, damaged: &Path, what: &str, states: &[BTreeSet<u64>]) 
     assert_eq!(index.len(), live.len(), "{what}");
     for &id in &live {
         let hits = index
-            .search(&vector_for(id), 5, &SearchParams::with_ef(200))
+            .search(
+                &vector_for(id),
+                5,
+                &SearchParams {
+                    ef: 200,
+                    rerank: 200,
+                },
+            )
             .unwrap();
         assert!(
             hits.iter().any(|h| h.id == id && h.distance < 1e-5),
@@ -128,8 +148,17 @@ fn check_case(dir: &Path, damaged: &Path, what: &str, states: &[BTreeSet<u64>]) 
 
 #[test]
 fn truncations_and_flipped_bytes_never_give_wrong_answers() {
+    damage_every_file(false);
+}
+
+#[test]
+fn damaged_pq_indexes_never_give_wrong_answers() {
+    damage_every_file(true);
+}
+
+fn damage_every_file(pq: bool) {
     let src = tempfile::tempdir().unwrap();
-    pristine(src.path());
+    pristine(src.path(), pq);
     let states = prefix_states();
     let mut rng = Rng::new(7);
     let files = ["MANIFEST", "graph.omg", "vectors.omv", "wal.log"];
@@ -189,14 +218,17 @@ fn truncations_and_flipped_bytes_never_give_wrong_answers() {
 
 #[test]
 fn the_undamaged_copy_opens_to_the_final_state() {
-    let src = tempfile::tempdir().unwrap();
-    pristine(src.path());
-    let states = prefix_states();
-    let p = src.path().join("wal.log");
-    assert_eq!(check_case(src.path(), &p, "pristine", &states), "ok");
-    let index = DiskHnswIndex::open(src.path(), opts()).unwrap();
-    assert_eq!(index.recovery_report().replayed, logged_ops().len());
-    assert!(index.contains(BASE + 39));
+    for pq in [false, true] {
+        let src = tempfile::tempdir().unwrap();
+        pristine(src.path(), pq);
+        let states = prefix_states();
+        let p = src.path().join("wal.log");
+        assert_eq!(check_case(src.path(), &p, "pristine", &states), "ok");
+        let index = DiskHnswIndex::open(src.path(), opts()).unwrap();
+        assert_eq!(index.recovery_report().replayed, logged_ops().len());
+        assert!(index.contains(BASE + 39));
+        assert_eq!(index.pq().is_some(), pq);
+    }
 }
 
 fn op_strategy() -> impl Strategy<Value = LoggedOp> {

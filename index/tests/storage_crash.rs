@@ -13,7 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Rng;
-use omendb::{DiskHnswIndex, Durability, HnswParams, Index, Metric, OpenOptions, SearchParams};
+use omendb::{
+    DiskHnswIndex, Durability, HnswParams, HnswPqParams, Index, Metric, OpenOptions, PqParams,
+    SearchParams,
+};
 
 const D: usize = 16;
 const CHILD_DIR: &str = "OMENDB_CRASH_CHILD";
@@ -51,13 +54,30 @@ fn child_writer() {
         checkpoint_every: Some(150),
         ..OpenOptions::default()
     };
+    let pq = std::env::var("OMENDB_CRASH_KIND").is_ok_and(|k| k == "pq");
     let index = if Path::new(&dir).join("MANIFEST").exists() {
         DiskHnswIndex::open(&dir, opts).unwrap()
+    } else if pq {
+        let p = HnswPqParams {
+            hnsw: params(),
+            pq: PqParams::with_m(4),
+        };
+        DiskHnswIndex::create_pq_with(&dir, D, Metric::L2, p, opts).unwrap()
     } else {
         DiskHnswIndex::create_with(&dir, D, Metric::L2, params(), opts).unwrap()
     };
     println!("OPENED");
     let mut id = start;
+    if index.pq().is_some_and(|p| !p.is_trained()) {
+        // The first write trains the quantizer: one batch of 300.
+        let ids: Vec<u64> = (id..id + 300).collect();
+        let vs: Vec<f32> = ids.iter().flat_map(|&i| vector_for(i)).collect();
+        index.add_batch(&ids, &vs).unwrap();
+        for i in ids {
+            println!("ACK {i}");
+        }
+        id += 300;
+    }
     loop {
         if id & 15 == 0 {
             let ids: Vec<u64> = (id..id + 4).collect();
@@ -88,6 +108,7 @@ fn run_child(
     dir: &Path,
     start: u64,
     durability: &str,
+    kind: &str,
     kill_after: Duration,
 ) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -95,6 +116,7 @@ fn run_child(
         .env(CHILD_DIR, dir)
         .env("OMENDB_CRASH_START", start.to_string())
         .env("OMENDB_CRASH_DURABILITY", durability)
+        .env("OMENDB_CRASH_KIND", kind)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -142,13 +164,23 @@ fn run_child(
     (acked, deleted, attempted)
 }
 
+fn soak() -> bool {
+    std::env::var("OMENDB_SOAK").is_ok_and(|v| v == "1")
+}
+
 #[test]
 fn acknowledged_writes_survive_sigkill() {
-    let trials = if std::env::var("OMENDB_SOAK").is_ok_and(|v| v == "1") {
-        300
-    } else {
-        20
-    };
+    crash_trials("hnsw", if soak() { 300 } else { 20 });
+}
+
+/// The same for an index navigated by PQ codes (whose checkpoints also
+/// write codebooks and codes, and whose first write trains the quantizer).
+#[test]
+fn acknowledged_pq_writes_survive_sigkill() {
+    crash_trials("pq", if soak() { 100 } else { 8 });
+}
+
+fn crash_trials(kind: &str, trials: usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng::new(42);
     let (mut live, mut gone) = (BTreeSet::new(), BTreeSet::new());
@@ -157,7 +189,8 @@ fn acknowledged_writes_survive_sigkill() {
         let durability = ["every", "group8", "default"][trial % 3];
         let kill_after = Duration::from_millis(5 + rng.next_u64() % 250);
         let start = (trial as u64 + 1) << 32;
-        let (acked, deleted, attempted) = run_child(dir.path(), start, durability, kill_after);
+        let (acked, deleted, attempted) =
+            run_child(dir.path(), start, durability, kind, kill_after);
         total_acked += acked.len();
         live.extend(&acked);
         for id in &attempted {
@@ -200,7 +233,7 @@ fn acknowledged_writes_survive_sigkill() {
             // which visits every node reachable on layer 0.
             let find = |ef: usize| {
                 let hits = index
-                    .search(&vector_for(id), 10, &SearchParams::with_ef(ef))
+                    .search(&vector_for(id), 10, &SearchParams { ef, rerank: ef })
                     .unwrap();
                 (hits.iter().find(|h| h.id == id).copied(), hits)
             };
@@ -224,6 +257,11 @@ fn acknowledged_writes_survive_sigkill() {
                 }
             }
         }
+        assert_eq!(
+            index.pq().is_some(),
+            kind == "pq",
+            "trial {trial}: opened as another kind"
+        );
         index.close().unwrap();
     }
     assert!(

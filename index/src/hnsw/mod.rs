@@ -96,16 +96,37 @@ impl HnswIndex {
     /// Replaces the vector stored under `id` (or adds it when absent): the
     /// old version is marked deleted and the new one linked in.
     pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        validate::vector(vector, self.dims, 0)?;
-        let node = {
-            let mut g = self.graph.write();
-            if let Some(old) = g.slots.get(id, &g.ids) {
-                g.mark_deleted(old);
-            }
-            self.store(&mut g, id, vector)
-        };
+        let node = self.store_update(id, vector)?;
         self.link_all(&[node]);
         Ok(())
+    }
+
+    /// Phase one of [`update`](Self::update): marks the old version deleted
+    /// and stores the new one, unlinked.
+    pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<NodeId> {
+        validate::vector(vector, self.dims, 0)?;
+        let mut g = self.graph.write();
+        if let Some(old) = g.slots.get(id, &g.ids) {
+            g.mark_deleted(old);
+        }
+        Ok(self.store(&mut g, id, vector))
+    }
+
+    /// Phase one of [`add_batch`](Index::add_batch): checks the ids are new
+    /// and stores every vector, unlinked, returning their nodes in order.
+    /// Nothing is stored when an id is taken.
+    pub(crate) fn store_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<NodeId>> {
+        validate::batch(ids, vectors, self.dims)?;
+        let mut g = self.graph.write();
+        if let Some(&id) = ids.iter().find(|&&id| g.slots.contains(id, &g.ids)) {
+            return Err(Error::DuplicateId(id));
+        }
+        g.reserve(ids.len());
+        Ok(ids
+            .iter()
+            .zip(vectors.chunks_exact(self.dims))
+            .map(|(&id, v)| self.store(&mut g, id, v))
+            .collect())
     }
 
     /// Whether `id` is a live vector in the index.
@@ -167,7 +188,7 @@ impl HnswIndex {
     }
 
     /// Phase two: links stored nodes, in parallel on the current rayon pool.
-    fn link_all(&self, nodes: &[NodeId]) {
+    pub(crate) fn link_all(&self, nodes: &[NodeId]) {
         let g = self.graph.read();
         let linker = Linker {
             graph: &g,
@@ -202,31 +223,11 @@ impl Index for HnswIndex {
     }
 
     fn add(&self, id: u64, vector: &[f32]) -> Result<()> {
-        validate::vector(vector, self.dims, 0)?;
-        let node = {
-            let mut g = self.graph.write();
-            if g.slots.contains(id, &g.ids) {
-                return Err(Error::DuplicateId(id));
-            }
-            self.store(&mut g, id, vector)
-        };
-        self.link_all(&[node]);
-        Ok(())
+        self.add_batch(&[id], vector)
     }
 
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
-        validate::batch(ids, vectors, self.dims)?;
-        let nodes: Vec<NodeId> = {
-            let mut g = self.graph.write();
-            if let Some(&id) = ids.iter().find(|&&id| g.slots.contains(id, &g.ids)) {
-                return Err(Error::DuplicateId(id));
-            }
-            g.reserve(ids.len());
-            ids.iter()
-                .zip(vectors.chunks_exact(self.dims))
-                .map(|(&id, v)| self.store(&mut g, id, v))
-                .collect()
-        };
+        let nodes = self.store_batch(ids, vectors)?;
         self.link_all(&nodes);
         Ok(())
     }

@@ -15,6 +15,7 @@
 //! HNSW's); search touches only codes and links until the re-ranking step.
 //! `SearchParams::rerank = 0` returns ADC-ranked results with ADC distances.
 
+pub(crate) mod persist;
 mod scorer;
 
 use parking_lot::RwLock;
@@ -23,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::hnsw::{HnswIndex, HnswParams};
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
-use crate::pq::{PqParams, ProductQuantizer};
+use crate::pq::{PqParams, ProductQuantizer, KS};
 use crate::validate;
 use scorer::PqScorer;
 
@@ -80,9 +81,50 @@ impl HnswPqIndex {
         self.pq.read().as_ref().map(ProductQuantizer::to_bytes)
     }
 
+    /// Whether the quantizer has been trained (by the first batch, or given).
+    pub fn is_trained(&self) -> bool {
+        self.pq.read().is_some()
+    }
+
+    /// The graph this index navigates (for its inspection methods).
+    pub fn hnsw(&self) -> &HnswIndex {
+        &self.graph
+    }
+
+    /// The quantizer's parameters.
+    pub fn pq_params(&self) -> &PqParams {
+        &self.pq_params
+    }
+
     /// Marks `id` deleted.
     pub fn remove(&self, id: u64) -> Result<()> {
         self.graph.remove(id)
+    }
+
+    /// Replaces the vector stored under `id` (or adds it when absent).
+    /// Needs a trained quantizer.
+    pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
+        validate::vector(vector, self.dims(), 0)?;
+        let code = self.encode_batch(vector)?;
+        let node = {
+            let mut codes = self.codes.write();
+            let node = self.graph.store_update(id, vector)?;
+            codes.extend_from_slice(&code);
+            node
+        };
+        self.graph.link_all(&[node]);
+        Ok(())
+    }
+
+    /// Fails, as `add_batch` would, when a write of `rows` vectors arrives
+    /// before the quantizer is trained and is too small to train it. Lets a
+    /// caller with a write-ahead log refuse the write before logging it.
+    pub fn check_write_rows(&self, rows: usize) -> Result<()> {
+        if self.is_trained() || rows >= KS {
+            Ok(())
+        } else {
+            Err(too_few_to_train(rows))
+        }
     }
 
     /// Encodes the batch (training the quantizer first if needed) and
@@ -92,11 +134,8 @@ impl HnswPqIndex {
             let mut slot = self.pq.write();
             if slot.is_none() {
                 let rows = vectors.len() / self.graph.dims();
-                if rows < 256 {
-                    return Err(Error::invalid(
-                        "training set",
-                        format!("the first batch trains the quantizer and needs at least 256 vectors, got {rows}"),
-                    ));
+                if rows < KS {
+                    return Err(too_few_to_train(rows));
                 }
                 *slot = Some(ProductQuantizer::train(
                     self.graph.dims(),
@@ -112,6 +151,13 @@ impl HnswPqIndex {
             .expect("trained above")
             .encode_batch(vectors)
     }
+}
+
+fn too_few_to_train(rows: usize) -> Error {
+    Error::invalid(
+        "training set",
+        format!("the first batch trains the quantizer and needs at least {KS} vectors, got {rows}"),
+    )
 }
 
 impl Index for HnswPqIndex {
@@ -134,16 +180,16 @@ impl Index for HnswPqIndex {
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
         validate::batch(ids, vectors, self.dims())?;
         let new_codes = self.encode_batch(vectors)?;
-        // Codes are indexed by node number, which the graph hands out in
-        // insertion order: holding the codes lock across the insert keeps
-        // the two in step.
-        let mut codes = self.codes.write();
-        let before = codes.len();
-        codes.extend_from_slice(&new_codes);
-        if let Err(e) = self.graph.add_batch(ids, vectors) {
-            codes.truncate(before);
-            return Err(e);
-        }
+        // Codes are indexed by node number, which the graph hands out when
+        // it stores a node: holding the codes lock across the store (not
+        // the linking) keeps the two in step.
+        let nodes = {
+            let mut codes = self.codes.write();
+            let nodes = self.graph.store_batch(ids, vectors)?;
+            codes.extend_from_slice(&new_codes);
+            nodes
+        };
+        self.graph.link_all(&nodes);
         Ok(())
     }
 

@@ -89,6 +89,12 @@ impl ProductQuantizer {
         parse(bytes, Path::new(IN_MEMORY))
     }
 
+    /// [`from_bytes`](Self::from_bytes) for bytes embedded in `file` (an
+    /// index's graph file): errors name that file.
+    pub(crate) fn from_bytes_in(bytes: &[u8], file: &Path) -> Result<Self> {
+        parse(bytes, file)
+    }
+
     /// Writes the codebook to `path`, through a temporary file renamed into
     /// place so a crash never leaves a half-written codebook under `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {

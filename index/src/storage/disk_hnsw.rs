@@ -1,6 +1,8 @@
-//! [`DiskHnswIndex`]: an [`HnswIndex`] whose vectors live in a memory-mapped
-//! file, whose graph is checkpointed to disk, and whose writes go through a
-//! write-ahead log first.
+//! [`DiskHnswIndex`]: an [`HnswIndex`] — or an [`HnswPqIndex`], navigated by
+//! PQ codes held in RAM — whose vectors live in a memory-mapped file, whose
+//! graph (and codebooks and codes) is checkpointed to disk, and whose writes
+//! go through a write-ahead log first. [`DiskHnswIndex::open`] reads which
+//! kind a directory holds from its manifest.
 //!
 //! ```text
 //! add / add_batch / remove / update
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::directory::{commit_tmp, sync_dir, tmp_path, IndexDir};
+use super::engine::Engine;
 use super::format::{
     corrupt, read_sections, u32_at, u64_at, FileHeader, FileKind, SectionWriter, FLAG_REQUIRED,
     HEADER_LEN,
@@ -35,6 +38,7 @@ use super::wal::{self, Durability, LogOp, LoggedOp, TornTail, WalWriter, MAX_REC
 use crate::error::{Error, Result};
 use crate::hnsw::vectors::VectorStore;
 use crate::hnsw::{HnswIndex, HnswParams};
+use crate::hnsw_pq::{HnswPqIndex, HnswPqParams};
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
 use crate::validate;
@@ -178,7 +182,7 @@ struct Writer {
 /// A persistent HNSW index in a directory. See the module docs.
 pub struct DiskHnswIndex {
     dir: IndexDir,
-    inner: HnswIndex,
+    inner: Engine,
     writer: Mutex<Writer>,
     opts: OpenOptions,
     report: RecoveryReport,
@@ -190,7 +194,7 @@ impl std::fmt::Debug for DiskHnswIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DiskHnswIndex")
             .field("dir", &self.dir.root)
-            .field("len", &self.inner.len())
+            .field("len", &self.inner.index().len())
             .field("read_only", &self.opts.read_only)
             .finish()
     }
@@ -227,6 +231,60 @@ impl DiskHnswIndex {
         params: HnswParams,
         opts: OpenOptions,
     ) -> Result<Self> {
+        let manifest = Manifest {
+            dims,
+            metric,
+            params,
+            pq: None,
+        };
+        Self::create_from(dir.as_ref(), manifest, opts)
+    }
+
+    /// Creates a new index navigated by PQ codes in `dir`: graph and codes
+    /// in RAM, full vectors (for exact re-ranking) in the mapped file, the
+    /// codebooks and codes saved with every checkpoint. The first write
+    /// trains the quantizer and must hold at least 256 vectors.
+    pub fn create_pq(
+        dir: impl AsRef<Path>,
+        dims: usize,
+        metric: Metric,
+        params: HnswPqParams,
+        durability: Durability,
+    ) -> Result<Self> {
+        Self::create_pq_with(
+            dir,
+            dims,
+            metric,
+            params,
+            OpenOptions::with_durability(durability),
+        )
+    }
+
+    /// [`create_pq`](Self::create_pq) with the given options.
+    pub fn create_pq_with(
+        dir: impl AsRef<Path>,
+        dims: usize,
+        metric: Metric,
+        params: HnswPqParams,
+        opts: OpenOptions,
+    ) -> Result<Self> {
+        if params.pq.m == 0 || params.pq.m > dims {
+            return Err(Error::invalid(
+                "m",
+                format!("must be in 1..={dims} (the dimension), got {}", params.pq.m),
+            ));
+        }
+        let manifest = Manifest {
+            dims,
+            metric,
+            params: params.hnsw,
+            pq: Some(params.pq),
+        };
+        Self::create_from(dir.as_ref(), manifest, opts)
+    }
+
+    fn create_from(dir: &Path, manifest: Manifest, opts: OpenOptions) -> Result<Self> {
+        let (dims, metric, params) = (manifest.dims, manifest.metric, manifest.params);
         let t0 = Instant::now();
         if opts.read_only {
             return Err(Error::ReadOnly);
@@ -235,7 +293,7 @@ impl DiskHnswIndex {
             return Err(Error::invalid("dims", "must be at least 1"));
         }
         params.validate()?;
-        let d = IndexDir::new(dir.as_ref());
+        let d = IndexDir::new(dir);
         std::fs::create_dir_all(&d.root).map_err(|e| Error::io(&d.root, e))?;
         let lock = DirLock::acquire(&d.lock(), &d.root, true)?;
         if d.manifest().exists() {
@@ -261,8 +319,7 @@ impl DiskHnswIndex {
             }
         }
         let vectors = MmapVectors::create(&d.vectors(), dims, metric)?;
-        let inner =
-            HnswIndex::with_vector_store(dims, metric, params, VectorStore::Mapped(vectors))?;
+        let inner = Engine::create(&manifest, VectorStore::Mapped(vectors))?;
         let index = DiskHnswIndex {
             writer: Mutex::new(Writer {
                 wal: None,
@@ -293,15 +350,7 @@ impl DiskHnswIndex {
             w.wal = Some(WalWriter::create(&d.wal(), &header, opts.durability)?);
         }
         // The manifest goes last: its presence means the index is complete.
-        super::directory::atomic_write(
-            &d.manifest(),
-            &Manifest {
-                dims,
-                metric,
-                params,
-            }
-            .encode(),
-        )?;
+        super::directory::atomic_write(&d.manifest(), &manifest.encode())?;
         let mut index = index;
         index.report.open_time = t0.elapsed();
         Ok(index)
@@ -322,8 +371,7 @@ impl DiskHnswIndex {
         gheader.expect_shape(dims, metric, &gpath)?;
         let sections = read_sections(&gbytes, &gpath)?;
         for s in &sections {
-            let known =
-                crate::hnsw::persist::GRAPH_SECTIONS.contains(&s.kind) || s.kind == SEC_VECTOR_CRCS;
+            let known = Engine::knows_section(s.kind) || s.kind == SEC_VECTOR_CRCS;
             if !known && s.flags & FLAG_REQUIRED != 0 {
                 return Err(Error::Incompatible {
                     file: gpath.clone(),
@@ -339,14 +387,7 @@ impl DiskHnswIndex {
         if opts.verify_vectors {
             verify_rows(&vpath, dims, n, CRC_CHUNK, &crcs)?;
         }
-        let inner = HnswIndex::from_graph_sections(
-            dims,
-            metric,
-            manifest.params,
-            &sections,
-            VectorStore::Mapped(vectors),
-            &gpath,
-        )?;
+        let inner = Engine::restore(&manifest, &sections, VectorStore::Mapped(vectors), &gpath)?;
         drop(gbytes);
 
         let wpath = d.wal();
@@ -420,9 +461,18 @@ impl DiskHnswIndex {
         &self.report
     }
 
-    /// The in-memory engine (for its inspection methods).
+    /// The graph (for its inspection methods); for a PQ-navigated index,
+    /// the graph it navigates.
     pub fn hnsw(&self) -> &HnswIndex {
-        &self.inner
+        self.inner.graph()
+    }
+
+    /// The PQ-navigated engine, when this directory holds one.
+    pub fn pq(&self) -> Option<&HnswPqIndex> {
+        match &self.inner {
+            Engine::Pq(i) => Some(i),
+            Engine::Hnsw(_) => None,
+        }
     }
 
     /// The index directory.
@@ -437,13 +487,13 @@ impl DiskHnswIndex {
 
     /// Whether `id` is live.
     pub fn contains(&self, id: u64) -> bool {
-        self.inner.contains(id)
+        self.inner.graph().contains(id)
     }
 
     /// Marks `id` deleted, durably.
     pub fn remove(&self, id: u64) -> Result<()> {
         self.write(|inner| {
-            if !inner.contains(id) {
+            if !inner.graph().contains(id) {
                 return Err(Error::UnknownId(id));
             }
             Ok((LogOp::Remove { id }, 0))
@@ -452,8 +502,11 @@ impl DiskHnswIndex {
 
     /// Replaces (or adds) the vector of `id`, durably.
     pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        validate::vector(vector, self.inner.dims(), 0)?;
-        self.write(|_| Ok((LogOp::Update { id, vector }, 1)))
+        validate::vector(vector, self.inner.index().dims(), 0)?;
+        self.write(|inner| {
+            inner.check_write_rows(1)?;
+            Ok((LogOp::Update { id, vector }, 1))
+        })
     }
 
     /// Writes everything buffered in the log and syncs it to stable storage.
@@ -483,11 +536,11 @@ impl DiskHnswIndex {
     /// Bytes of each file in the directory.
     pub fn disk_usage(&self) -> DiskUsage {
         let (vector_file, vector_allocated) = file_sizes(&self.dir.vectors());
-        let rows = self.inner.node_count() as u64;
+        let rows = self.inner.graph().node_count() as u64;
         DiskUsage {
             vector_file,
             vector_allocated,
-            raw_vectors: rows * self.inner.dims() as u64 * 4,
+            raw_vectors: rows * self.inner.index().dims() as u64 * 4,
             graph_file: file_sizes(&self.dir.graph()).0,
             wal_file: file_sizes(&self.dir.wal()).0,
             manifest: file_sizes(&self.dir.manifest()).0,
@@ -505,6 +558,7 @@ impl DiskHnswIndex {
                 self.checkpoint_locked(&mut w)?;
             }
             self.inner
+                .graph()
                 .with_vectors_mut(|v| v.mapped_mut().map_or(Ok(()), |m| m.shrink_to_fit()))
         } else {
             w.wal.as_mut().map_or(Ok(()), |wal| wal.sync())
@@ -513,17 +567,16 @@ impl DiskHnswIndex {
 
     /// Logs and applies one write. `check` runs under the writer lock and
     /// returns the op to log and how many vector rows it adds.
-    fn write<'a>(
-        &self,
-        check: impl FnOnce(&HnswIndex) -> Result<(LogOp<'a>, usize)>,
-    ) -> Result<()> {
+    fn write<'a>(&self, check: impl FnOnce(&Engine) -> Result<(LogOp<'a>, usize)>) -> Result<()> {
         if self.opts.read_only {
             return Err(Error::ReadOnly);
         }
         let mut w = self.writer.lock();
         let (op, rows) = check(&self.inner)?;
         if rows > 0 {
-            self.inner.with_vectors_mut(|v| v.try_reserve(rows))?;
+            self.inner
+                .graph()
+                .with_vectors_mut(|v| v.try_reserve(rows))?;
         }
         w.wal.as_mut().ok_or(Error::ReadOnly)?.append(&op)?;
         // Validated above, so applying cannot fail; if it did, the log would
@@ -558,17 +611,23 @@ impl DiskHnswIndex {
         if let Some(wal) = w.wal.as_mut() {
             wal.sync()?;
         }
-        let nodes = self.inner.node_count();
-        self.inner.with_vectors_mut(|v| match v.mapped_mut() {
-            Some(m) => {
-                m.write_header(m.len());
-                m.sync()
-            }
-            None => Ok(()),
-        })?;
+        let nodes = self.inner.graph().node_count();
+        self.inner
+            .graph()
+            .with_vectors_mut(|v| match v.mapped_mut() {
+                Some(m) => {
+                    m.write_header(m.len());
+                    m.sync()
+                }
+                None => Ok(()),
+            })?;
         let gen = w.generation + 1;
         let graph_bytes = self.write_graph(w, gen)?;
-        let mut h = FileHeader::new(FileKind::Wal, self.inner.dims(), self.inner.metric());
+        let mut h = FileHeader::new(
+            FileKind::Wal,
+            self.inner.index().dims(),
+            self.inner.index().metric(),
+        );
         h.generation = gen;
         w.wal = Some(WalWriter::create(
             &self.dir.wal(),
@@ -593,14 +652,18 @@ impl DiskHnswIndex {
         self.update_crcs(w);
         let file = File::create(&tmp).map_err(io)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        let nodes = self.inner.node_count();
-        let mut h = FileHeader::new(FileKind::Graph, self.inner.dims(), self.inner.metric());
+        let nodes = self.inner.graph().node_count();
+        let mut h = FileHeader::new(
+            FileKind::Graph,
+            self.inner.index().dims(),
+            self.inner.index().metric(),
+        );
         h.count = nodes as u64;
         h.capacity = nodes as u64;
         h.generation = gen;
         out.write_all(&h.encode()).map_err(io)?;
         let mut sw = SectionWriter::new(out);
-        let written = self.inner.write_graph_sections(&mut sw).map_err(io)?;
+        let written = self.inner.write_sections(&mut sw).map_err(io)?;
         debug_assert_eq!(written, nodes);
         let mut payload = Vec::with_capacity(12 + 4 * w.crcs.len());
         payload.extend_from_slice(&(CRC_CHUNK as u32).to_le_bytes());
@@ -625,7 +688,7 @@ impl DiskHnswIndex {
     /// Brings the row checksums up to date: rows are append-only, so only
     /// chunks from the last partial one on are computed again.
     fn update_crcs(&self, w: &mut Writer) {
-        self.inner.with_vectors(|v| {
+        self.inner.graph().with_vectors(|v| {
             let bytes = v.mapped().map_or(&[][..], |m| m.row_bytes());
             let first = w.crc_bytes / CRC_CHUNK;
             w.crcs.truncate(first);
@@ -673,26 +736,26 @@ fn parse_crcs(
 }
 
 /// Applies a logged op to the engine (the same calls a live write makes).
-fn apply(inner: &HnswIndex, op: &LogOp<'_>) -> Result<()> {
+fn apply(inner: &Engine, op: &LogOp<'_>) -> Result<()> {
     match *op {
-        LogOp::Add { id, vector } => inner.add(id, vector),
-        LogOp::Batch { ids, vectors } => inner.add_batch(ids, vectors),
+        LogOp::Add { id, vector } => inner.index().add(id, vector),
+        LogOp::Batch { ids, vectors } => inner.index().add_batch(ids, vectors),
         LogOp::Remove { id } => inner.remove(id),
         LogOp::Update { id, vector } => inner.update(id, vector),
     }
 }
 
 /// Applies a record read back from the log.
-fn replay(inner: &HnswIndex, op: LoggedOp) -> Result<()> {
+fn replay(inner: &Engine, op: LoggedOp) -> Result<()> {
     let rows = match &op {
         LoggedOp::Add(..) | LoggedOp::Update(..) => 1,
         LoggedOp::Batch(ids, _) => ids.len(),
         LoggedOp::Remove(_) => 0,
     };
-    inner.with_vectors_mut(|v| v.try_reserve(rows))?;
+    inner.graph().with_vectors_mut(|v| v.try_reserve(rows))?;
     match &op {
         LoggedOp::Add(id, v) => {
-            validate::vector(v, inner.dims(), 0)?;
+            validate::vector(v, inner.index().dims(), 0)?;
             apply(inner, &LogOp::Add { id: *id, vector: v })
         }
         LoggedOp::Batch(ids, v) => apply(inner, &LogOp::Batch { ids, vectors: v }),
@@ -711,40 +774,42 @@ impl Drop for DiskHnswIndex {
 
 impl Index for DiskHnswIndex {
     fn dims(&self) -> usize {
-        self.inner.dims()
+        self.inner.index().dims()
     }
 
     fn metric(&self) -> Metric {
-        self.inner.metric()
+        self.inner.index().metric()
     }
 
     fn len(&self) -> usize {
-        self.inner.len()
+        self.inner.index().len()
     }
 
     fn add(&self, id: u64, vector: &[f32]) -> Result<()> {
-        validate::vector(vector, self.inner.dims(), 0)?;
+        validate::vector(vector, self.inner.index().dims(), 0)?;
         self.write(|inner| {
-            if inner.contains(id) {
+            if inner.graph().contains(id) {
                 return Err(Error::DuplicateId(id));
             }
+            inner.check_write_rows(1)?;
             Ok((LogOp::Add { id, vector }, 1))
         })
     }
 
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
-        let d = self.inner.dims();
+        let d = self.inner.index().dims();
         validate::batch(ids, vectors, d)?;
-        if let Some(&id) = ids.iter().find(|&&id| self.inner.contains(id)) {
+        if let Some(&id) = ids.iter().find(|&&id| self.inner.graph().contains(id)) {
             return Err(Error::DuplicateId(id));
         }
         // One log record per slice of at most MAX_RECORD_BYTES.
         let rows = (MAX_RECORD_BYTES / (8 + 4 * d)).max(1);
         for (ids, vectors) in ids.chunks(rows).zip(vectors.chunks(rows * d)) {
             self.write(|inner| {
-                if let Some(&id) = ids.iter().find(|&&id| inner.contains(id)) {
+                if let Some(&id) = ids.iter().find(|&&id| inner.graph().contains(id)) {
                     return Err(Error::DuplicateId(id));
                 }
+                inner.check_write_rows(ids.len())?;
                 Ok((LogOp::Batch { ids, vectors }, ids.len()))
             })?;
         }
@@ -752,13 +817,13 @@ impl Index for DiskHnswIndex {
     }
 
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
-        self.inner.search(query, k, params)
+        self.inner.index().search(query, k, params)
     }
 
     fn memory_usage(&self) -> MemoryUsage {
         MemoryUsage {
-            disk: self.inner.with_vectors(|v| v.disk_bytes()),
-            ..self.inner.memory_usage()
+            disk: self.inner.graph().with_vectors(|v| v.disk_bytes()),
+            ..self.inner.index().memory_usage()
         }
     }
 }

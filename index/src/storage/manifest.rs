@@ -11,6 +11,18 @@
 //! 24  4  flags (bit 0: ml set, bit 1: keep_pruned)
 //! 28  4  reserved, zero
 //! ```
+//!
+//! An index navigated by PQ codes adds a second required section,
+//! [`SECTION_PQ`] (a build without PQ refuses such a directory as
+//! `Incompatible` rather than opening half of it):
+//!
+//! ```text
+//! 0   4  m, sub-spaces (u32)
+//! 4   4  Lloyd iterations (u32)
+//! 8   8  training sample (u64)
+//! 16  8  seed (u64)
+//! 24  8  reserved, zero
+//! ```
 
 use std::io::Cursor;
 use std::path::Path;
@@ -21,9 +33,12 @@ use super::format::{
 use crate::error::{Error, Result};
 use crate::hnsw::HnswParams;
 use crate::metric::Metric;
+use crate::pq::{PqParams, KS};
 
 /// Section kind of the HNSW build parameters.
 pub const SECTION_PARAMS: u32 = 1;
+/// Section kind of the quantizer's parameters (PQ-navigated indexes only).
+pub const SECTION_PQ: u32 = 2;
 
 /// What the manifest records.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,6 +49,8 @@ pub struct Manifest {
     pub metric: Metric,
     /// HNSW build parameters.
     pub params: HnswParams,
+    /// The quantizer's parameters, for an index navigated by PQ codes.
+    pub pq: Option<PqParams>,
 }
 
 impl Manifest {
@@ -57,6 +74,15 @@ impl Manifest {
         let mut w = SectionWriter::new(cur);
         // Writing to a Vec cannot fail.
         let _ = w.section(SECTION_PARAMS, FLAG_REQUIRED, &payload);
+        if let Some(pq) = &self.pq {
+            let mut b = Vec::with_capacity(32);
+            b.extend_from_slice(&(pq.m as u32).to_le_bytes());
+            b.extend_from_slice(&(pq.iterations as u32).to_le_bytes());
+            b.extend_from_slice(&(pq.train_sample as u64).to_le_bytes());
+            b.extend_from_slice(&pq.seed.to_le_bytes());
+            b.extend_from_slice(&0u64.to_le_bytes());
+            let _ = w.section(SECTION_PQ, FLAG_REQUIRED, &b);
+        }
         w.finish().map(Cursor::into_inner).unwrap_or_default()
     }
 
@@ -64,6 +90,7 @@ impl Manifest {
     pub fn decode(bytes: &[u8], file: &Path) -> Result<Self> {
         let header = FileHeader::decode(bytes, FileKind::Manifest, file)?;
         let mut params = None;
+        let mut pq = None;
         for s in read_sections(bytes, file)? {
             match s.kind {
                 SECTION_PARAMS => {
@@ -87,6 +114,26 @@ impl Manifest {
                         .map_err(|e| corrupt(file, s.offset, format!("invalid parameters: {e}")))?;
                     params = Some(p);
                 }
+                SECTION_PQ => {
+                    let b = s.payload;
+                    if b.len() != 32 {
+                        return Err(corrupt(
+                            file,
+                            s.offset,
+                            format!("PQ section of {} bytes, expected 32", b.len()),
+                        ));
+                    }
+                    let p = PqParams {
+                        m: u32_at(b, 0) as usize,
+                        iterations: u32_at(b, 4) as usize,
+                        train_sample: usize::try_from(u64_at(b, 8)).unwrap_or(usize::MAX),
+                        seed: u64_at(b, 16),
+                    };
+                    if p.m == 0 || p.train_sample < KS {
+                        return Err(corrupt(file, s.offset, "invalid PQ parameters"));
+                    }
+                    pq = Some(p);
+                }
                 k if s.flags & FLAG_REQUIRED != 0 => {
                     return Err(Error::Incompatible {
                         file: file.to_path_buf(),
@@ -104,6 +151,7 @@ impl Manifest {
             dims: header.dims as usize,
             metric: header.metric,
             params,
+            pq,
         })
     }
 }
@@ -122,11 +170,20 @@ mod tests {
                 keep_pruned: false,
                 ..HnswParams::new(8, 40)
             },
+            pq: None,
         };
         let p = Path::new("MANIFEST");
         assert_eq!(Manifest::decode(&m.encode(), p).unwrap(), m);
         let d = HnswParams::default();
         let m2 = Manifest { params: d, ..m };
         assert_eq!(Manifest::decode(&m2.encode(), p).unwrap(), m2);
+        let m3 = Manifest {
+            pq: Some(PqParams {
+                train_sample: 5_000,
+                ..PqParams::with_m(6)
+            }),
+            ..m
+        };
+        assert_eq!(Manifest::decode(&m3.encode(), p).unwrap(), m3);
     }
 }
