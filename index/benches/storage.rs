@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p omendb --bench storage` (plain `main`, not criterion:
 //! each figure is one timed run). `OMENDB_STORAGE_N` sets the vector count
-//! (default 100,000; dims 128); `OMENDB_STORAGE_DIR` the scratch directory.
+//! (default 100,000; dims 128); `OMENDB_STORAGE_ADDS` caps the one-at-a-time
+//! adds per setting (default: all, 5,000 for `EveryOp`);
+//! `OMENDB_STORAGE_DIR` the scratch directory.
 
 use std::time::Instant;
 
@@ -44,6 +46,10 @@ fn main() {
         std::env::var("OMENDB_STORAGE_DIR").unwrap_or_else(|_| "target/storage-bench".into());
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
+    let adds: usize = std::env::var("OMENDB_STORAGE_ADDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
     let params = HnswParams::new(16, 100);
     let v = data(n);
     let ids: Vec<u64> = (0..n as u64).collect();
@@ -55,16 +61,16 @@ fn main() {
     // Single-vector adds, one call per vector.
     let ram = HnswIndex::new(D, Metric::L2, params).unwrap();
     let t = Instant::now();
-    for (i, x) in v.chunks_exact(D).enumerate() {
+    for (i, x) in v.chunks_exact(D).take(adds).enumerate() {
         ram.add(i as u64, x).unwrap();
     }
-    let ram_rate = n as f64 / t.elapsed().as_secs_f64();
+    let ram_rate = adds.min(n) as f64 / t.elapsed().as_secs_f64();
     println!("add, in RAM:            {ram_rate:>9.0} vec/s");
     drop(ram);
     for (name, dur, count) in [
-        ("Never", Durability::Never, n),
-        ("Group(64)", Durability::Group(64), n),
-        ("EveryOp", Durability::EveryOp, n.min(5_000)),
+        ("Never", Durability::Never, adds.min(n)),
+        ("Group(64)", Durability::Group(64), adds.min(n)),
+        ("EveryOp", Durability::EveryOp, adds.min(n).min(5_000)),
     ] {
         let dir = format!("{root}/{name}");
         let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, dur).unwrap();
@@ -81,6 +87,38 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    // One-at-a-time adds from every core at once: writers log and store in
+    // turn, and link in parallel.
+    let threads = rayon::current_num_threads();
+    for (name, dur) in [
+        ("Group(64)", Durability::Group(64)),
+        ("EveryOp", Durability::EveryOp),
+    ] {
+        let dir = format!("{root}/threads-{name}");
+        let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, dur).unwrap();
+        let count = adds.min(n);
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for w in 0..threads {
+                let (index, v) = (&index, &v);
+                s.spawn(move || {
+                    for (i, x) in v.chunks_exact(D).take(count).enumerate() {
+                        if i % threads == w {
+                            index.add(i as u64, x).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let rate = count as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "add, disk {name:<10}   {rate:>9.0} vec/s  ({:.2}x 1-thread in-RAM; {count} adds from {threads} threads)",
+            rate / ram_rate
+        );
+        drop(index);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     // Bulk load: batches of 1,000.
     let ram = HnswIndex::new(D, Metric::L2, params).unwrap();
     let t = Instant::now();
@@ -90,6 +128,27 @@ fn main() {
     let ram_bulk = n as f64 / t.elapsed().as_secs_f64();
     println!("add_batch, in RAM:      {ram_bulk:>9.0} vec/s");
     drop(ram);
+    // Batches through the log with each durability: group commit and
+    // fsync-per-write pay their sync once per batch of 1,000.
+    for (name, dur) in [
+        ("EveryOp", Durability::EveryOp),
+        ("Group(64)", Durability::Group(64)),
+    ] {
+        let dir = format!("{root}/batch-{name}");
+        let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, dur).unwrap();
+        let count = n.min(200_000);
+        let t = Instant::now();
+        for (i, x) in ids[..count].chunks(1_000).zip(v.chunks(1_000 * D)) {
+            index.add_batch(i, x).unwrap();
+        }
+        let rate = count as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "add_batch, disk {name:<10}{rate:>9.0} vec/s  ({:.2}x in-RAM; {count} vectors)",
+            rate / ram_bulk
+        );
+        drop(index);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let dir = format!("{root}/bulk");
     let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, Durability::Never).unwrap();
     let t = Instant::now();

@@ -214,3 +214,59 @@ fn the_in_ram_engine_still_works_unchanged() {
     ram.check_invariants().unwrap();
     assert_eq!(results(&ram, &test).len(), 20);
 }
+
+#[test]
+fn concurrent_writers_with_checkpoints_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = clustered(8_000, 50, D, 20, 5);
+    let opts = OpenOptions {
+        checkpoint_every: Some(500),
+        ..OpenOptions::with_durability(Durability::Group(16))
+    };
+    let index = DiskHnswIndex::create_with(dir.path(), D, Metric::L2, params(), opts).unwrap();
+    let threads = 4;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (index, train) = (&index, &train);
+            s.spawn(move || {
+                for (i, v) in train.chunks_exact(D).enumerate() {
+                    if i % threads == t {
+                        if i % 7 == 0 {
+                            index.add_batch(&[i as u64], v).unwrap();
+                        } else {
+                            index.add(i as u64, v).unwrap();
+                        }
+                    }
+                }
+            });
+        }
+        // A reader alongside the writers.
+        s.spawn(|| {
+            for q in test.chunks_exact(D).cycle().take(200) {
+                if index.len() >= 10 {
+                    assert_eq!(
+                        index
+                            .search(q, 10, &SearchParams::with_ef(32))
+                            .unwrap()
+                            .len(),
+                        10
+                    );
+                }
+            }
+        });
+    });
+    assert_eq!(index.len(), 8_000);
+    assert!(index.checkpoint_error().is_none());
+    index.hnsw().check_invariants().unwrap();
+    index.close().unwrap();
+    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    assert_eq!(index.len(), 8_000);
+    index.hnsw().check_invariants().unwrap();
+    for (i, v) in train.chunks_exact(D).enumerate().step_by(97) {
+        assert_eq!(index.hnsw().vector_of(i as u64).as_deref(), Some(v));
+    }
+    let truth = common::ground_truth(&train, &test, D, Metric::L2, 10);
+    let got = results(&index, &test);
+    let r = common::recall(&got, &truth, &train, &test, Metric::L2, 10);
+    assert!(r >= 0.95, "recall@10 {r} after concurrent writes");
+}

@@ -104,16 +104,34 @@ impl HnswPqIndex {
     /// Replaces the vector stored under `id` (or adds it when absent).
     /// Needs a trained quantizer.
     pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        validate::vector(vector, self.dims(), 0)?;
-        let code = self.encode_batch(vector)?;
-        let node = {
-            let mut codes = self.codes.write();
-            let node = self.graph.store_update(id, vector)?;
-            codes.extend_from_slice(&code);
-            node
-        };
+        let node = self.store_update(id, vector)?;
         self.graph.link_all(&[node]);
         Ok(())
+    }
+
+    /// Phase one of [`update`](Self::update): the new version's code and
+    /// node, stored unlinked (see [`HnswIndex`]'s two-phase insert).
+    pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<u32> {
+        validate::vector(vector, self.dims(), 0)?;
+        let code = self.encode_batch(vector)?;
+        let mut codes = self.codes.write();
+        let node = self.graph.store_update(id, vector)?;
+        codes.extend_from_slice(&code);
+        Ok(node)
+    }
+
+    /// Phase one of [`add_batch`](Index::add_batch): codes and nodes
+    /// stored, unlinked, in order.
+    pub(crate) fn store_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<u32>> {
+        validate::batch(ids, vectors, self.dims())?;
+        let new_codes = self.encode_batch(vectors)?;
+        // Codes are indexed by node number, which the graph hands out when
+        // it stores a node: holding the codes lock across the store (not
+        // the linking) keeps the two in step.
+        let mut codes = self.codes.write();
+        let nodes = self.graph.store_batch(ids, vectors)?;
+        codes.extend_from_slice(&new_codes);
+        Ok(nodes)
     }
 
     /// Fails, as `add_batch` would, when a write of `rows` vectors arrives
@@ -178,17 +196,7 @@ impl Index for HnswPqIndex {
     }
 
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
-        validate::batch(ids, vectors, self.dims())?;
-        let new_codes = self.encode_batch(vectors)?;
-        // Codes are indexed by node number, which the graph hands out when
-        // it stores a node: holding the codes lock across the store (not
-        // the linking) keeps the two in step.
-        let nodes = {
-            let mut codes = self.codes.write();
-            let nodes = self.graph.store_batch(ids, vectors)?;
-            codes.extend_from_slice(&new_codes);
-            nodes
-        };
+        let nodes = self.store_batch(ids, vectors)?;
         self.graph.link_all(&nodes);
         Ok(())
     }

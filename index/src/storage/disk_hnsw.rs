@@ -15,15 +15,17 @@
 //!          was already checkpointed and is discarded)
 //! ```
 //!
-//! Writes are serialised by one mutex (each is logged and applied before the
-//! next starts; a batch still links in parallel); searches run alongside.
+//! Writes are stored in log order under one mutex (check, log, store the
+//! vector and an unlinked node), then linked outside it, so writers on many
+//! threads link at once; searches run alongside. A checkpoint waits for the
+//! links in flight, so it never snapshots a half-linked node.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::directory::{commit_tmp, sync_dir, tmp_path, IndexDir};
 use super::engine::Engine;
@@ -184,6 +186,8 @@ pub struct DiskHnswIndex {
     dir: IndexDir,
     inner: Engine,
     writer: Mutex<Writer>,
+    /// Held shared by every write while it links, exclusively by a checkpoint.
+    linking: RwLock<()>,
     opts: OpenOptions,
     report: RecoveryReport,
     closed: bool,
@@ -321,6 +325,7 @@ impl DiskHnswIndex {
         let vectors = MmapVectors::create(&d.vectors(), dims, metric)?;
         let inner = Engine::create(&manifest, VectorStore::Mapped(vectors))?;
         let index = DiskHnswIndex {
+            linking: RwLock::new(()),
             writer: Mutex::new(Writer {
                 wal: None,
                 generation: 0,
@@ -441,6 +446,7 @@ impl DiskHnswIndex {
         Ok(DiskHnswIndex {
             dir: d,
             inner,
+            linking: RwLock::new(()),
             writer: Mutex::new(Writer {
                 wal,
                 generation: gen,
@@ -571,34 +577,46 @@ impl DiskHnswIndex {
         if self.opts.read_only {
             return Err(Error::ReadOnly);
         }
+        // Under the writer lock: check, log, store (log order = node order).
+        let (nodes, linking) = {
+            let mut w = self.writer.lock();
+            let (op, rows) = check(&self.inner)?;
+            if rows > 0 {
+                self.inner
+                    .graph()
+                    .with_vectors_mut(|v| v.try_reserve(rows))?;
+            }
+            w.wal.as_mut().ok_or(Error::ReadOnly)?.append(&op)?;
+            // Validated above, so storing cannot fail; if it did, the log
+            // would hold a write the index refused, and the next open would
+            // say so.
+            let nodes = self.inner.store(&op)?;
+            w.ops_since_checkpoint += 1;
+            (nodes, self.linking.read())
+        };
+        // Outside it: linking, which other writers do at the same time. A
+        // checkpoint waits for every link in flight (the `linking` lock).
+        self.inner.link(&nodes);
+        drop(linking);
         let mut w = self.writer.lock();
-        let (op, rows) = check(&self.inner)?;
-        if rows > 0 {
-            self.inner
-                .graph()
-                .with_vectors_mut(|v| v.try_reserve(rows))?;
-        }
-        w.wal.as_mut().ok_or(Error::ReadOnly)?.append(&op)?;
-        // Validated above, so applying cannot fail; if it did, the log would
-        // hold a write the index refused, and the next open would say so.
-        apply(&self.inner, &op)?;
-        w.ops_since_checkpoint += 1;
-        let due = self
-            .opts
-            .checkpoint_every
-            .is_some_and(|n| w.ops_since_checkpoint >= n.max(1))
-            || (self.opts.checkpoint_log_bytes > 0
-                && w.wal
-                    .as_ref()
-                    .is_some_and(|l| l.bytes() >= self.opts.checkpoint_log_bytes));
-        if due {
-            // The write is already durable in the log: a failed checkpoint
-            // does not fail it, it is kept for `checkpoint_error`.
+        if self.checkpoint_due(&w) {
+            // The write is already in the log: a failed checkpoint does not
+            // fail it, it is kept for `checkpoint_error`.
             if let Err(e) = self.checkpoint_locked(&mut w) {
                 w.last_checkpoint_error = Some(e.to_string());
             }
         }
         Ok(())
+    }
+
+    fn checkpoint_due(&self, w: &Writer) -> bool {
+        self.opts
+            .checkpoint_every
+            .is_some_and(|n| w.ops_since_checkpoint >= n.max(1))
+            || (self.opts.checkpoint_log_bytes > 0
+                && w.wal
+                    .as_ref()
+                    .is_some_and(|l| l.bytes() >= self.opts.checkpoint_log_bytes))
     }
 
     /// Why the last automatic checkpoint failed, if it did.
@@ -608,6 +626,8 @@ impl DiskHnswIndex {
 
     fn checkpoint_locked(&self, w: &mut Writer) -> Result<CheckpointStats> {
         let t0 = Instant::now();
+        // No half-linked node goes into a snapshot.
+        let _quiet = self.linking.write();
         if let Some(wal) = w.wal.as_mut() {
             wal.sync()?;
         }
@@ -737,12 +757,9 @@ fn parse_crcs(
 
 /// Applies a logged op to the engine (the same calls a live write makes).
 fn apply(inner: &Engine, op: &LogOp<'_>) -> Result<()> {
-    match *op {
-        LogOp::Add { id, vector } => inner.index().add(id, vector),
-        LogOp::Batch { ids, vectors } => inner.index().add_batch(ids, vectors),
-        LogOp::Remove { id } => inner.remove(id),
-        LogOp::Update { id, vector } => inner.update(id, vector),
-    }
+    let nodes = inner.store(op)?;
+    inner.link(&nodes);
+    Ok(())
 }
 
 /// Applies a record read back from the log.

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::format::{Section, SectionWriter};
 use super::manifest::Manifest;
+use super::wal::LogOp;
 use crate::error::Result;
 use crate::hnsw::persist::GRAPH_SECTIONS;
 use crate::hnsw::vectors::VectorStore;
@@ -110,19 +111,28 @@ impl Engine {
         }
     }
 
-    /// Marks `id` deleted.
-    pub fn remove(&self, id: u64) -> Result<()> {
-        match self {
-            Engine::Hnsw(i) => i.remove(id),
-            Engine::Pq(i) => i.remove(id),
+    /// Phase one of a logged write: everything but the linking (vectors,
+    /// codes, nodes, deletion marks), in log order. Returns the stored
+    /// nodes, for [`link`](Self::link); the graph's two-phase insert lets
+    /// many writers link at once while stores stay in log order.
+    pub fn store(&self, op: &LogOp<'_>) -> Result<Vec<u32>> {
+        match (self, *op) {
+            (Engine::Hnsw(i), LogOp::Add { id, vector }) => i.store_batch(&[id], vector),
+            (Engine::Hnsw(i), LogOp::Batch { ids, vectors }) => i.store_batch(ids, vectors),
+            (Engine::Hnsw(i), LogOp::Update { id, vector }) => {
+                Ok(vec![i.store_update(id, vector)?])
+            }
+            (Engine::Pq(i), LogOp::Add { id, vector }) => i.store_batch(&[id], vector),
+            (Engine::Pq(i), LogOp::Batch { ids, vectors }) => i.store_batch(ids, vectors),
+            (Engine::Pq(i), LogOp::Update { id, vector }) => Ok(vec![i.store_update(id, vector)?]),
+            (_, LogOp::Remove { id }) => self.graph().remove(id).map(|()| Vec::new()),
         }
     }
 
-    /// Replaces (or adds) the vector of `id`.
-    pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        match self {
-            Engine::Hnsw(i) => i.update(id, vector),
-            Engine::Pq(i) => i.update(id, vector),
+    /// Phase two: links nodes [`store`](Self::store) returned.
+    pub fn link(&self, nodes: &[u32]) {
+        if !nodes.is_empty() {
+            self.graph().link_all(nodes);
         }
     }
 
