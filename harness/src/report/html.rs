@@ -240,7 +240,13 @@ pub fn summary_table(rows: &[SummaryRow]) -> String {
     for t in RECALL_TARGETS {
         let _ = write!(h, "<th>QPS batch<br>R@10≥{t:.2}</th>");
     }
-    h.push_str("<th>max<br>recall@10</th><th>build<br>vec/s</th><th>bytes/<br>vector</th><th>bytes<br>from</th></tr></thead><tbody>\n");
+    h.push_str("<th>max<br>recall@10</th><th>build<br>vec/s</th><th>bytes/<br>vector</th><th>bytes<br>from</th>");
+    // Reopen columns only when some series reopened a disk-backed index.
+    let reopen = rows.iter().any(|r| r.open_seconds.is_some());
+    if reopen {
+        h.push_str(REOPEN_HEADERS);
+    }
+    h.push_str("</tr></thead><tbody>\n");
     for r in rows {
         let _ = write!(
             h,
@@ -269,20 +275,43 @@ pub fn summary_table(rows: &[SummaryRow]) -> String {
         h.push_str(&text_cell(
             r.bytes_per_vector.map(|b| b.1.as_str()).unwrap_or("–"),
         ));
+        if reopen {
+            h.push_str(&reopen_cells(r.open_seconds, r.rss_after_open_bytes));
+        }
         h.push_str("</tr>\n");
     }
     h.push_str("</tbody></table></div>\n");
     h
 }
 
+/// Headers of the reopen columns (disk-backed indexes).
+const REOPEN_HEADERS: &str = "<th>open s</th><th>RSS after<br>open MiB</th>";
+
+/// Cells of the reopen columns: seconds the reopen took and the process's
+/// `VmRSS` just after it, MiB.
+fn reopen_cells(open_seconds: Option<f64>, rss_after_open_bytes: Option<f64>) -> String {
+    num_cell(open_seconds, |v| format!("{v:.3}"), "open")
+        + &num_cell(
+            rss_after_open_bytes.map(|b| b / (1u64 << 20) as f64),
+            |v| format!("{v:.1}"),
+            "rss-open",
+        )
+}
+
 /// The table of every run with its parameters and figures.
 pub fn runs_table(set: &ResultSet) -> String {
+    // Reopen columns only when some run reopened a disk-backed index.
+    let reopen = set.runs.iter().any(|r| r.result.open_seconds.is_some());
     let mut h = String::from(
         "<div class=\"scroll\"><table class=\"sortable runs\"><thead><tr><th>dataset</th><th>n</th><th>algorithm</th>\
          <th>build params</th><th>query params</th><th>recall@1</th><th>recall@10</th>\
          <th>QPS 1-thr</th><th>QPS batch</th><th>batch threads</th><th>p50 ms</th><th>p99 ms</th>\
-         <th>build s</th><th>build vec/s</th><th>bytes/vector</th><th>error / notes</th><th>file</th></tr></thead><tbody>\n",
+         <th>build s</th><th>build vec/s</th><th>bytes/vector</th>",
     );
+    if reopen {
+        h.push_str(REOPEN_HEADERS);
+    }
+    h.push_str("<th>error / notes</th><th>file</th></tr></thead><tbody>\n");
     for run in &set.runs {
         let r = &run.result;
         let file = run
@@ -296,7 +325,7 @@ pub fn runs_table(set: &ResultSet) -> String {
         remarks.extend(r.notes.iter().cloned());
         let _ = writeln!(
             h,
-            "<tr>{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}<td class=\"{}\">{}</td>{}</tr>",
+            "<tr>{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}{}<td class=\"{}\">{}</td>{}</tr>",
             text_cell(&r.dataset),
             num_cell(Some(r.n as f64), fmt_count, ""),
             text_cell(&r.algorithm),
@@ -316,6 +345,11 @@ pub fn runs_table(set: &ResultSet) -> String {
                 |v| format!("{v:.1} ({})", bytes.map(|b| b.1.as_str()).unwrap_or("")),
                 ""
             ),
+            if reopen {
+                reopen_cells(r.open_seconds, r.rss_after_open_bytes.map(|b| b as f64))
+            } else {
+                String::new()
+            },
             if r.error.is_some() { "err" } else { "" },
             shortened(&remarks.join("; ")),
             text_cell(&file),

@@ -134,6 +134,11 @@ pub struct SummaryRow {
     pub build_vectors_per_second: Option<f64>,
     /// Median bytes per vector over the runs, and which measurement.
     pub bytes_per_vector: Option<(f64, BytesSource)>,
+    /// Disk-backed indexes: median seconds the reopen took.
+    pub open_seconds: Option<f64>,
+    /// Disk-backed indexes: median process `VmRSS` just after the reopen,
+    /// bytes.
+    pub rss_after_open_bytes: Option<f64>,
 }
 
 /// Summary rows of `runs` by (dataset, n, label), in that order.
@@ -180,6 +185,13 @@ pub fn summarize(runs: &[&RunResult], labeller: &Labeller) -> Vec<SummaryRow> {
                     .filter(|v| v.is_finite())
                     .max_by(f64::total_cmp),
                 bytes_per_vector: median(chosen).map(|b| (b, source)),
+                open_seconds: median(g.iter().filter_map(|r| r.open_seconds).collect()),
+                rss_after_open_bytes: median(
+                    g.iter()
+                        .filter_map(|r| r.rss_after_open_bytes)
+                        .map(|b| b as f64)
+                        .collect(),
+                ),
             }
         })
         .collect()

@@ -5,9 +5,12 @@
 //! small file under `adapters/`.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use omendb::MemoryUsage;
 use rayon::prelude::*;
+
+use super::memory::RssSample;
 
 /// Named integer parameters (`m`, `ef_construction`, `ef`, …), in name order
 /// so results and file names are stable.
@@ -67,6 +70,13 @@ pub trait Adapter: Send + Sync {
         None
     }
 
+    /// How the reopen went, for adapters whose build ends by closing the
+    /// index and opening it again from its directory (disk-backed indexes,
+    /// see [`ReopenStats::measure`]); `None` for every other adapter.
+    fn reopen(&self) -> Option<ReopenStats> {
+        None
+    }
+
     /// Where the library runs: `in-process` (the default) or the kind of
     /// worker process it runs in (`python`); recorded as `process` in results.
     fn process(&self) -> &str {
@@ -91,6 +101,55 @@ pub trait Adapter: Send + Sync {
 
 /// The `process` label of adapters that run inside the harness.
 pub const IN_PROCESS: &str = "in-process";
+
+/// What reopening a disk-backed index cost: its open time and the process's
+/// resident memory just before and just after the open.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReopenStats {
+    /// Wall time of the open call (validation, mapping, graph load).
+    pub open_seconds: f64,
+    /// Process memory just before the open (the built index already closed).
+    pub rss_before_open: RssSample,
+    /// Process memory just after the open.
+    pub rss_after_open: RssSample,
+}
+
+impl ReopenStats {
+    /// Runs `open`, timing it and sampling `/proc/self/status` on either
+    /// side (outside the timed span).
+    pub fn measure<T>(open: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(T, Self)> {
+        let rss_before_open = RssSample::now();
+        let t = Instant::now();
+        let opened = open()?;
+        let open_seconds = t.elapsed().as_secs_f64();
+        let rss_after_open = RssSample::now();
+        Ok((
+            opened,
+            ReopenStats {
+                open_seconds,
+                rss_before_open,
+                rss_after_open,
+            },
+        ))
+    }
+
+    /// `VmRSS` after the open, bytes.
+    pub fn rss_after_open_bytes(&self) -> Option<u64> {
+        self.rss_after_open.vm_rss
+    }
+
+    /// `VmRSS` after − before the open: everything the open made resident,
+    /// file pages it touched included.
+    pub fn rss_growth_bytes(&self) -> Option<i64> {
+        Some(self.rss_after_open.vm_rss? as i64 - self.rss_before_open.vm_rss? as i64)
+    }
+
+    /// `RssAnon` after − before the open: heap the open allocated (graph,
+    /// codes, id maps), not mapped file pages.
+    pub fn rss_anon_growth_bytes(&self) -> Option<i64> {
+        Some(self.rss_after_open.rss_anon? as i64 - self.rss_before_open.rss_anon? as i64)
+    }
+}
 
 /// A build as timed by an out-of-process worker.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,8 +13,8 @@
 //! |---|---|
 //! | `config.rs` | the JSON sweep config and its validation |
 //! | `defaults.rs` | the default sweep (`omenbench run` with no arguments) |
-//! | `adapter.rs` | the one harness trait every algorithm implements |
-//! | `adapters/` | `omendb-flat`, `omendb-hnsw`, `hnsw_rs`, `instant-distance`, and the registry |
+//! | `adapter.rs` | the one harness trait every algorithm implements; `ReopenStats` (a disk index's reopen: time, RSS) |
+//! | `adapters/` | one file per algorithm (table in `adapters/mod.rs`), the shared OmenDB in-memory and disk adapters (`omendb_shared.rs`), and the registry |
 //! | `metrics.rs` | recall (ann-benchmarks distance-based and id-set), latency percentiles |
 //! | `memory.rs` | RSS from `/proc/self/status`, bytes per vector |
 //! | `machine.rs` | CPU, cores, OS, rustc, git commit, timestamps |

@@ -126,6 +126,20 @@ pub struct RunResult {
     /// Out-of-process runs: what the worker reported about itself.
     #[serde(default)]
     pub worker: Option<WorkerReport>,
+    /// Disk-backed indexes (built, closed, reopened, then queried): wall
+    /// time of the reopen, seconds. `null` for adapters without a reopen.
+    #[serde(default)]
+    pub open_seconds: Option<f64>,
+    /// Process `VmRSS` just after the reopen, bytes.
+    #[serde(default)]
+    pub rss_after_open_bytes: Option<u64>,
+    /// Process `VmRSS` growth across the reopen, bytes (file pages the open
+    /// touched included).
+    #[serde(default)]
+    pub rss_growth_on_open_bytes: Option<i64>,
+    /// Process `RssAnon` growth across the reopen, bytes (heap only).
+    #[serde(default)]
+    pub rss_anon_growth_on_open_bytes: Option<i64>,
 }
 
 fn in_process() -> String {

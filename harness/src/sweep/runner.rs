@@ -22,7 +22,7 @@ use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::adapter::{Adapter, Params, SelfMeasuredQueries, IN_PROCESS};
+use super::adapter::{Adapter, Params, ReopenStats, SelfMeasuredQueries, IN_PROCESS};
 use super::adapters::BuildContext;
 use super::config::{AlgorithmPlan, Sweep};
 use super::guard::{run_guarded, Outcome};
@@ -154,6 +154,8 @@ struct Built {
     timings: Vec<BuildTiming>,
     memory: MemoryReport,
     seconds: f64,
+    /// The reopen that ended the build (disk-backed adapters).
+    reopen: Option<ReopenStats>,
 }
 
 /// Runs `sweep`, loading datasets with `load`; returns what was written.
@@ -333,6 +335,10 @@ impl Runner<'_> {
             process: self.process.clone(),
             qps_single_thread_per_call: None,
             worker: None,
+            open_seconds: None,
+            rss_after_open_bytes: None,
+            rss_growth_on_open_bytes: None,
+            rss_anon_growth_on_open_bytes: None,
         }
     }
 
@@ -491,11 +497,13 @@ impl Runner<'_> {
                 let mut memory = MemoryReport::from_samples(before, after, peak_reset);
                 memory.index_components = adapter.memory_usage().map(Into::into);
                 memory.disk_bytes = adapter.disk_bytes();
+                let reopen = adapter.reopen();
                 return Ok(Built {
                     adapter: Arc::new(adapter),
                     timings,
                     memory,
                     seconds,
+                    reopen,
                 });
             }
         }
@@ -578,6 +586,12 @@ impl Runner<'_> {
         r.build_timings = b.timings.clone();
         r.memory = b.memory.clone();
         r.bytes_per_vector = BytesPerVector::from_report(&b.memory, ds.n_train());
+        if let Some(o) = b.reopen {
+            r.open_seconds = Some(o.open_seconds);
+            r.rss_after_open_bytes = o.rss_after_open_bytes();
+            r.rss_growth_on_open_bytes = o.rss_growth_bytes();
+            r.rss_anon_growth_on_open_bytes = o.rss_anon_growth_bytes();
+        }
         if let Some(sb) = b.adapter.self_measured_build() {
             // The harness's own RSS says nothing about a worker process.
             r.bytes_per_vector.rss = sb

@@ -69,12 +69,19 @@ pub fn table(results: &[RunResult]) -> String {
             None => groups.push((key, vec![r])),
         }
     }
+    // Reopen columns only when some run reopened a disk-backed index.
+    let reopen = results.iter().any(|r| r.open_seconds.is_some());
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread | QPS batch | build vec/s | B/vec index | B/vec RSS |"
+        "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread | QPS batch | build vec/s | B/vec index | B/vec RSS |{}",
+        if reopen { " open s | RSS after open MiB |" } else { "" }
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---|---|---|---|---|---|{}",
+        if reopen { "---|---|" } else { "" }
+    );
     for (_, runs) in &groups {
         let first = runs[0];
         let Some(r) = best_run(runs) else {
@@ -85,18 +92,19 @@ pub fn table(results: &[RunResult]) -> String {
             let err: String = err.chars().take(80).collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | error: {} | | | | | | |",
+                "| {} | {} | {} | {} | error: {} | | | | | | |{}",
                 first.dataset_spec,
                 first.n,
                 first.algorithm,
                 params(&first.build_params),
-                err.replace('|', "/")
+                err.replace('|', "/"),
+                if reopen { " | |" } else { "" }
             );
             continue;
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} |{}",
             r.dataset_spec,
             r.n,
             r.algorithm,
@@ -113,10 +121,21 @@ pub fn table(results: &[RunResult]) -> String {
             num(r.build_vectors_per_second, 0),
             num(r.bytes_per_vector.index, 0),
             num(r.bytes_per_vector.rss, 0),
+            if reopen {
+                format!(
+                    " {} | {} |",
+                    num(r.open_seconds, 3),
+                    num(r.rss_after_open_bytes.map(|b| b as f64 / MIB), 1)
+                )
+            } else {
+                String::new()
+            },
         );
     }
     out
 }
+
+const MIB: f64 = (1u64 << 20) as f64;
 
 #[cfg(test)]
 mod tests {
@@ -143,6 +162,31 @@ mod tests {
         let t = table(&[a, b, c]);
         assert_eq!(t.lines().count(), 3, "{t}");
         assert!(t.contains("ef=20"));
+        assert!(!t.contains("open s"), "{t}");
+    }
+
+    #[test]
+    fn reopen_columns_appear_when_a_run_reopened() {
+        let plain = run(10, 0.96, 9000.0);
+        let mut disk = run(10, 0.96, 8000.0);
+        disk.algorithm = "omendb-hnsw-disk".into();
+        disk.open_seconds = Some(0.0126);
+        disk.rss_after_open_bytes = Some(300 << 20);
+        let mut failed = sample();
+        failed.algorithm = "broken".into();
+        failed.error = Some("boom".into());
+        let t = table(&[plain, disk, failed]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].ends_with("| open s | RSS after open MiB |"), "{t}");
+        let cols = |l: &str| l.matches('|').count();
+        assert!(lines.iter().all(|l| cols(l) == cols(lines[0])), "{t}");
+        let disk_row = lines
+            .iter()
+            .find(|l| l.contains("omendb-hnsw-disk"))
+            .unwrap();
+        assert!(disk_row.ends_with("| 0.013 | 300.0 |"), "{disk_row}");
+        let plain_row = lines.iter().find(|l| l.contains("hnsw_rs")).unwrap();
+        assert!(plain_row.ends_with("| – | – |"), "{plain_row}");
     }
 
     fn sample() -> RunResult {
@@ -188,6 +232,10 @@ mod tests {
             process: "in-process".into(),
             qps_single_thread_per_call: None,
             worker: None,
+            open_seconds: None,
+            rss_after_open_bytes: None,
+            rss_growth_on_open_bytes: None,
+            rss_anon_growth_on_open_bytes: None,
         }
     }
 }

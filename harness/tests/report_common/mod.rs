@@ -122,6 +122,10 @@ pub fn run(
         process: "in-process".into(),
         qps_single_thread_per_call: None,
         worker: None,
+        open_seconds: None,
+        rss_after_open_bytes: None,
+        rss_growth_on_open_bytes: None,
+        rss_anon_growth_on_open_bytes: None,
     }
 }
 

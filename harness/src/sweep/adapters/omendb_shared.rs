@@ -1,10 +1,17 @@
-//! The adapter shared by OmenDB's in-memory index kinds: any
-//! [`omendb::Index`] behind the harness trait. The kinds differ only in how
-//! their registry entry builds the index.
+//! The adapters shared by OmenDB's index kinds. [`OmendbAdapter`]: any
+//! in-memory [`omendb::Index`] behind the harness trait. [`OmendbDiskAdapter`]:
+//! a [`DiskHnswIndex`] built into a fresh directory, closed, and reopened
+//! read-only, so queries run on the reopened index as after a restart, with
+//! the reopen timed and its RSS measured ([`ReopenStats`]). The kinds differ
+//! only in how their registry entry creates the index.
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use omendb::storage::{DiskHnswIndex, OpenOptions};
 use omendb::{Index, MemoryUsage, SearchParams};
 
-use crate::sweep::adapter::{Adapter, Params};
+use crate::sweep::adapter::{Adapter, Params, ReopenStats};
 
 /// An OmenDB index behind the harness trait.
 pub struct OmendbAdapter {
@@ -71,5 +78,112 @@ impl Adapter for OmendbAdapter {
 
     fn memory_usage(&self) -> Option<MemoryUsage> {
         Some(self.index.memory_usage())
+    }
+}
+
+/// Creates an empty disk index in the directory it is given.
+pub type CreateDisk = Box<dyn Fn(&Path) -> omendb::Result<DiskHnswIndex> + Send + Sync>;
+
+/// Distinguishes the directories of builds in one process.
+static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+
+/// A [`DiskHnswIndex`] behind the harness trait: built into its own
+/// temporary directory (removed when the adapter is dropped), closed (a
+/// checkpoint), then reopened read-only and queried.
+pub struct OmendbDiskAdapter {
+    name: &'static str,
+    dir: PathBuf,
+    create: CreateDisk,
+    index: Option<DiskHnswIndex>,
+    search: SearchParams,
+    reopen: Option<ReopenStats>,
+}
+
+impl OmendbDiskAdapter {
+    /// The algorithm called `name`, whose index `create` makes in an empty
+    /// directory (with the durability a bulk load wants).
+    pub fn boxed(
+        name: &'static str,
+        create: impl Fn(&Path) -> omendb::Result<DiskHnswIndex> + Send + Sync + 'static,
+    ) -> Box<dyn Adapter> {
+        let dir = std::env::temp_dir().join(format!(
+            "omenbench-{name}-{}-{}",
+            std::process::id(),
+            NEXT_DIR.fetch_add(1, Ordering::Relaxed)
+        ));
+        Box::new(OmendbDiskAdapter {
+            name,
+            dir,
+            create: Box::new(create),
+            index: None,
+            search: SearchParams::default(),
+            reopen: None,
+        })
+    }
+
+    fn index(&self) -> anyhow::Result<&DiskHnswIndex> {
+        self.index
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{}: searched before build", self.name))
+    }
+}
+
+impl Adapter for OmendbDiskAdapter {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn build(&mut self, train: &[f32], dims: usize, _threads: usize) -> anyhow::Result<()> {
+        self.index = None;
+        self.reopen = None;
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let index = (self.create)(&self.dir)?;
+        let ids: Vec<u64> = (0..(train.len() / dims) as u64).collect();
+        index.add_batch(&ids, train)?;
+        index.close()?;
+        let dir = &self.dir;
+        let (reopened, stats) =
+            ReopenStats::measure(|| Ok(DiskHnswIndex::open(dir, OpenOptions::read_only())?))?;
+        self.index = Some(reopened);
+        self.reopen = Some(stats);
+        Ok(())
+    }
+
+    fn set_query_params(&mut self, params: &Params) -> anyhow::Result<()> {
+        self.search = search_params(params);
+        Ok(())
+    }
+
+    fn search(&self, query: &[f32], k: usize) -> anyhow::Result<Vec<u32>> {
+        Ok(row_ids(&self.index()?.search(query, k, &self.search)?))
+    }
+
+    fn batch_search(
+        &self,
+        queries: &[f32],
+        _dims: usize,
+        k: usize,
+    ) -> anyhow::Result<Vec<Vec<u32>>> {
+        let found = self.index()?.search_batch(queries, k, &self.search)?;
+        Ok(found.iter().map(|row| row_ids(row)).collect())
+    }
+
+    fn memory_usage(&self) -> Option<MemoryUsage> {
+        self.index.as_ref().map(|i| i.memory_usage())
+    }
+
+    fn disk_bytes(&self) -> Option<u64> {
+        self.index.as_ref().map(|i| i.disk_usage().total())
+    }
+
+    fn reopen(&self) -> Option<ReopenStats> {
+        self.reopen
+    }
+}
+
+impl Drop for OmendbDiskAdapter {
+    fn drop(&mut self) {
+        self.index = None;
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

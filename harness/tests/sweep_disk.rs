@@ -1,0 +1,133 @@
+//! Disk-backed adapters through the sweep runner: the build is closed and
+//! reopened, and the reopen's time and RSS reach the result documents, the
+//! sweep's `summary.md` and the HTML report; bytes per vector count RAM only.
+
+mod sweep_common;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use omenbench::data::Dataset;
+use omenbench::report::write_report;
+use omenbench::sweep::adapters::Registry;
+use omenbench::sweep::results::{read_result, RunResult};
+use omenbench::sweep::{run_sweep, SweepConfig, SweepOptions};
+use omendb::Metric;
+
+/// Runs `algorithms` (a JSON list) on `ds`; returns the sweep's directory
+/// and its documents.
+fn sweep(
+    ds: &Dataset,
+    algorithms: &str,
+    out: &std::path::Path,
+) -> (PathBuf, Vec<(PathBuf, RunResult)>) {
+    let cfg = SweepConfig::from_json(&format!(
+        r#"{{"datasets": ["tiny"], "scales": [{}], "k": 10, "repeats": 1,
+            "threads": 2, "algorithms": {algorithms}}}"#,
+        ds.n_train()
+    ))
+    .unwrap();
+    let sweep = cfg.validate(&Registry::builtin()).unwrap();
+    let load = |_: &str, _: usize, _: Option<usize>, _: bool| Ok(ds.clone());
+    let opts = SweepOptions {
+        out: out.to_path_buf(),
+        quiet: true,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let summary = run_sweep(&sweep, &load, &opts).unwrap();
+    assert!(!summary.interrupted);
+    let results = summary
+        .results
+        .iter()
+        .map(|p| (p.clone(), read_result(p).unwrap()))
+        .collect();
+    (summary.dir, results)
+}
+
+#[test]
+fn disk_adapter_reports_open_time_and_rss_after_open() {
+    let ds = sweep_common::clustered(2000, 50, 16, Metric::L2, 11);
+    let out = tempfile::tempdir().unwrap();
+    let (dir, results) = sweep(
+        &ds,
+        r#"[{"name": "omendb-hnsw-disk", "build": {"m": 8, "ef_construction": 40}, "query": {"ef": [20, 40]}},
+            {"name": "omendb-hnsw", "build": {"m": 8, "ef_construction": 40}, "query": {"ef": 40}}]"#,
+        out.path(),
+    );
+    assert_eq!(results.len(), 3);
+    for (path, r) in &results {
+        assert!(r.error.is_none(), "{}: {:?}", r.algorithm, r.error);
+        assert!(
+            r.recall_at_10.unwrap() > 0.8,
+            "{}: {:?}",
+            r.algorithm,
+            r.recall_at_10
+        );
+        if r.algorithm != "omendb-hnsw-disk" {
+            assert_eq!(r.open_seconds, None);
+            assert_eq!(r.rss_after_open_bytes, None);
+            assert_eq!(r.rss_growth_on_open_bytes, None);
+            assert_eq!(r.rss_anon_growth_on_open_bytes, None);
+            continue;
+        }
+        assert!(r.open_seconds.unwrap() > 0.0, "{:?}", r.open_seconds);
+        if cfg!(target_os = "linux") {
+            assert!(r.rss_after_open_bytes.unwrap() > 0);
+            assert!(r.rss_growth_on_open_bytes.is_some());
+            assert!(r.rss_anon_growth_on_open_bytes.is_some());
+        }
+        // Mapped vectors are on disk, not in the RAM figure.
+        let comps = r.memory.index_components.unwrap();
+        let raw = (r.n * r.dims * 4) as u64;
+        assert_eq!(comps.vectors, 0);
+        assert!(comps.disk >= raw, "{comps:?}");
+        assert!(r.memory.disk_bytes.unwrap() >= raw);
+        assert_eq!(
+            r.bytes_per_vector.index,
+            Some(comps.ram_total as f64 / r.n as f64)
+        );
+        assert!(r.bytes_per_vector.disk.unwrap() >= (r.dims * 4) as f64);
+        // The figures are in the document, by name.
+        let raw_json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(raw_json["open_seconds"].as_f64().unwrap() > 0.0);
+        for key in [
+            "open_seconds",
+            "rss_after_open_bytes",
+            "rss_growth_on_open_bytes",
+            "rss_anon_growth_on_open_bytes",
+        ] {
+            assert!(raw_json.get(key).is_some(), "missing {key}");
+        }
+    }
+
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        summary
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("| open s | RSS after open MiB |"),
+        "{summary}"
+    );
+    let html =
+        std::fs::read_to_string(write_report(&dir, &out.path().join("report")).unwrap()).unwrap();
+    assert!(html.contains("<th>open s</th>"));
+    // Summary table and runs table: one open-time cell per row.
+    let open_cells = html.matches("class=\"num open\"").count();
+    assert_eq!(open_cells, 2 + results.len(), "{open_cells}");
+}
+
+#[test]
+fn in_memory_sweep_keeps_the_tables_unchanged() {
+    let ds = sweep_common::clustered(300, 10, 8, Metric::L2, 5);
+    let out = tempfile::tempdir().unwrap();
+    let (dir, results) = sweep(&ds, r#"[{"name": "omendb-flat"}]"#, out.path());
+    assert!(results.iter().all(|(_, r)| r.open_seconds.is_none()));
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(!summary.contains("open s"), "{summary}");
+    let html =
+        std::fs::read_to_string(write_report(&dir, &out.path().join("report")).unwrap()).unwrap();
+    assert!(!html.contains("open s"));
+}
