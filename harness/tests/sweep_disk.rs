@@ -4,7 +4,7 @@
 
 mod sweep_common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -17,11 +17,7 @@ use omendb::Metric;
 
 /// Runs `algorithms` (a JSON list) on `ds`; returns the sweep's directory
 /// and its documents.
-fn sweep(
-    ds: &Dataset,
-    algorithms: &str,
-    out: &std::path::Path,
-) -> (PathBuf, Vec<(PathBuf, RunResult)>) {
+fn sweep(ds: &Dataset, algorithms: &str, out: &Path) -> (PathBuf, Vec<(PathBuf, RunResult)>) {
     let cfg = SweepConfig::from_json(&format!(
         r#"{{"datasets": ["tiny"], "scales": [{}], "k": 10, "repeats": 1,
             "threads": 2, "algorithms": {algorithms}}}"#,
@@ -45,6 +41,38 @@ fn sweep(
     (summary.dir, results)
 }
 
+/// A disk run's reopen figures are there, and its mapped vectors are
+/// counted on disk, not in the RAM figure.
+fn check_reopen(path: &Path, r: &RunResult) {
+    assert!(r.open_seconds.unwrap() > 0.0, "{:?}", r.open_seconds);
+    if cfg!(target_os = "linux") {
+        assert!(r.rss_after_open_bytes.unwrap() > 0);
+        assert!(r.rss_growth_on_open_bytes.is_some());
+        assert!(r.rss_anon_growth_on_open_bytes.is_some());
+    }
+    let comps = r.memory.index_components.unwrap();
+    let raw = (r.n * r.dims * 4) as u64;
+    assert_eq!(comps.vectors, 0, "{comps:?}");
+    assert!(comps.disk >= raw, "{comps:?}");
+    assert!(r.memory.disk_bytes.unwrap() >= raw);
+    assert_eq!(
+        r.bytes_per_vector.index,
+        Some(comps.ram_total as f64 / r.n as f64)
+    );
+    assert!(r.bytes_per_vector.disk.unwrap() >= (r.dims * 4) as f64);
+    // The figures are in the document, by name.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(doc["open_seconds"].as_f64().unwrap() > 0.0);
+    for key in [
+        "rss_after_open_bytes",
+        "rss_growth_on_open_bytes",
+        "rss_anon_growth_on_open_bytes",
+    ] {
+        assert!(doc.get(key).is_some(), "missing {key}");
+    }
+}
+
 #[test]
 fn disk_adapter_reports_open_time_and_rss_after_open() {
     let ds = sweep_common::clustered(2000, 50, 16, Metric::L2, 11);
@@ -64,41 +92,13 @@ fn disk_adapter_reports_open_time_and_rss_after_open() {
             r.algorithm,
             r.recall_at_10
         );
-        if r.algorithm != "omendb-hnsw-disk" {
+        if r.algorithm == "omendb-hnsw-disk" {
+            check_reopen(path, r);
+        } else {
             assert_eq!(r.open_seconds, None);
             assert_eq!(r.rss_after_open_bytes, None);
             assert_eq!(r.rss_growth_on_open_bytes, None);
             assert_eq!(r.rss_anon_growth_on_open_bytes, None);
-            continue;
-        }
-        assert!(r.open_seconds.unwrap() > 0.0, "{:?}", r.open_seconds);
-        if cfg!(target_os = "linux") {
-            assert!(r.rss_after_open_bytes.unwrap() > 0);
-            assert!(r.rss_growth_on_open_bytes.is_some());
-            assert!(r.rss_anon_growth_on_open_bytes.is_some());
-        }
-        // Mapped vectors are on disk, not in the RAM figure.
-        let comps = r.memory.index_components.unwrap();
-        let raw = (r.n * r.dims * 4) as u64;
-        assert_eq!(comps.vectors, 0);
-        assert!(comps.disk >= raw, "{comps:?}");
-        assert!(r.memory.disk_bytes.unwrap() >= raw);
-        assert_eq!(
-            r.bytes_per_vector.index,
-            Some(comps.ram_total as f64 / r.n as f64)
-        );
-        assert!(r.bytes_per_vector.disk.unwrap() >= (r.dims * 4) as f64);
-        // The figures are in the document, by name.
-        let raw_json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        assert!(raw_json["open_seconds"].as_f64().unwrap() > 0.0);
-        for key in [
-            "open_seconds",
-            "rss_after_open_bytes",
-            "rss_growth_on_open_bytes",
-            "rss_anon_growth_on_open_bytes",
-        ] {
-            assert!(raw_json.get(key).is_some(), "missing {key}");
         }
     }
 
@@ -130,4 +130,33 @@ fn in_memory_sweep_keeps_the_tables_unchanged() {
     let html =
         std::fs::read_to_string(write_report(&dir, &out.path().join("report")).unwrap()).unwrap();
     assert!(!html.contains("open s"));
+}
+
+#[test]
+fn pq_disk_adapter_keeps_only_graph_and_codes_in_ram() {
+    let ds = sweep_common::clustered(2000, 50, 16, Metric::L2, 13);
+    let out = tempfile::tempdir().unwrap();
+    let (_, results) = sweep(
+        &ds,
+        r#"[{"name": "omendb-hnsw-pq-disk", "build": {"m": 8, "ef_construction": 40, "pq_m": 8},
+             "query": {"ef": 40, "rerank": [0, 50]}}]"#,
+        out.path(),
+    );
+    assert_eq!(results.len(), 2);
+    for (path, r) in &results {
+        assert!(r.error.is_none(), "{:?}", r.error);
+        check_reopen(path, r);
+        let comps = r.memory.index_components.unwrap();
+        assert!(comps.codes >= (r.n * 8) as u64, "{comps:?}");
+    }
+    // Exact re-ranking from the mapped vectors finds what the codes miss.
+    let recall = |rerank: usize| {
+        results
+            .iter()
+            .find(|(_, r)| r.query_params.as_ref().unwrap()["rerank"] == rerank)
+            .and_then(|(_, r)| r.recall_at_10)
+            .unwrap()
+    };
+    assert!(recall(50) > 0.8, "{}", recall(50));
+    assert!(recall(50) >= recall(0), "{} < {}", recall(50), recall(0));
 }

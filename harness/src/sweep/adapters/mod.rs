@@ -6,6 +6,7 @@
 //! | `omendb-hnsw` | `omendb_hnsw.rs` | `m`, `ef_construction`, `seed` | `ef` |
 //! | `omendb-hnsw-disk` | `omendb_hnsw_disk.rs` | `m`, `ef_construction`, `seed` | `ef` (built into a directory, closed, reopened read-only) |
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
+//! | `omendb-hnsw-pq-disk` | `omendb_hnsw_pq_disk.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
 //! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |
 //! | `usearch` | `usearch.rs` (feature `usearch`, default on) | `m`, `ef_construction` | `ef` |
@@ -22,6 +23,7 @@ pub mod omendb_flat;
 pub mod omendb_hnsw;
 pub mod omendb_hnsw_disk;
 pub mod omendb_hnsw_pq;
+pub mod omendb_hnsw_pq_disk;
 pub mod omendb_shared;
 pub mod process;
 pub mod python;
@@ -113,6 +115,7 @@ impl Registry {
                 omendb_hnsw::SPEC,
                 omendb_hnsw_disk::SPEC,
                 omendb_hnsw_pq::SPEC,
+                omendb_hnsw_pq_disk::SPEC,
                 hnsw_rs::SPEC,
                 instant_distance::SPEC,
                 #[cfg(feature = "usearch")]
