@@ -25,7 +25,12 @@ pub struct Kernels {
     isa: Isa,
     l2_sq: fn(&[f32], &[f32]) -> f32,
     dot: fn(&[f32], &[f32]) -> f32,
+    l2_sq_to_all: ToAll,
+    dot_to_all: ToAll,
 }
+
+/// A one-to-many kernel: one point against many stored transposed.
+type ToAll = fn(&[f32], &[f32], &mut [f32]);
 
 impl std::fmt::Debug for Kernels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,6 +65,8 @@ impl Kernels {
             isa: Isa::Scalar,
             l2_sq: scalar::l2_sq,
             dot: scalar::dot,
+            l2_sq_to_all: scalar::l2_sq_to_all_portable,
+            dot_to_all: scalar::dot_to_all_portable,
         }
     }
 
@@ -74,12 +81,16 @@ impl Kernels {
                 isa,
                 l2_sq: x86::l2_sq_avx2_checked,
                 dot: x86::dot_avx2_checked,
+                l2_sq_to_all: x86::l2_sq_to_all_avx2_checked,
+                dot_to_all: x86::dot_to_all_avx2_checked,
             }),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => std::is_x86_feature_detected!("avx512f").then_some(Kernels {
                 isa,
                 l2_sq: x86::l2_sq_avx512_checked,
                 dot: x86::dot_avx512_checked,
+                l2_sq_to_all: x86::l2_sq_to_all_avx512_checked,
+                dot_to_all: x86::dot_to_all_avx512_checked,
             }),
             #[cfg(not(target_arch = "x86_64"))]
             _ => None,
@@ -101,6 +112,19 @@ impl Kernels {
     #[inline(always)]
     pub fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
         (self.dot)(a, b)
+    }
+
+    /// Squared distances from `p` to `out.len()` points stored transposed:
+    /// `p.len()` rows of `out.len()` floats (see [`scalar::l2_sq_to_all`]).
+    #[inline(always)]
+    pub fn l2_sq_to_all(&self, p: &[f32], transposed: &[f32], out: &mut [f32]) {
+        (self.l2_sq_to_all)(p, transposed, out)
+    }
+
+    /// Dot products of `p` with `out.len()` points stored transposed.
+    #[inline(always)]
+    pub fn dot_to_all(&self, p: &[f32], transposed: &[f32], out: &mut [f32]) {
+        (self.dot_to_all)(p, transposed, out)
     }
 }
 
@@ -195,6 +219,34 @@ mod tests {
             }
         }
         assert!(tested >= 1);
+    }
+
+    /// One-to-many kernels give bit-identical results on every instruction
+    /// set (so PQ training and encoding do not depend on the CPU).
+    #[test]
+    fn one_to_many_kernels_agree_exactly_across_isas() {
+        for dim in [1, 2, 3, 4, 8, 13] {
+            let p = random_vec(dim as u64, dim);
+            let t = random_vec(100 + dim as u64, dim * 256);
+            let (mut want_l2, mut want_dot) = ([0f32; 256], [0f32; 256]);
+            Kernels::scalar().l2_sq_to_all(&p, &t, &mut want_l2);
+            Kernels::scalar().dot_to_all(&p, &t, &mut want_dot);
+            for c in [0, 17, 255] {
+                let col: Vec<f32> = (0..dim).map(|j| t[j * 256 + c]).collect();
+                let r = scalar::l2_sq_reference(&p, &col);
+                assert!((want_l2[c] - r).abs() <= 1e-5 * (1.0 + r));
+            }
+            for isa in [Isa::Avx2, Isa::Avx512] {
+                let Some(k) = Kernels::for_isa(isa) else {
+                    continue;
+                };
+                let (mut l2, mut dot) = ([0f32; 256], [0f32; 256]);
+                k.l2_sq_to_all(&p, &t, &mut l2);
+                k.dot_to_all(&p, &t, &mut dot);
+                assert_eq!(l2, want_l2, "{isa:?} l2, dim {dim}");
+                assert_eq!(dot, want_dot, "{isa:?} dot, dim {dim}");
+            }
+        }
     }
 
     #[test]

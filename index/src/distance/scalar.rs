@@ -51,3 +51,43 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     }
     sum
 }
+
+/// Squared distances from `p` to each of `out.len()` points stored
+/// transposed (`p.len()` rows of `out.len()` floats, one row per component):
+/// `out[c] = Σ_t (p[t] − rows[t][c])²`. Inlined into the SIMD variants,
+/// which the compiler vectorises across `c` (no reassociation, so every
+/// instruction set gives bit-identical results).
+#[inline(always)]
+pub fn l2_sq_to_all(p: &[f32], transposed: &[f32], out: &mut [f32]) {
+    let k = out.len();
+    out.fill(0.0);
+    for (&x, row) in p.iter().zip(transposed.chunks_exact(k)) {
+        for (o, &c) in out.iter_mut().zip(row) {
+            let d = x - c;
+            *o += d * d;
+        }
+    }
+}
+
+/// Dot products of `p` with each of `out.len()` points stored transposed
+/// (see [`l2_sq_to_all`]).
+#[inline(always)]
+pub fn dot_to_all(p: &[f32], transposed: &[f32], out: &mut [f32]) {
+    let k = out.len();
+    out.fill(0.0);
+    for (&x, row) in p.iter().zip(transposed.chunks_exact(k)) {
+        for (o, &c) in out.iter_mut().zip(row) {
+            *o += x * c;
+        }
+    }
+}
+
+/// [`l2_sq_to_all`] as a plain function, for dispatch.
+pub fn l2_sq_to_all_portable(p: &[f32], transposed: &[f32], out: &mut [f32]) {
+    l2_sq_to_all(p, transposed, out)
+}
+
+/// [`dot_to_all`] as a plain function, for dispatch.
+pub fn dot_to_all_portable(p: &[f32], transposed: &[f32], out: &mut [f32]) {
+    dot_to_all(p, transposed, out)
+}

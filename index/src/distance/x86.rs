@@ -195,6 +195,53 @@ pub fn dot_avx512_checked(a: &[f32], b: &[f32]) -> f32 {
     unsafe { dot_avx512(a, b) }
 }
 
+// One-to-many kernels over transposed points (PQ tables, k-means): the
+// portable loop compiled with wider vectors.
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn l2_sq_to_all_avx2(p: &[f32], t: &[f32], out: &mut [f32]) {
+    super::scalar::l2_sq_to_all(p, t, out)
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_to_all_avx2(p: &[f32], t: &[f32], out: &mut [f32]) {
+    super::scalar::dot_to_all(p, t, out)
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn l2_sq_to_all_avx512(p: &[f32], t: &[f32], out: &mut [f32]) {
+    super::scalar::l2_sq_to_all(p, t, out)
+}
+
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_to_all_avx512(p: &[f32], t: &[f32], out: &mut [f32]) {
+    super::scalar::dot_to_all(p, t, out)
+}
+
+/// Safe AVX2 wrapper; only reachable through `Kernels::detect` on CPUs with AVX2+FMA.
+pub fn l2_sq_to_all_avx2_checked(p: &[f32], t: &[f32], out: &mut [f32]) {
+    // SAFETY: `Kernels::detect` hands out this function only after detecting avx2 and fma.
+    unsafe { l2_sq_to_all_avx2(p, t, out) }
+}
+
+/// Safe AVX2 wrapper; only reachable through `Kernels::detect` on CPUs with AVX2+FMA.
+pub fn dot_to_all_avx2_checked(p: &[f32], t: &[f32], out: &mut [f32]) {
+    // SAFETY: `Kernels::detect` hands out this function only after detecting avx2 and fma.
+    unsafe { dot_to_all_avx2(p, t, out) }
+}
+
+/// Safe AVX-512 wrapper; only reachable through `Kernels::detect` on CPUs with AVX-512F.
+pub fn l2_sq_to_all_avx512_checked(p: &[f32], t: &[f32], out: &mut [f32]) {
+    // SAFETY: `Kernels::detect` hands out this function only after detecting avx512f.
+    unsafe { l2_sq_to_all_avx512(p, t, out) }
+}
+
+/// Safe AVX-512 wrapper; only reachable through `Kernels::detect` on CPUs with AVX-512F.
+pub fn dot_to_all_avx512_checked(p: &[f32], t: &[f32], out: &mut [f32]) {
+    // SAFETY: `Kernels::detect` hands out this function only after detecting avx512f.
+    unsafe { dot_to_all_avx512(p, t, out) }
+}
+
 /// Hints the CPU to pull the cache lines holding the first `limit` bytes of
 /// `data` toward L1.
 #[inline]

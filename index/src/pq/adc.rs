@@ -6,8 +6,8 @@
 //! original vectors; a graph search can build one table per query and call
 //! [`AdcTable::distance`] on each visited node's code.
 
-use super::kmeans;
 use super::quantizer::KS;
+use crate::distance::Kernels;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 
@@ -27,16 +27,22 @@ pub struct AdcTable {
 impl AdcTable {
     /// The table for the prepared, zero-padded query `q` against the
     /// codebooks in transposed layout (`m` blocks of `sub_dims × KS`).
-    pub(crate) fn build(q: &[f32], transposed: &[f32], sub_dims: usize, metric: Metric) -> Self {
+    pub(crate) fn build(
+        q: &[f32],
+        transposed: &[f32],
+        sub_dims: usize,
+        metric: Metric,
+        kernels: &Kernels,
+    ) -> Self {
         let rows = q
             .chunks_exact(sub_dims)
             .zip(transposed.chunks_exact(KS * sub_dims))
             .map(|(qj, book)| {
                 let mut row = [0.0f32; KS];
                 match metric {
-                    Metric::L2 => kmeans::distances_to_all(qj, book, &mut row),
+                    Metric::L2 => kernels.l2_sq_to_all(qj, book, &mut row),
                     Metric::Cosine | Metric::InnerProduct => {
-                        kmeans::dots_to_all(qj, book, &mut row);
+                        kernels.dot_to_all(qj, book, &mut row);
                         row.iter_mut().for_each(|x| *x = -*x);
                     }
                 }

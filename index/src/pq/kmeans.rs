@@ -39,7 +39,7 @@ pub(crate) fn train(
     let mut dist = vec![0.0f32; n];
     for _ in 0..iterations {
         let transposed = transpose(&centroids, dim);
-        let changed = assign_all(points, dim, &transposed, &mut assign, &mut dist);
+        let changed = assign_all(points, dim, &transposed, &mut assign, &mut dist, kernels);
         if changed == 0 {
             break;
         }
@@ -65,40 +65,18 @@ pub(crate) fn transpose(centroids: &[f32], dim: usize) -> Vec<f32> {
     t
 }
 
-/// Squared distances from `p` to every centroid (in [`transpose`]d layout)
-/// into `out`, one float per centroid.
-#[inline]
-pub(crate) fn distances_to_all(p: &[f32], transposed: &[f32], out: &mut [f32]) {
-    let k = out.len();
-    out.fill(0.0);
-    for (&x, row) in p.iter().zip(transposed.chunks_exact(k)) {
-        for (o, &c) in out.iter_mut().zip(row) {
-            let d = x - c;
-            *o += d * d;
-        }
-    }
-}
-
-/// Dot products of `p` with every centroid (in [`transpose`]d layout) into
-/// `out`, one float per centroid.
-#[inline]
-pub(crate) fn dots_to_all(p: &[f32], transposed: &[f32], out: &mut [f32]) {
-    let k = out.len();
-    out.fill(0.0);
-    for (&x, row) in p.iter().zip(transposed.chunks_exact(k)) {
-        for (o, &c) in out.iter_mut().zip(row) {
-            *o += x * c;
-        }
-    }
-}
-
 /// The index and squared distance of the centroid nearest to `p` (the
 /// lowest index wins a tie), given the centroids in [`transpose`]d layout
 /// and a scratch buffer of one float per centroid. This is the training and
 /// encoding hot loop.
 #[inline]
-pub(crate) fn nearest(p: &[f32], transposed: &[f32], scratch: &mut [f32]) -> (usize, f32) {
-    distances_to_all(p, transposed, scratch);
+pub(crate) fn nearest(
+    p: &[f32],
+    transposed: &[f32],
+    scratch: &mut [f32],
+    kernels: &Kernels,
+) -> (usize, f32) {
+    kernels.l2_sq_to_all(p, transposed, scratch);
     // The minimum over eight lanes (branch-free, so it vectorises), then the
     // first position holding it.
     let mut lanes = [f32::INFINITY; 8];
@@ -173,6 +151,7 @@ fn assign_all(
     transposed: &[f32],
     assign: &mut [u32],
     dist: &mut [f32],
+    kernels: &Kernels,
 ) -> usize {
     assign
         .par_chunks_mut(POINTS_PER_TASK)
@@ -186,7 +165,7 @@ fn assign_all(
                 .zip(dist.iter_mut())
                 .zip(pts.chunks_exact(dim))
             {
-                let (c, dc) = nearest(p, transposed, &mut scratch);
+                let (c, dc) = nearest(p, transposed, &mut scratch, kernels);
                 changed += usize::from(*a != c as u32);
                 *a = c as u32;
                 *d = dc;
@@ -256,7 +235,7 @@ mod tests {
         let cents = train(&pts, 2, 3, 20, 9, &k);
         let t = transpose(&cents, 2);
         for c in centres {
-            let (_, d) = nearest(&c, &t, &mut [0.0; 3]);
+            let (_, d) = nearest(&c, &t, &mut [0.0; 3], &k);
             assert!(d < 0.05, "centre {c:?} is {d} from the nearest centroid");
         }
         assert_eq!(cents, train(&pts, 2, 3, 20, 9, &k));
@@ -273,7 +252,7 @@ mod tests {
             let mut scratch = [0.0f32; 256];
             for _ in 0..50 {
                 let p: Vec<f32> = (0..dim).map(|_| rng.next_f64() as f32).collect();
-                let (c, d) = nearest(&p, &t, &mut scratch);
+                let (c, d) = nearest(&p, &t, &mut scratch, &k);
                 let by_kernel = cents
                     .chunks_exact(dim)
                     .map(|x| k.l2_sq(&p, x))

@@ -358,6 +358,7 @@ impl ProductQuantizer {
             &self.transposed,
             self.sub_dims,
             self.metric,
+            &self.kernels,
         ))
     }
 
@@ -389,7 +390,7 @@ impl ProductQuantizer {
             .zip(v.chunks_exact(s))
             .zip(self.transposed.chunks_exact(KS * s))
         {
-            *c = kmeans::nearest(sub, book, &mut scratch).0 as u8;
+            *c = kmeans::nearest(sub, book, &mut scratch, &self.kernels).0 as u8;
         }
     }
 }
