@@ -5,7 +5,10 @@
 //! each figure is one timed run). `OMENDB_STORAGE_N` sets the vector count
 //! (default 100,000; dims 128); `OMENDB_STORAGE_ADDS` caps the one-at-a-time
 //! adds per setting (default: all, 5,000 for `EveryOp`);
-//! `OMENDB_STORAGE_DIR` the scratch directory.
+//! `OMENDB_STORAGE_DATA=clustered` draws vectors around 100 centres instead
+//! of uniformly in the unit cube (uniform 128-d data, with no structure, is
+//! the slowest to index); `OMENDB_STORAGE_ONLY=bulk` runs only the bulk
+//! load, checkpoint and open; `OMENDB_STORAGE_DIR` the scratch directory.
 
 use std::time::Instant;
 
@@ -13,15 +16,35 @@ use omendb::{DiskHnswIndex, Durability, HnswIndex, HnswParams, Index, Metric, Op
 
 const D: usize = 128;
 
-fn data(n: usize) -> Vec<f32> {
-    let mut s = 0x5eed_u64;
-    (0..n * D)
+/// SplitMix64 floats in [0, 1).
+fn uniform(seed: u64, count: usize) -> Vec<f32> {
+    let mut s = seed;
+    (0..count)
         .map(|_| {
             s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
             let mut z = s;
             z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}
+
+fn data(n: usize, clustered: bool) -> Vec<f32> {
+    let noise = uniform(0x5eed, n * D);
+    if !clustered {
+        return noise;
+    }
+    let centres = uniform(0xce17, 100 * D);
+    noise
+        .chunks_exact(D)
+        .enumerate()
+        .flat_map(|(i, x)| {
+            let c = &centres[(i * 7919 % 100) * D..][..D];
+            x.iter()
+                .zip(c)
+                .map(|(x, c)| c * 4.0 + (x - 0.5) * 0.5)
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -42,8 +65,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let root =
-        std::env::var("OMENDB_STORAGE_DIR").unwrap_or_else(|_| "target/storage-bench".into());
+    let root = std::env::var("OMENDB_STORAGE_DIR")
+        .unwrap_or_else(|_| format!("{}/storage-bench", env!("CARGO_TARGET_TMPDIR")));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let adds: usize = std::env::var("OMENDB_STORAGE_ADDS")
@@ -51,13 +74,34 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(n);
     let params = HnswParams::new(16, 100);
-    let v = data(n);
+    let clustered = std::env::var("OMENDB_STORAGE_DATA").is_ok_and(|d| d == "clustered");
+    let v = data(n, clustered);
     let ids: Vec<u64> = (0..n as u64).collect();
     println!(
-        "n = {n}, dims = {D}, M = 16, ef_construction = 100, {} threads",
+        "n = {n}, dims = {D}, {} data, M = 16, ef_construction = 100, {} threads",
+        if clustered { "clustered" } else { "uniform" },
         rayon::current_num_threads()
     );
 
+    let only_bulk = std::env::var("OMENDB_STORAGE_ONLY").is_ok_and(|o| o == "bulk");
+    let mut ram_bulk = f64::NAN;
+    if !only_bulk {
+        ram_bulk = throughput(&root, n, adds, params, &v, &ids);
+    }
+    bulk_checkpoint_open(&root, n, params, &v, &ids, ram_bulk);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// One-at-a-time and batched inserts per durability setting; returns the
+/// in-RAM batched rate.
+fn throughput(
+    root: &str,
+    n: usize,
+    adds: usize,
+    params: HnswParams,
+    v: &[f32],
+    ids: &[u64],
+) -> f64 {
     // Single-vector adds, one call per vector.
     let ram = HnswIndex::new(D, Metric::L2, params).unwrap();
     let t = Instant::now();
@@ -149,6 +193,18 @@ fn main() {
         drop(index);
         let _ = std::fs::remove_dir_all(&dir);
     }
+    ram_bulk
+}
+
+/// Bulk load with `Never`, checkpoint, close, open: time, RSS, bytes.
+fn bulk_checkpoint_open(
+    root: &str,
+    n: usize,
+    params: HnswParams,
+    v: &[f32],
+    ids: &[u64],
+    ram_bulk: f64,
+) {
     let dir = format!("{root}/bulk");
     let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, Durability::Never).unwrap();
     let t = Instant::now();
@@ -212,5 +268,4 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     drop(quick);
-    let _ = std::fs::remove_dir_all(&root);
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::vectors::VectorStore;
+use super::words::Words;
 use crate::id_map::IdMap;
 
 /// Sentinel for "no entry point yet".
@@ -32,8 +33,8 @@ pub struct Graph {
     /// External id → node of its live version.
     pub(crate) slots: IdMap,
     pub(super) levels: Vec<u8>,
-    pub(super) layer0: Vec<AtomicU32>,
-    pub(super) upper: Vec<AtomicU32>,
+    pub(super) layer0: Words,
+    pub(super) upper: Words,
     pub(super) upper_offset: Vec<u32>,
     pub(super) locks: Vec<Mutex<()>>,
     pub(super) deleted: Vec<AtomicBool>,
@@ -52,8 +53,8 @@ impl Graph {
             ids: Vec::new(),
             slots: IdMap::default(),
             levels: Vec::new(),
-            layer0: Vec::new(),
-            upper: Vec::new(),
+            layer0: Words::default(),
+            upper: Words::default(),
             upper_offset: Vec::new(),
             locks: Vec::new(),
             deleted: Vec::new(),
@@ -81,7 +82,7 @@ impl Graph {
         self.ids.reserve(extra);
         self.slots.reserve(extra, &self.ids);
         self.levels.reserve(extra);
-        self.layer0.reserve(extra * (1 + self.max0));
+        self.layer0.owned_mut().reserve(extra * (1 + self.max0));
         self.upper_offset.reserve(extra);
         self.locks.reserve(extra);
         self.deleted.reserve(extra);
@@ -95,9 +96,11 @@ impl Graph {
         self.slots.insert(node, &self.ids);
         self.levels.push(level as u8);
         self.layer0
+            .owned_mut()
             .extend((0..1 + self.max0).map(|_| AtomicU32::new(0)));
         self.upper_offset.push(self.upper.len() as u32);
         self.upper
+            .owned_mut()
             .extend((0..level * (1 + self.max_upper)).map(|_| AtomicU32::new(0)));
         self.locks.push(Mutex::new(()));
         self.deleted.push(AtomicBool::new(false));
@@ -205,8 +208,15 @@ impl Graph {
 
     /// Bytes of links, levels and offsets.
     pub fn graph_bytes(&self) -> usize {
-        (self.layer0.capacity() + self.upper.capacity() + self.upper_offset.capacity()) * 4
+        self.layer0.ram_bytes()
+            + self.upper.ram_bytes()
+            + self.upper_offset.capacity() * 4
             + self.levels.capacity()
+    }
+
+    /// Bytes of links viewed in place in a mapped graph file.
+    pub fn mapped_bytes(&self) -> usize {
+        self.layer0.mapped_bytes() + self.upper.mapped_bytes()
     }
 
     /// Bytes of the id table and map.

@@ -5,6 +5,7 @@
 //! | `params.rs` | build parameters and their validation |
 //! | `graph.rs` | memory layout: vectors, levels, layer-0 slots, upper-layer pool, node locks |
 //! | `vectors.rs` | the vector store: in RAM or memory-mapped |
+//! | `words.rs` | link words: in RAM, or in place in a mapped graph file |
 //! | `persist.rs` | snapshot / restore hooks for `crate::storage` |
 //! | `scorer.rs` | per-query distance to a node (exact here; PQ codes elsewhere) |
 //! | `search.rs` | greedy descent and the beam search of one layer |
@@ -31,6 +32,7 @@ mod scratch;
 pub(crate) mod search;
 mod select;
 pub(crate) mod vectors;
+pub(crate) mod words;
 
 pub use params::HnswParams;
 

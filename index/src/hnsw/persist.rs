@@ -16,6 +16,7 @@
 use std::io::{Seek, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -23,11 +24,13 @@ use super::graph::{Graph, NodeId, NO_ENTRY};
 use super::params::MAX_LEVEL;
 use super::rng::LevelRng;
 use super::vectors::VectorStore;
+use super::words::Words;
 use super::{HnswIndex, HnswParams};
 use crate::error::Result;
 use crate::id_map::IdMap;
 use crate::metric::Metric;
 use crate::storage::format::{corrupt, u32_at, u64_at, Section, SectionWriter, FLAG_REQUIRED};
+use crate::storage::mapped_graph::MappedGraphFile;
 
 /// Graph shape: node count, entry point, link widths.
 pub(crate) const SEC_META: u32 = 0x10;
@@ -127,6 +130,7 @@ impl HnswIndex {
         sections: &[Section<'_>],
         vectors: VectorStore,
         file: &Path,
+        mapped: Option<&Arc<MappedGraphFile>>,
     ) -> Result<Self> {
         let find = |kind: u32| {
             sections
@@ -198,16 +202,25 @@ impl HnswIndex {
             ));
         }
 
-        let words = |b: &[u8]| -> Vec<AtomicU32> {
-            b.chunks_exact(4)
-                .map(|c| AtomicU32::new(u32_at(c, 0)))
-                .collect()
+        // Link sections are used in place when the file is mapped (they
+        // are 8-byte aligned), copied otherwise.
+        let words = |kind: u32, b: &[u8]| -> Result<Words> {
+            if let Some(m) = mapped {
+                let s = find(kind)?;
+                return Words::mapped(Arc::clone(m), s.offset as usize, b.len() / 4)
+                    .ok_or_else(|| corrupt(file, s.offset, "link section not word aligned"));
+            }
+            Ok(Words::Owned(
+                b.chunks_exact(4)
+                    .map(|c| AtomicU32::new(u32_at(c, 0)))
+                    .collect(),
+            ))
         };
         let mut g = Graph::new(dims, params.m);
         g.vectors = vectors;
         g.ids = ids_b.chunks_exact(8).map(|c| u64_at(c, 0)).collect();
-        g.layer0 = words(l0);
-        g.upper = words(up);
+        g.layer0 = words(SEC_LAYER0, l0)?;
+        g.upper = words(SEC_UPPER, up)?;
         let mut off = 0u32;
         g.upper_offset = levels
             .iter()
@@ -268,6 +281,11 @@ impl HnswIndex {
     pub fn vector_of(&self, id: u64) -> Option<Vec<f32>> {
         let g = self.graph.read();
         g.slots.get(id, &g.ids).map(|node| g.vector(node).to_vec())
+    }
+
+    /// Bytes of links viewed in place in a mapped graph file (not in RAM).
+    pub(crate) fn mapped_graph_bytes(&self) -> usize {
+        self.graph.read().mapped_bytes()
     }
 
     /// Nodes in the graph, deleted ones included.

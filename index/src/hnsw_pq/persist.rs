@@ -8,6 +8,7 @@
 
 use std::io::{Seek, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{HnswPqIndex, HnswPqParams};
 use crate::error::{Error, Result};
@@ -16,6 +17,7 @@ use crate::hnsw::HnswIndex;
 use crate::metric::Metric;
 use crate::pq::ProductQuantizer;
 use crate::storage::format::{corrupt, Section, SectionWriter, FLAG_REQUIRED};
+use crate::storage::mapped_graph::MappedGraphFile;
 
 /// The trained codebooks.
 pub(crate) const SEC_PQ_CODEBOOK: u32 = 0x30;
@@ -65,9 +67,17 @@ impl HnswPqIndex {
         sections: &[Section<'_>],
         vectors: VectorStore,
         file: &Path,
+        mapped: Option<&Arc<MappedGraphFile>>,
     ) -> Result<Self> {
-        let graph =
-            HnswIndex::from_graph_sections(dims, metric, params.hnsw, sections, vectors, file)?;
+        let graph = HnswIndex::from_graph_sections(
+            dims,
+            metric,
+            params.hnsw,
+            sections,
+            vectors,
+            file,
+            mapped,
+        )?;
         let n = graph.node_count();
         let find = |kind: u32| sections.iter().find(|s| s.kind == kind);
         let pq = match find(SEC_PQ_CODEBOOK) {

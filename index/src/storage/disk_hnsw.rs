@@ -23,6 +23,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
@@ -35,6 +36,7 @@ use super::format::{
 };
 use super::lock::DirLock;
 use super::manifest::Manifest;
+use super::mapped_graph::MappedGraphFile;
 use super::mmap_vectors::{file_sizes, verify_rows, MmapVectors};
 use super::wal::{self, Durability, LogOp, LoggedOp, TornTail, WalWriter, MAX_RECORD_BYTES};
 use crate::error::{Error, Result};
@@ -371,10 +373,12 @@ impl DiskHnswIndex {
         let (dims, metric) = (manifest.dims, manifest.metric);
 
         let gpath = d.graph();
-        let gbytes = read_file(&gpath)?;
-        let gheader = FileHeader::decode(&gbytes, FileKind::Graph, &gpath)?;
+        // Mapped, not read: the link sections are navigated in place.
+        let gfile = Arc::new(MappedGraphFile::open(&gpath)?);
+        let gbytes = gfile.bytes();
+        let gheader = FileHeader::decode(gbytes, FileKind::Graph, &gpath)?;
         gheader.expect_shape(dims, metric, &gpath)?;
-        let sections = read_sections(&gbytes, &gpath)?;
+        let sections = read_sections(gbytes, &gpath)?;
         for s in &sections {
             let known = Engine::knows_section(s.kind) || s.kind == SEC_VECTOR_CRCS;
             if !known && s.flags & FLAG_REQUIRED != 0 {
@@ -392,8 +396,14 @@ impl DiskHnswIndex {
         if opts.verify_vectors {
             verify_rows(&vpath, dims, n, CRC_CHUNK, &crcs)?;
         }
-        let inner = Engine::restore(&manifest, &sections, VectorStore::Mapped(vectors), &gpath)?;
-        drop(gbytes);
+        let inner = Engine::restore(
+            &manifest,
+            &sections,
+            VectorStore::Mapped(vectors),
+            &gpath,
+            Some(&gfile),
+        )?;
+        drop(sections);
 
         let wpath = d.wal();
         let wbytes = read_file(&wpath)?;
@@ -839,7 +849,8 @@ impl Index for DiskHnswIndex {
 
     fn memory_usage(&self) -> MemoryUsage {
         MemoryUsage {
-            disk: self.inner.graph().with_vectors(|v| v.disk_bytes()),
+            disk: self.inner.graph().with_vectors(|v| v.disk_bytes())
+                + self.inner.graph().mapped_graph_bytes(),
             ..self.inner.index().memory_usage()
         }
     }

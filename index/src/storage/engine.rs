@@ -6,9 +6,11 @@
 
 use std::io::{Seek, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::format::{Section, SectionWriter};
 use super::manifest::Manifest;
+use super::mapped_graph::MappedGraphFile;
 use super::wal::LogOp;
 use crate::error::Result;
 use crate::hnsw::persist::GRAPH_SECTIONS;
@@ -56,6 +58,7 @@ impl Engine {
         sections: &[Section<'_>],
         vectors: VectorStore,
         file: &Path,
+        mapped: Option<&Arc<MappedGraphFile>>,
     ) -> Result<Self> {
         let (d, metric) = (manifest.dims, manifest.metric);
         Ok(match manifest.pq {
@@ -66,6 +69,7 @@ impl Engine {
                 sections,
                 vectors,
                 file,
+                mapped,
             )?),
             Some(pq) => Engine::Pq(HnswPqIndex::from_sections(
                 d,
@@ -77,6 +81,7 @@ impl Engine {
                 sections,
                 vectors,
                 file,
+                mapped,
             )?),
         })
     }

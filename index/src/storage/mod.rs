@@ -7,6 +7,7 @@
 //! | `mmap_vectors.rs` | vector rows in a memory-mapped file that grows in large steps |
 //! | `wal.rs` | the write-ahead log: records, replay, [`Durability`] |
 //! | `lock.rs` | the advisory directory lock |
+//! | `mapped_graph.rs` | a checkpointed graph file mapped copy-on-write, its link sections used in place |
 //! | `manifest.rs` | dims, metric, build parameters, and the quantizer's for a PQ-navigated index |
 //! | `engine.rs` | the in-memory engine a directory holds: plain HNSW or PQ-navigated HNSW |
 //! | `directory.rs` | the directory's file names; replace-by-rename |
@@ -26,6 +27,7 @@ mod engine;
 pub mod format;
 pub mod lock;
 pub mod manifest;
+pub mod mapped_graph;
 pub mod mmap_vectors;
 pub mod wal;
 

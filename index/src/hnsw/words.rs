@@ -1,0 +1,97 @@
+//! [`Words`]: a run of link words (`AtomicU32`) owned in RAM, or viewed in
+//! place in a mapped graph file after an open. Reads see one slice either
+//! way; the first structural change (a node appended) copies a mapped run
+//! into RAM, since a mapped file cannot grow under its readers.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use crate::storage::mapped_graph::MappedGraphFile;
+
+/// Link words: layer-0 slots or the upper-layer pool.
+#[derive(Debug)]
+pub enum Words {
+    /// Words in RAM.
+    Owned(Vec<AtomicU32>),
+    /// `count` words at byte `offset` of a mapped graph file.
+    Mapped {
+        /// The mapping (shared by the runs of one file).
+        file: Arc<MappedGraphFile>,
+        /// Byte offset of the first word.
+        offset: usize,
+        /// Words in the run.
+        count: usize,
+    },
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words::Owned(Vec::new())
+    }
+}
+
+impl Words {
+    /// A mapped run; `None` when it does not fit the file or is misaligned.
+    pub fn mapped(file: Arc<MappedGraphFile>, offset: usize, count: usize) -> Option<Self> {
+        file.words(offset, count)?;
+        Some(Words::Mapped {
+            file,
+            offset,
+            count,
+        })
+    }
+
+    /// The words, wherever they live.
+    #[inline(always)]
+    pub fn as_slice(&self) -> &[AtomicU32] {
+        match self {
+            Words::Owned(v) => v,
+            Words::Mapped {
+                file,
+                offset,
+                count,
+            } => file.words(*offset, *count).unwrap_or(&[]),
+        }
+    }
+
+    /// The words in RAM, copying a mapped run there first.
+    pub fn owned_mut(&mut self) -> &mut Vec<AtomicU32> {
+        if let Words::Mapped { .. } = self {
+            let copy = self
+                .as_slice()
+                .iter()
+                .map(|w| AtomicU32::new(w.load(Ordering::Relaxed)))
+                .collect();
+            *self = Words::Owned(copy);
+        }
+        match self {
+            Words::Owned(v) => v,
+            Words::Mapped { .. } => unreachable!("replaced above"),
+        }
+    }
+
+    /// Bytes held in RAM (a mapped run's pages belong to the page cache).
+    pub fn ram_bytes(&self) -> usize {
+        match self {
+            Words::Owned(v) => v.capacity() * 4,
+            Words::Mapped { .. } => 0,
+        }
+    }
+
+    /// Bytes viewed in a mapped file.
+    pub fn mapped_bytes(&self) -> usize {
+        match self {
+            Words::Owned(_) => 0,
+            Words::Mapped { count, .. } => count * 4,
+        }
+    }
+}
+
+impl std::ops::Deref for Words {
+    type Target = [AtomicU32];
+
+    #[inline(always)]
+    fn deref(&self) -> &[AtomicU32] {
+        self.as_slice()
+    }
+}
