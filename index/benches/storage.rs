@@ -49,12 +49,13 @@ fn data(n: usize, clustered: bool) -> Vec<f32> {
         .collect()
 }
 
-fn rss_kib() -> u64 {
+/// A `/proc/self/status` field in KiB (`VmRSS`, `RssAnon`).
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
@@ -233,19 +234,24 @@ fn bulk_checkpoint_open(
     );
     index.close().unwrap();
 
-    let rss0 = rss_kib();
+    let (rss0, anon0) = (status_kib("VmRSS:"), status_kib("RssAnon:"));
     let t = Instant::now();
     let index = DiskHnswIndex::open(&dir, OpenOptions::default()).unwrap();
     let open = t.elapsed();
-    let rss1 = rss_kib();
+    let (rss1, anon1) = (status_kib("VmRSS:"), status_kib("RssAnon:"));
     let u = index.disk_usage();
+    let mem = index.memory_usage();
     println!(
-        "open (verifying rows): {:.3} s; RSS {} -> {} MiB (+{} MiB; raw vectors are {} MiB)",
+        "open (verifying rows): {:.3} s; RSS {} -> {} MiB (+{} MiB, of which anonymous +{} MiB); \
+         the index's own RAM {} MiB; raw vectors are {} MiB, graph file {} MiB",
         open.as_secs_f64(),
         rss0 / 1024,
         rss1 / 1024,
         (rss1.saturating_sub(rss0)) / 1024,
-        u.raw_vectors >> 20
+        (anon1.saturating_sub(anon0)) / 1024,
+        mem.ram_total() >> 20,
+        u.raw_vectors >> 20,
+        u.graph_file >> 20
     );
     println!(
         "on disk after close: {} B total, {:.1} B/vector; vector file {:.6}x raw",

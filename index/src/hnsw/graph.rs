@@ -208,13 +208,14 @@ impl Graph {
 
     /// Bytes of links, levels and offsets.
     pub fn graph_bytes(&self) -> usize {
-        self.layer0.ram_bytes()
-            + self.upper.ram_bytes()
+        self.layer0.bytes()
+            + self.upper.bytes()
             + self.upper_offset.capacity() * 4
             + self.levels.capacity()
     }
 
-    /// Bytes of links viewed in place in a mapped graph file.
+    /// Bytes of links viewed in place in a mapped graph file (included in
+    /// [`graph_bytes`](Self::graph_bytes)).
     pub fn mapped_bytes(&self) -> usize {
         self.layer0.mapped_bytes() + self.upper.mapped_bytes()
     }

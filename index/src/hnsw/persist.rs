@@ -283,7 +283,8 @@ impl HnswIndex {
         g.slots.get(id, &g.ids).map(|node| g.vector(node).to_vec())
     }
 
-    /// Bytes of links viewed in place in a mapped graph file (not in RAM).
+    /// Bytes of links viewed in place in a mapped graph file rather than
+    /// held in the heap.
     pub(crate) fn mapped_graph_bytes(&self) -> usize {
         self.graph.read().mapped_bytes()
     }

@@ -70,11 +70,13 @@ impl Words {
         }
     }
 
-    /// Bytes held in RAM (a mapped run's pages belong to the page cache).
-    pub fn ram_bytes(&self) -> usize {
+    /// Bytes of the run, owned or mapped: searches read links all the time,
+    /// so a mapped run is memory the index uses (from the page cache rather
+    /// than its own heap), and the index's accounting counts it.
+    pub fn bytes(&self) -> usize {
         match self {
             Words::Owned(v) => v.capacity() * 4,
-            Words::Mapped { .. } => 0,
+            Words::Mapped { count, .. } => count * 4,
         }
     }
 

@@ -404,6 +404,8 @@ impl DiskHnswIndex {
             Some(&gfile),
         )?;
         drop(sections);
+        // Before the replay: nothing has written to the mapping yet.
+        gfile.release_pages()?;
 
         let wpath = d.wal();
         let wbytes = read_file(&wpath)?;
@@ -481,6 +483,14 @@ impl DiskHnswIndex {
     /// the graph it navigates.
     pub fn hnsw(&self) -> &HnswIndex {
         self.inner.graph()
+    }
+
+    /// Bytes of graph links navigated in place in the mapped graph file
+    /// rather than copied into the heap (after an open, until the first
+    /// insert copies them). [`Index::memory_usage`] counts them as graph
+    /// memory either way; this tells where they live.
+    pub fn mapped_link_bytes(&self) -> usize {
+        self.inner.graph().mapped_graph_bytes()
     }
 
     /// The PQ-navigated engine, when this directory holds one.
@@ -849,8 +859,7 @@ impl Index for DiskHnswIndex {
 
     fn memory_usage(&self) -> MemoryUsage {
         MemoryUsage {
-            disk: self.inner.graph().with_vectors(|v| v.disk_bytes())
-                + self.inner.graph().mapped_graph_bytes(),
+            disk: self.inner.graph().with_vectors(|v| v.disk_bytes()),
             ..self.inner.index().memory_usage()
         }
     }

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
 
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::{MmapMut, MmapOptions, UncheckedAdvice};
 
 use crate::error::{Error, Result};
 
@@ -22,8 +22,8 @@ use crate::error::{Error, Result};
 /// atomics.
 pub struct MappedGraphFile {
     path: PathBuf,
-    /// Keeps the mapping alive; accessed only through `base`.
-    _map: MmapMut,
+    /// Keeps the mapping alive; accessed through `base`.
+    map: MmapMut,
     base: *mut u8,
     len: usize,
 }
@@ -57,7 +57,7 @@ impl MappedGraphFile {
         let (base, len) = (map.as_mut_ptr(), map.len());
         Ok(MappedGraphFile {
             path: path.to_path_buf(),
-            _map: map,
+            map,
             base,
             len,
         })
@@ -91,6 +91,19 @@ impl MappedGraphFile {
         Some(unsafe {
             std::slice::from_raw_parts(self.base.add(offset).cast::<AtomicU32>(), count)
         })
+    }
+
+    /// Drops this process's copies of the pages read so far (the open's
+    /// checksum pass touches every page, which would otherwise stay in the
+    /// process's RSS); searches fault back in only the pages they visit.
+    /// Call it before any word has been written: a private mapping's
+    /// written pages would be discarded too.
+    pub fn release_pages(&self) -> Result<()> {
+        // SAFETY: `MADV_DONTNEED` on a private file mapping makes later
+        // reads see the file's contents again; the caller guarantees no
+        // word was written yet, so nothing is lost or changed.
+        unsafe { self.map.unchecked_advise(UncheckedAdvice::DontNeed) }
+            .map_err(|e| Error::io(&self.path, e))
     }
 
     /// Bytes mapped.
