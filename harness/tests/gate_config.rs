@@ -140,7 +140,16 @@ fn pq_and_disk_options_are_checked() {
     let mut c = case();
     c["algorithm"] = json!("omendb-disk-hnsw");
     c["query"]["rerank"] = json!(10);
-    assert!(err(vec![c]).contains("query.rerank: only omendb-hnsw-pq takes it"));
+    assert!(err(vec![c]).contains("query.rerank: only the PQ kinds take it"));
+
+    // The PQ kind on disk needs what the in-RAM one needs.
+    let mut c = case();
+    c["algorithm"] = json!("omendb-disk-hnsw-pq");
+    assert!(err(vec![c.clone()]).contains("build.pq_m: required by omendb-disk-hnsw-pq"));
+    c["build"]["pq_m"] = json!(8);
+    c["query"]["rerank"] = json!(50);
+    c["insertion"] = json!("bulk");
+    assert!(parse(vec![c]).is_ok());
 }
 
 #[test]

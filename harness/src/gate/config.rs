@@ -69,6 +69,11 @@ pub enum Algorithm {
     /// (checkpointed), reopened read-only and searched from the files.
     #[serde(rename = "omendb-disk-hnsw")]
     OmendbDiskHnsw,
+    /// `omendb::DiskHnswIndex` of the PQ kind: graph and codes in RAM, full
+    /// vectors only in the mapped file; built, closed, reopened read-only.
+    /// Needs what `omendb-hnsw-pq` needs.
+    #[serde(rename = "omendb-disk-hnsw-pq")]
+    OmendbDiskHnswPq,
 }
 
 impl fmt::Display for Algorithm {
@@ -77,6 +82,7 @@ impl fmt::Display for Algorithm {
             Algorithm::OmendbHnsw => "omendb-hnsw",
             Algorithm::OmendbHnswPq => "omendb-hnsw-pq",
             Algorithm::OmendbDiskHnsw => "omendb-disk-hnsw",
+            Algorithm::OmendbDiskHnswPq => "omendb-disk-hnsw-pq",
         })
     }
 }
@@ -192,7 +198,7 @@ impl Case {
         );
         ensure!(self.query.ef >= 1, "query.ef: must be at least 1, got 0");
         match self.algorithm {
-            Algorithm::OmendbHnswPq => {
+            Algorithm::OmendbHnswPq | Algorithm::OmendbDiskHnswPq => {
                 match self.build.pq_m {
                     None => bail!("build.pq_m: required by {}", self.algorithm),
                     Some(0) => bail!("build.pq_m: must be at least 1, got 0"),
@@ -212,12 +218,12 @@ impl Case {
             Algorithm::OmendbHnsw | Algorithm::OmendbDiskHnsw => {
                 ensure!(
                     self.build.pq_m.is_none(),
-                    "build.pq_m: only omendb-hnsw-pq takes it, not {}",
+                    "build.pq_m: only the PQ kinds take it, not {}",
                     self.algorithm
                 );
                 ensure!(
                     self.query.rerank.is_none(),
-                    "query.rerank: only omendb-hnsw-pq takes it, not {}",
+                    "query.rerank: only the PQ kinds take it, not {}",
                     self.algorithm
                 );
             }

@@ -217,26 +217,27 @@ fn build(case: &Case, ds: &Dataset) -> anyhow::Result<Built> {
         seed: case.build.seed,
         ..HnswParams::default()
     };
+    let pq = || -> anyhow::Result<HnswPqParams> {
+        let pq = PqParams {
+            m: case.build.pq_m.context("build.pq_m: missing")?,
+            seed: case.build.seed,
+            ..PqParams::default()
+        };
+        Ok(HnswPqParams { hnsw, pq })
+    };
     let index: Box<dyn Index> = match case.algorithm {
         Algorithm::OmendbHnsw => Box::new(HnswIndex::new(ds.dims, ds.metric, hnsw)?),
-        Algorithm::OmendbHnswPq => {
-            let pq = PqParams {
-                m: case.build.pq_m.context("build.pq_m: missing")?,
-                seed: case.build.seed,
-                ..PqParams::default()
-            };
-            Box::new(HnswPqIndex::new(
-                ds.dims,
-                ds.metric,
-                HnswPqParams { hnsw, pq },
-            )?)
-        }
-        Algorithm::OmendbDiskHnsw => {
+        Algorithm::OmendbHnswPq => Box::new(HnswPqIndex::new(ds.dims, ds.metric, pq()?)?),
+        Algorithm::OmendbDiskHnsw | Algorithm::OmendbDiskHnswPq => {
             let dir = ScratchDir::new(&case.name)?;
             let path = dir.0.join("index");
-            let disk =
-                DiskHnswIndex::create(&path, ds.dims, ds.metric, hnsw, Durability::default())
-                    .with_context(|| format!("creating the on-disk index in {}", path.display()))?;
+            let (d, metric, dur) = (ds.dims, ds.metric, Durability::default());
+            let disk = if case.algorithm == Algorithm::OmendbDiskHnswPq {
+                DiskHnswIndex::create_pq(&path, d, metric, pq()?, dur)
+            } else {
+                DiskHnswIndex::create(&path, d, metric, hnsw, dur)
+            }
+            .with_context(|| format!("creating the on-disk index in {}", path.display()))?;
             insert(&disk, case.insertion, ds)?;
             disk.close()
                 .context("closing (checkpointing) the on-disk index")?;
