@@ -6,42 +6,22 @@
 //! RAM accounting holds no vectors.
 
 use omendb::storage::{DiskHnswIndex, Durability};
-use omendb::{HnswParams, HnswPqParams, PqParams};
 
+use super::omendb_hnsw_pq::{pq_params, BUILD_PARAMS, QUERY_PARAMS};
 use super::omendb_shared::OmendbDiskAdapter;
-use super::{param, AlgorithmSpec, BuildContext, ParamSpec};
+use super::{AlgorithmSpec, BuildContext};
 use crate::sweep::adapter::Adapter;
 
 /// Registry entry (the parameters of `omendb-hnsw-pq`).
 pub const SPEC: AlgorithmSpec = AlgorithmSpec {
     name: "omendb-hnsw-pq-disk",
-    build_params: &[
-        ParamSpec::new("m", 16, 2, 256),
-        ParamSpec::new("ef_construction", 200, 1, 100_000),
-        ParamSpec::new("pq_m", 16, 1, 4096),
-        ParamSpec::new("seed", 42, 0, usize::MAX),
-    ],
-    query_params: &[
-        ParamSpec::new("ef", 64, 1, 100_000),
-        ParamSpec::new("rerank", 100, 0, 100_000),
-    ],
+    build_params: BUILD_PARAMS,
+    query_params: QUERY_PARAMS,
     make,
 };
 
 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
-    let seed = param(ctx.build_params, "seed")? as u64;
-    let params = HnswPqParams {
-        hnsw: HnswParams {
-            m: param(ctx.build_params, "m")?,
-            ef_construction: param(ctx.build_params, "ef_construction")?,
-            seed,
-            ..Default::default()
-        },
-        pq: PqParams {
-            seed,
-            ..PqParams::with_m(param(ctx.build_params, "pq_m")?)
-        },
-    };
+    let params = pq_params(ctx)?;
     let (dims, metric) = (ctx.dims, ctx.metric);
     Ok(OmendbDiskAdapter::boxed(SPEC.name, move |dir| {
         DiskHnswIndex::create_pq(dir, dims, metric, params, Durability::Never)
