@@ -277,3 +277,33 @@ fn concurrent_writers_with_checkpoints_lose_nothing() {
     let r = common::recall(&got, &truth, &train, &test, Metric::L2, 10);
     assert!(r >= 0.95, "recall@10 {r} after concurrent writes");
 }
+
+#[test]
+fn checkpoints_of_a_mapped_graph_round_trip() {
+    // Open (links mapped in place), remove without growing (links stay
+    // mapped), checkpoint twice (each renames a new file over the mapped
+    // one), reopen: same answers, consistent graph.
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = clustered(3_000, 50, D, 10, 9);
+    let index =
+        DiskHnswIndex::create(dir.path(), D, Metric::L2, params(), Durability::Never).unwrap();
+    index.add_batch(&ids(3_000, 0), &train).unwrap();
+    index.close().unwrap();
+    let index = DiskHnswIndex::open(dir.path(), OpenOptions::default()).unwrap();
+    assert!(index.mapped_link_bytes() > 0);
+    index.remove(11).unwrap();
+    index.checkpoint().unwrap();
+    index.remove(12).unwrap();
+    index.checkpoint().unwrap();
+    assert!(
+        index.mapped_link_bytes() > 0,
+        "removes do not copy the links"
+    );
+    let before = results(&index, &test);
+    index.close().unwrap();
+    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    assert_eq!(index.len(), 2_998);
+    assert!(!index.contains(11) && !index.contains(12));
+    index.hnsw().check_invariants().unwrap();
+    assert_eq!(results(&index, &test), before);
+}
