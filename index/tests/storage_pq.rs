@@ -160,4 +160,74 @@ fn bad_pq_parameters_are_refused_at_create() {
     assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
     p.pq.m = 0;
     assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
+    // 32 dimensions in 12 sub-spaces of 3 would leave the last all padding.
+    p.pq.m = 12;
+    assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
+    // Too small a training sample: refused at create, not at the first write
+    // (whose log record could then never be replayed).
+    let mut p = params();
+    p.pq.train_sample = 100;
+    assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
+    assert!(omendb::HnswPqIndex::new(D, Metric::L2, p).is_err());
+    // None of these left a directory behind that cannot be opened.
+    assert!(!dir.path().join("MANIFEST").exists());
+}
+
+#[test]
+fn concurrent_pq_writers_keep_codes_and_nodes_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = clustered(6_000, 50, D, 20, 13);
+    let opts = OpenOptions {
+        checkpoint_every: Some(400),
+        ..OpenOptions::with_durability(Durability::Group(16))
+    };
+    let index = DiskHnswIndex::create_pq_with(dir.path(), D, Metric::L2, params(), opts).unwrap();
+    index
+        .add_batch(&ids(1_000, 0), &train[..1_000 * D])
+        .unwrap();
+    let threads = 3;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (index, train) = (&index, &train);
+            s.spawn(move || {
+                for (i, v) in train.chunks_exact(D).enumerate().skip(1_000) {
+                    if i % threads == t {
+                        index.add(i as u64, v).unwrap();
+                    }
+                }
+            });
+        }
+        s.spawn(|| {
+            for q in test.chunks_exact(D).cycle().take(300) {
+                let hits = index
+                    .search(q, 10, &SearchParams { ef: 32, rerank: 30 })
+                    .unwrap();
+                assert_eq!(hits.len(), 10);
+            }
+        });
+    });
+    assert_eq!(index.len(), 6_000);
+    assert!(index.checkpoint_error().is_none());
+    // Every vector finds itself first through its own code and the graph:
+    // a code out of step with its node would send it elsewhere.
+    let exact = |index: &DiskHnswIndex| {
+        train
+            .chunks_exact(D)
+            .enumerate()
+            .step_by(37)
+            .filter(|(i, v)| {
+                index
+                    .search(v, 1, &SearchParams { ef: 64, rerank: 64 })
+                    .unwrap()[0]
+                    .id
+                    == *i as u64
+            })
+            .count()
+    };
+    let before = exact(&index);
+    assert!(before as f64 >= 0.97 * 6_000f64 / 37.0, "{before}");
+    index.close().unwrap();
+    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    index.hnsw().check_invariants().unwrap();
+    assert_eq!(exact(&index), before);
 }

@@ -14,6 +14,7 @@
 //! | `navigate.rs` | search with a caller's scorer, exact re-ranking (for the PQ index) |
 //! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets, heaps |
 //! | `rng.rs` | the seeded level generator |
+//! | `view.rs` | `GraphView`: read-only inspection for indexes that own a graph |
 //!
 //! Inserting is two phases. Under the index's write lock a node is *stored*:
 //! its vector copied in, its level drawn, its empty link slots allocated.
@@ -32,9 +33,11 @@ mod scratch;
 pub(crate) mod search;
 mod select;
 pub(crate) mod vectors;
+mod view;
 pub(crate) mod words;
 
 pub use params::HnswParams;
+pub use view::GraphView;
 
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;

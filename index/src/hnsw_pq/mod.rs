@@ -21,7 +21,7 @@ mod scorer;
 use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
-use crate::hnsw::{HnswIndex, HnswParams};
+use crate::hnsw::{GraphView, HnswIndex, HnswParams};
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
 use crate::pq::{PqParams, ProductQuantizer, KS};
@@ -50,12 +50,10 @@ impl HnswPqIndex {
     /// An empty index; the quantizer is trained on the first `add_batch`,
     /// which must then hold at least 256 vectors.
     pub fn new(dims: usize, metric: Metric, params: HnswPqParams) -> Result<Self> {
-        if params.pq.m == 0 || params.pq.m > dims {
-            return Err(Error::invalid(
-                "m",
-                format!("must be in 1..={dims} (the dimension), got {}", params.pq.m),
-            ));
+        if dims == 0 {
+            return Err(Error::invalid("dims", "must be at least 1"));
         }
+        params.pq.validate(dims)?;
         Ok(HnswPqIndex {
             graph: HnswIndex::new(dims, metric, params.hnsw)?,
             pq_params: params.pq,
@@ -86,8 +84,14 @@ impl HnswPqIndex {
         self.pq.read().is_some()
     }
 
-    /// The graph this index navigates (for its inspection methods).
-    pub fn hnsw(&self) -> &HnswIndex {
+    /// The graph this index navigates, for inspection (writes go through
+    /// this index, which keeps codes and nodes in step).
+    pub fn hnsw(&self) -> GraphView<'_> {
+        GraphView(&self.graph)
+    }
+
+    /// The graph itself, for the storage layer.
+    pub(crate) fn graph(&self) -> &HnswIndex {
         &self.graph
     }
 
@@ -220,13 +224,16 @@ impl Index for HnswPqIndex {
     }
 
     fn memory_usage(&self) -> MemoryUsage {
-        let mut usage = self.graph.memory_usage();
-        usage.codes = self.codes.read().capacity()
-            + self
-                .pq
-                .read()
-                .as_ref()
-                .map_or(0, ProductQuantizer::memory_bytes);
-        usage
+        // Lock order: quantizer, codes, graph (as `search` takes them).
+        let codebooks = self
+            .pq
+            .read()
+            .as_ref()
+            .map_or(0, ProductQuantizer::memory_bytes);
+        let codes = self.codes.read().capacity();
+        MemoryUsage {
+            codes: codes + codebooks,
+            ..self.graph.memory_usage()
+        }
     }
 }

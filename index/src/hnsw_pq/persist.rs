@@ -46,9 +46,10 @@ impl HnswPqIndex {
         &self,
         w: &mut SectionWriter<W>,
     ) -> std::io::Result<usize> {
+        // Lock order, as everywhere in this index: quantizer, codes, graph.
+        let pq = self.pq.read();
         let codes = self.codes.read();
         let n = self.graph.write_graph_sections(w)?;
-        let pq = self.pq.read();
         if let Some(pq) = pq.as_ref() {
             w.section(SEC_PQ_CODEBOOK, FLAG_REQUIRED, &pq.to_bytes())?;
         }

@@ -45,6 +45,24 @@ impl Default for PqParams {
 }
 
 impl PqParams {
+    /// Checks the parameters against `dims` as training would, so an index
+    /// can refuse them when it is created rather than at its first write:
+    /// `m` in `1..=dims` with no sub-space left all padding, a training
+    /// sample of at least [`KS`], and counts that fit the on-disk format.
+    pub fn validate(&self, dims: usize) -> Result<()> {
+        sub_dims_for(dims, self.m)?;
+        if self.train_sample < KS {
+            return Err(Error::invalid(
+                "train_sample",
+                format!("must be at least {KS} (one vector per centroid)"),
+            ));
+        }
+        if u32::try_from(self.iterations).is_err() {
+            return Err(Error::invalid("iterations", "must fit in 32 bits"));
+        }
+        Ok(())
+    }
+
     /// The defaults with `m` sub-spaces.
     pub fn with_m(m: usize) -> Self {
         PqParams {

@@ -1,4 +1,4 @@
-//! [`DiskHnswIndex`]: an [`HnswIndex`] — or an [`HnswPqIndex`], navigated by
+//! [`DiskHnswIndex`]: an [`HnswIndex`](crate::hnsw::HnswIndex) — or an [`HnswPqIndex`], navigated by
 //! PQ codes held in RAM — whose vectors live in a memory-mapped file, whose
 //! graph (and codebooks and codes) is checkpointed to disk, and whose writes
 //! go through a write-ahead log first. [`DiskHnswIndex::open`] reads which
@@ -16,9 +16,12 @@
 //! ```
 //!
 //! Writes are stored in log order under one mutex (check, log, store the
-//! vector and an unlinked node), then linked outside it, so writers on many
-//! threads link at once; searches run alongside. A checkpoint waits for the
-//! links in flight, so it never snapshots a half-linked node.
+//! vector and an unlinked node), then linked outside it, so the next write's
+//! logging and fsync overlap the link; searches run alongside. Storing needs
+//! the graph's exclusive lock, which waits for links in flight, so
+//! one-at-a-time writers on many threads still take turns (a batch links on
+//! all cores). A checkpoint waits for the links in flight, so it never
+//! snapshots a half-linked node.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
@@ -41,7 +44,7 @@ use super::mmap_vectors::{file_sizes, verify_rows, MmapVectors};
 use super::wal::{self, Durability, LogOp, LoggedOp, TornTail, WalWriter, MAX_RECORD_BYTES};
 use crate::error::{Error, Result};
 use crate::hnsw::vectors::VectorStore;
-use crate::hnsw::{HnswIndex, HnswParams};
+use crate::hnsw::{GraphView, HnswParams};
 use crate::hnsw_pq::{HnswPqIndex, HnswPqParams};
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
@@ -274,12 +277,10 @@ impl DiskHnswIndex {
         params: HnswPqParams,
         opts: OpenOptions,
     ) -> Result<Self> {
-        if params.pq.m == 0 || params.pq.m > dims {
-            return Err(Error::invalid(
-                "m",
-                format!("must be in 1..={dims} (the dimension), got {}", params.pq.m),
-            ));
+        if dims == 0 {
+            return Err(Error::invalid("dims", "must be at least 1"));
         }
+        params.pq.validate(dims)?;
         let manifest = Manifest {
             dims,
             metric,
@@ -375,7 +376,10 @@ impl DiskHnswIndex {
         let gpath = d.graph();
         // Mapped, not read: the link sections are navigated in place.
         let gfile = Arc::new(MappedGraphFile::open(&gpath)?);
-        let gbytes = gfile.bytes();
+        // SAFETY: nothing stores to the mapped words before `sections` (the
+        // last borrow of these bytes) is dropped below: restoring only
+        // reads, and the replay comes after.
+        let gbytes = unsafe { gfile.bytes() };
         let gheader = FileHeader::decode(gbytes, FileKind::Graph, &gpath)?;
         gheader.expect_shape(dims, metric, &gpath)?;
         let sections = read_sections(gbytes, &gpath)?;
@@ -404,8 +408,9 @@ impl DiskHnswIndex {
             Some(&gfile),
         )?;
         drop(sections);
-        // Before the replay: nothing has written to the mapping yet.
-        gfile.release_pages()?;
+        // SAFETY: before the replay, nothing has stored to the mapping yet
+        // (and nothing ever does: the first growth copies the links out).
+        unsafe { gfile.release_pages() }?;
 
         let wpath = d.wal();
         let wbytes = read_file(&wpath)?;
@@ -479,10 +484,10 @@ impl DiskHnswIndex {
         &self.report
     }
 
-    /// The graph (for its inspection methods); for a PQ-navigated index,
-    /// the graph it navigates.
-    pub fn hnsw(&self) -> &HnswIndex {
-        self.inner.graph()
+    /// The graph, for inspection (for a PQ-navigated index, the graph it
+    /// navigates). Writes go through this index, which logs them first.
+    pub fn hnsw(&self) -> GraphView<'_> {
+        GraphView(self.inner.graph())
     }
 
     /// Bytes of graph links navigated in place in the mapped graph file
@@ -606,11 +611,17 @@ impl DiskHnswIndex {
                     .graph()
                     .with_vectors_mut(|v| v.try_reserve(rows))?;
             }
-            w.wal.as_mut().ok_or(Error::ReadOnly)?.append(&op)?;
-            // Validated above, so storing cannot fail; if it did, the log
-            // would hold a write the index refused, and the next open would
-            // say so.
-            let nodes = self.inner.store(&op)?;
+            let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
+            wal.append(&op)?;
+            // Validated above, so storing should not fail; if it does, the
+            // record is taken back so the log never holds a refused write.
+            let nodes = match self.inner.store(&op) {
+                Ok(nodes) => nodes,
+                Err(e) => {
+                    wal.undo_last()?;
+                    return Err(e);
+                }
+            };
             w.ops_since_checkpoint += 1;
             (nodes, self.linking.read())
         };

@@ -103,7 +103,7 @@ impl Engine {
     pub fn graph(&self) -> &HnswIndex {
         match self {
             Engine::Hnsw(i) => i,
-            Engine::Pq(i) => i.hnsw(),
+            Engine::Pq(i) => i.graph(),
         }
     }
 

@@ -33,7 +33,7 @@ use super::format::{
 use crate::error::{Error, Result};
 use crate::hnsw::HnswParams;
 use crate::metric::Metric;
-use crate::pq::{PqParams, KS};
+use crate::pq::PqParams;
 
 /// Section kind of the HNSW build parameters.
 pub const SECTION_PARAMS: u32 = 1;
@@ -129,8 +129,12 @@ impl Manifest {
                         train_sample: usize::try_from(u64_at(b, 8)).unwrap_or(usize::MAX),
                         seed: u64_at(b, 16),
                     };
-                    if p.m == 0 || p.train_sample < KS {
-                        return Err(corrupt(file, s.offset, "invalid PQ parameters"));
+                    if let Err(e) = p.validate(header.dims as usize) {
+                        return Err(corrupt(
+                            file,
+                            s.offset,
+                            format!("invalid PQ parameters: {e}"),
+                        ));
                     }
                     pq = Some(p);
                 }

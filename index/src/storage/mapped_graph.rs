@@ -12,7 +12,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
 
-use memmap2::{MmapMut, MmapOptions, UncheckedAdvice};
+#[cfg(unix)]
+use memmap2::UncheckedAdvice;
+use memmap2::{MmapMut, MmapOptions};
 
 use crate::error::{Error, Result};
 
@@ -46,7 +48,7 @@ impl std::fmt::Debug for MappedGraphFile {
 
 impl MappedGraphFile {
     /// Maps `path` privately.
-    pub fn open(path: &Path) -> Result<Self> {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
         let io = |e| Error::io(path, e);
         let file = File::open(path).map_err(io)?;
         // SAFETY: a private (copy-on-write) map: this process's writes never
@@ -63,20 +65,24 @@ impl MappedGraphFile {
         })
     }
 
-    /// The file's bytes, for checksums and parsing before any words are used.
-    pub fn bytes(&self) -> &[u8] {
+    /// The file's bytes, for checksums and parsing.
+    ///
+    /// # Safety
+    /// No word of this file may be stored to (through [`words`](Self::words))
+    /// while the returned slice is alive.
+    pub(crate) unsafe fn bytes(&self) -> &[u8] {
         if self.len == 0 {
             return &[];
         }
-        // SAFETY: `base..base + len` is the live mapping; it is only read
-        // through this view while the open parses it.
+        // SAFETY: `base..base + len` is the live mapping; the caller
+        // guarantees nothing writes it while this view is borrowed.
         unsafe { std::slice::from_raw_parts(self.base, self.len) }
     }
 
     /// `count` little-endian u32 words starting at byte `offset`, as
     /// atomics. `None` when the run is misaligned or outside the file.
     #[inline(always)]
-    pub fn words(&self, offset: usize, count: usize) -> Option<&[AtomicU32]> {
+    pub(crate) fn words(&self, offset: usize, count: usize) -> Option<&[AtomicU32]> {
         let end = count.checked_mul(4).and_then(|b| b.checked_add(offset))?;
         if !offset.is_multiple_of(4) || end > self.len || !cfg!(target_endian = "little") {
             return None;
@@ -96,24 +102,25 @@ impl MappedGraphFile {
     /// Drops this process's copies of the pages read so far (the open's
     /// checksum pass touches every page, which would otherwise stay in the
     /// process's RSS); searches fault back in only the pages they visit.
-    /// Call it before any word has been written: a private mapping's
-    /// written pages would be discarded too.
-    pub fn release_pages(&self) -> Result<()> {
-        // SAFETY: `MADV_DONTNEED` on a private file mapping makes later
-        // reads see the file's contents again; the caller guarantees no
-        // word was written yet, so nothing is lost or changed.
-        unsafe { self.map.unchecked_advise(UncheckedAdvice::DontNeed) }
-            .map_err(|e| Error::io(&self.path, e))
-    }
-
-    /// Bytes mapped.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the file is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    ///
+    /// # Safety
+    /// No word of this file may have been stored to yet: a private
+    /// mapping's written pages would be discarded too, silently reverting
+    /// the stores.
+    pub(crate) unsafe fn release_pages(&self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            // SAFETY: `MADV_DONTNEED` on a private file mapping makes later
+            // reads see the file's contents again; the caller guarantees no
+            // word was written yet, so nothing is lost or changed.
+            unsafe { self.map.unchecked_advise(UncheckedAdvice::DontNeed) }
+                .map_err(|e| Error::io(&self.path, e))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &self.map;
+            Ok(())
+        }
     }
 }
 
@@ -129,7 +136,8 @@ mod tests {
         let bytes: Vec<u8> = (0u32..64).flat_map(|w| w.to_le_bytes()).collect();
         std::fs::write(&p, &bytes).unwrap();
         let m = MappedGraphFile::open(&p).unwrap();
-        assert_eq!(m.bytes(), &bytes[..]);
+        // SAFETY: nothing is stored to the words while this view lives.
+        assert_eq!(unsafe { m.bytes() }, &bytes[..]);
         let w = m.words(8, 4).unwrap();
         assert_eq!(w[0].load(Ordering::Relaxed), 2);
         w[1].store(99, Ordering::Relaxed);

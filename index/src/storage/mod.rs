@@ -19,7 +19,9 @@
 //! (`hnsw_pq/persist.rs` adds the codebooks and codes).
 //!
 //! The only `unsafe` in the crate's storage lives in `mmap_vectors.rs`
-//! (mapping, and viewing mapped bytes as `f32`) and `lock.rs` (`flock`).
+//! (mapping, and viewing mapped bytes as `f32`), `mapped_graph.rs` (mapping,
+//! viewing link sections as atomics, releasing pages; its two `unsafe fn`s
+//! are called from `disk_hnsw.rs`'s open) and `lock.rs` (`flock`).
 
 pub mod directory;
 pub mod disk_hnsw;
@@ -27,7 +29,7 @@ mod engine;
 pub mod format;
 pub mod lock;
 pub mod manifest;
-pub mod mapped_graph;
+pub(crate) mod mapped_graph;
 pub mod mmap_vectors;
 pub mod wal;
 

@@ -311,6 +311,8 @@ pub struct WalWriter {
     /// Encoded records not yet handed to the OS (`Never` only).
     pending: Vec<u8>,
     scratch: Vec<u8>,
+    /// Bytes of the last record appended, until it is undone.
+    last_record: Option<usize>,
 }
 
 impl WalWriter {
@@ -337,6 +339,7 @@ impl WalWriter {
             durability,
             len: valid_len,
             unsynced: 0,
+            last_record: None,
             pending: Vec::new(),
             scratch: Vec::new(),
         })
@@ -346,6 +349,7 @@ impl WalWriter {
     pub fn append(&mut self, op: &LogOp<'_>) -> Result<()> {
         self.scratch.clear();
         op.encode(&mut self.scratch);
+        self.last_record = Some(self.scratch.len());
         if self.durability == Durability::Never {
             self.pending.extend_from_slice(&self.scratch);
             if self.pending.len() >= NEVER_BUFFER {
@@ -364,6 +368,29 @@ impl WalWriter {
             Durability::Group(n) if self.unsynced >= n.max(1) => self.sync(),
             _ => Ok(()),
         }
+    }
+
+    /// Takes back the record just appended, for a write the index refused
+    /// after it was logged: the log must never hold a write that was not
+    /// applied (replaying it would fail). A record already handed to the OS
+    /// is cut off the file, and the cut is synced so a crash cannot bring
+    /// it back.
+    pub fn undo_last(&mut self) -> Result<()> {
+        let Some(n) = self.last_record.take() else {
+            return Ok(());
+        };
+        if self.pending.len() >= n {
+            self.pending.truncate(self.pending.len() - n);
+            return Ok(());
+        }
+        self.len -= n as u64;
+        self.file
+            .set_len(self.len)
+            .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(drop))
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.unsynced = self.unsynced.saturating_sub(1);
+        Ok(())
     }
 
     fn write_pending(&mut self) -> Result<()> {
@@ -419,6 +446,46 @@ mod tests {
             op.encode(&mut b);
         }
         b
+    }
+
+    #[test]
+    fn the_last_record_can_be_taken_back() {
+        let dir = tempfile::tempdir().unwrap();
+        for durability in [
+            Durability::Never,
+            Durability::Group(64),
+            Durability::EveryOp,
+        ] {
+            let p = dir.path().join(format!("{durability:?}"));
+            let h = FileHeader::new(FileKind::Wal, 2, Metric::L2);
+            let mut w = WalWriter::create(&p, &h, durability).unwrap();
+            let keep = LogOp::Add {
+                id: 1,
+                vector: &[1.0, 2.0],
+            };
+            let refused = LogOp::Add {
+                id: 2,
+                vector: &[3.0, 4.0],
+            };
+            w.append(&keep).unwrap();
+            w.append(&refused).unwrap();
+            w.undo_last().unwrap();
+            w.undo_last().unwrap(); // only the last one, once
+            w.append(&LogOp::Remove { id: 1 }).unwrap();
+            w.sync().unwrap();
+            let b = std::fs::read(&p).unwrap();
+            let s = scan(&b, &p).unwrap();
+            let got: Vec<LoggedOp> = s
+                .records
+                .iter()
+                .map(|&(o, r)| decode(r, 2, &p, o).unwrap())
+                .collect();
+            assert_eq!(
+                got,
+                vec![LoggedOp::Add(1, vec![1.0, 2.0]), LoggedOp::Remove(1)],
+                "{durability:?}"
+            );
+        }
     }
 
     #[test]
