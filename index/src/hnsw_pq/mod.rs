@@ -50,10 +50,7 @@ impl HnswPqIndex {
     /// An empty index; the quantizer is trained on the first `add_batch`,
     /// which must then hold at least 256 vectors.
     pub fn new(dims: usize, metric: Metric, params: HnswPqParams) -> Result<Self> {
-        if dims == 0 {
-            return Err(Error::invalid("dims", "must be at least 1"));
-        }
-        params.pq.validate(dims)?;
+        params.pq.validate(dims)?; // dims = 0 included
         Ok(HnswPqIndex {
             graph: HnswIndex::new(dims, metric, params.hnsw)?,
             pq_params: params.pq,

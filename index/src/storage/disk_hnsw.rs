@@ -277,9 +277,7 @@ impl DiskHnswIndex {
         params: HnswPqParams,
         opts: OpenOptions,
     ) -> Result<Self> {
-        if dims == 0 {
-            return Err(Error::invalid("dims", "must be at least 1"));
-        }
+        // Also refuses dims = 0, as `create_from` would.
         params.pq.validate(dims)?;
         let manifest = Manifest {
             dims,
@@ -625,8 +623,9 @@ impl DiskHnswIndex {
             w.ops_since_checkpoint += 1;
             (nodes, self.linking.read())
         };
-        // Outside it: linking, which other writers do at the same time. A
-        // checkpoint waits for every link in flight (the `linking` lock).
+        // Outside it: linking, while the next write is checked and logged
+        // (its store then waits for this link). A checkpoint waits for every
+        // link in flight (the `linking` lock).
         self.inner.link(&nodes);
         drop(linking);
         let mut w = self.writer.lock();

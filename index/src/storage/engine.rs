@@ -17,7 +17,7 @@ use crate::hnsw::persist::GRAPH_SECTIONS;
 use crate::hnsw::vectors::VectorStore;
 use crate::hnsw::HnswIndex;
 use crate::hnsw_pq::persist::PQ_SECTIONS;
-use crate::hnsw_pq::{HnswPqIndex, HnswPqParams};
+use crate::hnsw_pq::HnswPqIndex;
 use crate::index::Index;
 
 /// The index kinds a directory can hold.
@@ -32,22 +32,14 @@ impl Engine {
     /// An empty engine of the kind `manifest` describes, over `vectors`.
     pub fn create(manifest: &Manifest, vectors: VectorStore) -> Result<Self> {
         let (d, metric) = (manifest.dims, manifest.metric);
-        Ok(match manifest.pq {
+        Ok(match manifest.pq_params() {
             None => Engine::Hnsw(HnswIndex::with_vector_store(
                 d,
                 metric,
                 manifest.params,
                 vectors,
             )?),
-            Some(pq) => Engine::Pq(HnswPqIndex::with_vector_store(
-                d,
-                metric,
-                HnswPqParams {
-                    hnsw: manifest.params,
-                    pq,
-                },
-                vectors,
-            )?),
+            Some(p) => Engine::Pq(HnswPqIndex::with_vector_store(d, metric, p, vectors)?),
         })
     }
 
@@ -61,7 +53,7 @@ impl Engine {
         mapped: Option<&Arc<MappedGraphFile>>,
     ) -> Result<Self> {
         let (d, metric) = (manifest.dims, manifest.metric);
-        Ok(match manifest.pq {
+        Ok(match manifest.pq_params() {
             None => Engine::Hnsw(HnswIndex::from_graph_sections(
                 d,
                 metric,
@@ -71,17 +63,8 @@ impl Engine {
                 file,
                 mapped,
             )?),
-            Some(pq) => Engine::Pq(HnswPqIndex::from_sections(
-                d,
-                metric,
-                HnswPqParams {
-                    hnsw: manifest.params,
-                    pq,
-                },
-                sections,
-                vectors,
-                file,
-                mapped,
+            Some(p) => Engine::Pq(HnswPqIndex::from_sections(
+                d, metric, p, sections, vectors, file, mapped,
             )?),
         })
     }

@@ -32,6 +32,7 @@ use super::format::{
 };
 use crate::error::{Error, Result};
 use crate::hnsw::HnswParams;
+use crate::hnsw_pq::HnswPqParams;
 use crate::metric::Metric;
 use crate::pq::PqParams;
 
@@ -54,6 +55,14 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The PQ-navigated engine's parameters, for a directory of that kind.
+    pub fn pq_params(&self) -> Option<HnswPqParams> {
+        self.pq.map(|pq| HnswPqParams {
+            hnsw: self.params,
+            pq,
+        })
+    }
+
     /// The manifest file's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let p = &self.params;
