@@ -42,8 +42,34 @@ pub fn search_params(params: &Params) -> SearchParams {
 }
 
 /// Caller ids (train row numbers) of a result list.
-pub fn row_ids(found: &[omendb::Neighbor]) -> Vec<u32> {
+fn row_ids(found: &[omendb::Neighbor]) -> Vec<u32> {
     found.iter().map(|n| n.id as u32).collect()
+}
+
+/// Ids of the train rows: the row number of each.
+fn train_ids(train: &[f32], dims: usize) -> Vec<u64> {
+    (0..(train.len() / dims) as u64).collect()
+}
+
+/// One query through either adapter's index, as train row numbers.
+fn search_rows(
+    index: &dyn Index,
+    query: &[f32],
+    k: usize,
+    params: &SearchParams,
+) -> anyhow::Result<Vec<u32>> {
+    Ok(row_ids(&index.search(query, k, params)?))
+}
+
+/// A query set through the engine's own parallel `search_batch`.
+fn batch_rows(
+    index: &dyn Index,
+    queries: &[f32],
+    k: usize,
+    params: &SearchParams,
+) -> anyhow::Result<Vec<Vec<u32>>> {
+    let found = index.search_batch(queries, k, params)?;
+    Ok(found.iter().map(|row| row_ids(row)).collect())
 }
 
 impl Adapter for OmendbAdapter {
@@ -52,8 +78,7 @@ impl Adapter for OmendbAdapter {
     }
 
     fn build(&mut self, train: &[f32], dims: usize, _threads: usize) -> anyhow::Result<()> {
-        let ids: Vec<u64> = (0..(train.len() / dims) as u64).collect();
-        self.index.add_batch(&ids, train)?;
+        self.index.add_batch(&train_ids(train, dims), train)?;
         Ok(())
     }
 
@@ -63,7 +88,7 @@ impl Adapter for OmendbAdapter {
     }
 
     fn search(&self, query: &[f32], k: usize) -> anyhow::Result<Vec<u32>> {
-        Ok(row_ids(&self.index.search(query, k, &self.search)?))
+        search_rows(self.index.as_ref(), query, k, &self.search)
     }
 
     fn batch_search(
@@ -72,8 +97,7 @@ impl Adapter for OmendbAdapter {
         _dims: usize,
         k: usize,
     ) -> anyhow::Result<Vec<Vec<u32>>> {
-        let found = self.index.search_batch(queries, k, &self.search)?;
-        Ok(found.iter().map(|row| row_ids(row)).collect())
+        batch_rows(self.index.as_ref(), queries, k, &self.search)
     }
 
     fn memory_usage(&self) -> Option<MemoryUsage> {
@@ -138,8 +162,7 @@ impl Adapter for OmendbDiskAdapter {
         self.reopen = None;
         let _ = std::fs::remove_dir_all(&self.dir);
         let index = (self.create)(&self.dir)?;
-        let ids: Vec<u64> = (0..(train.len() / dims) as u64).collect();
-        index.add_batch(&ids, train)?;
+        index.add_batch(&train_ids(train, dims), train)?;
         index.close()?;
         let dir = &self.dir;
         let (reopened, stats) =
@@ -155,7 +178,7 @@ impl Adapter for OmendbDiskAdapter {
     }
 
     fn search(&self, query: &[f32], k: usize) -> anyhow::Result<Vec<u32>> {
-        Ok(row_ids(&self.index()?.search(query, k, &self.search)?))
+        search_rows(self.index()?, query, k, &self.search)
     }
 
     fn batch_search(
@@ -164,8 +187,7 @@ impl Adapter for OmendbDiskAdapter {
         _dims: usize,
         k: usize,
     ) -> anyhow::Result<Vec<Vec<u32>>> {
-        let found = self.index()?.search_batch(queries, k, &self.search)?;
-        Ok(found.iter().map(|row| row_ids(row)).collect())
+        batch_rows(self.index()?, queries, k, &self.search)
     }
 
     fn memory_usage(&self) -> Option<MemoryUsage> {
