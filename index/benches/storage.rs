@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use omendb::{DiskHnswIndex, Durability, HnswIndex, HnswParams, Index, Metric, OpenOptions};
+use omendb::{DiskIndex, Durability, HnswIndex, HnswParams, Index, Metric, OpenOptions};
 
 const D: usize = 128;
 
@@ -118,7 +118,14 @@ fn throughput(
         ("EveryOp", Durability::EveryOp, adds.min(n).min(5_000)),
     ] {
         let dir = format!("{root}/{name}");
-        let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, dur).unwrap();
+        let index = DiskIndex::create(
+            &dir,
+            D,
+            Metric::L2,
+            params,
+            OpenOptions::with_durability(dur),
+        )
+        .unwrap();
         let t = Instant::now();
         for (i, x) in v.chunks_exact(D).take(count).enumerate() {
             index.add(i as u64, x).unwrap();
@@ -140,7 +147,14 @@ fn throughput(
         ("EveryOp", Durability::EveryOp),
     ] {
         let dir = format!("{root}/threads-{name}");
-        let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, dur).unwrap();
+        let index = DiskIndex::create(
+            &dir,
+            D,
+            Metric::L2,
+            params,
+            OpenOptions::with_durability(dur),
+        )
+        .unwrap();
         let count = adds.min(n);
         let t = Instant::now();
         std::thread::scope(|s| {
@@ -180,7 +194,14 @@ fn throughput(
         ("Group(64)", Durability::Group(64)),
     ] {
         let dir = format!("{root}/batch-{name}");
-        let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, dur).unwrap();
+        let index = DiskIndex::create(
+            &dir,
+            D,
+            Metric::L2,
+            params,
+            OpenOptions::with_durability(dur),
+        )
+        .unwrap();
         let count = n.min(200_000);
         let t = Instant::now();
         for (i, x) in ids[..count].chunks(1_000).zip(v.chunks(1_000 * D)) {
@@ -207,7 +228,14 @@ fn bulk_checkpoint_open(
     ram_bulk: f64,
 ) {
     let dir = format!("{root}/bulk");
-    let index = DiskHnswIndex::create(&dir, D, Metric::L2, params, Durability::Never).unwrap();
+    let index = DiskIndex::create(
+        &dir,
+        D,
+        Metric::L2,
+        params,
+        OpenOptions::with_durability(Durability::Never),
+    )
+    .unwrap();
     let t = Instant::now();
     for (i, x) in ids.chunks(1_000).zip(v.chunks(1_000 * D)) {
         index.add_batch(i, x).unwrap();
@@ -236,7 +264,7 @@ fn bulk_checkpoint_open(
 
     let (rss0, anon0) = (status_kib("VmRSS:"), status_kib("RssAnon:"));
     let t = Instant::now();
-    let index = DiskHnswIndex::open(&dir, OpenOptions::default()).unwrap();
+    let index = DiskIndex::open(&dir, OpenOptions::default()).unwrap();
     let open = t.elapsed();
     let (rss1, anon1) = (status_kib("VmRSS:"), status_kib("RssAnon:"));
     let u = index.disk_usage();
@@ -261,7 +289,7 @@ fn bulk_checkpoint_open(
     );
     drop(index);
     let t = Instant::now();
-    let quick = DiskHnswIndex::open(
+    let quick = DiskIndex::open(
         &dir,
         OpenOptions {
             verify_vectors: false,

@@ -14,6 +14,19 @@ pub enum Error {
         /// The length that was passed.
         got: usize,
     },
+    /// A row-major batch whose length is not a whole number of rows of the
+    /// index's dimension (or not one row per id).
+    #[error("batch of {values} values is not {rows} rows of {dims} dimensions{detail}")]
+    BatchShape {
+        /// Values (floats) passed.
+        values: usize,
+        /// Rows expected (one per id), or the whole rows the values hold.
+        rows: usize,
+        /// The index's dimension.
+        dims: usize,
+        /// What else is wrong, e.g. the ids the rows should match.
+        detail: String,
+    },
     /// A vector held NaN or an infinity.
     #[error("non-finite value {value} at component {component} of vector {row}")]
     NonFinite {

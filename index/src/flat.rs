@@ -107,6 +107,51 @@ impl Index for FlatIndex {
         Ok(())
     }
 
+    fn remove(&self, id: u64) -> Result<()> {
+        let d = self.dims;
+        let mut data = self.data.write();
+        let FlatData {
+            vectors,
+            ids,
+            slots,
+        } = &mut *data;
+        let row = slots.remove(id, ids).ok_or(Error::UnknownId(id))? as usize;
+        // Swap-remove: the last row moves into the hole.
+        let last = ids.len() - 1;
+        if row != last {
+            let moved = ids[last];
+            slots.remove(moved, ids);
+            ids.swap(row, last);
+            vectors.copy_within(last * d..(last + 1) * d, row * d);
+        }
+        ids.pop();
+        vectors.truncate(last * d);
+        if row != last {
+            slots.insert(row as u32, ids);
+        }
+        Ok(())
+    }
+
+    fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
+        validate::vector(vector, self.dims, 0)?;
+        let v = self.metric.prepared(vector, &self.kernels);
+        let mut data = self.data.write();
+        match data.slots.get(id, &data.ids) {
+            Some(row) => {
+                let row = row as usize;
+                data.vectors[row * self.dims..(row + 1) * self.dims].copy_from_slice(&v);
+            }
+            None => {
+                let row = data.ids.len() as u32;
+                data.vectors.extend_from_slice(&v);
+                data.ids.push(id);
+                let FlatData { ids, slots, .. } = &mut *data;
+                slots.insert(row, ids);
+            }
+        }
+        Ok(())
+    }
+
     fn search(&self, query: &[f32], k: usize, _params: &SearchParams) -> Result<Vec<Neighbor>> {
         let data = self.data.read();
         validate::query(query, self.dims, k, data.ids.len())?;

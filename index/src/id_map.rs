@@ -85,11 +85,6 @@ impl IdMap {
         self.table.len()
     }
 
-    /// Whether nothing is mapped.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-
     /// Every mapped row, in no particular order.
     pub fn rows(&self) -> impl Iterator<Item = Row> + '_ {
         self.table.iter().copied()

@@ -77,8 +77,15 @@ pub trait Index: Send + Sync {
     /// Adds one vector under `id`. Fails on a wrong dimension, a non-finite
     /// value or an id already present.
     fn add(&self, id: u64, vector: &[f32]) -> Result<()>;
-    /// Adds `ids.len()` vectors stored row-major in `vectors`.
+    /// Adds `ids.len()` vectors stored row-major in `vectors`, all or
+    /// nothing: on any error (a bad row, an id taken or given twice) no
+    /// vector of the batch is added.
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()>;
+    /// Deletes `id`: it is never returned again. Fails with
+    /// [`UnknownId`](crate::Error::UnknownId) when `id` is not live.
+    fn remove(&self, id: u64) -> Result<()>;
+    /// Replaces the vector of `id`, or adds it when `id` is not live.
+    fn update(&self, id: u64, vector: &[f32]) -> Result<()>;
     /// The `k` nearest neighbours of `query`, closest first.
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>>;
     /// Searches every row of `queries` (row-major) in parallel.

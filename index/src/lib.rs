@@ -1,23 +1,42 @@
 //! # OmenDB
 //!
-//! A vector search engine: exact ([`FlatIndex`]) and graph ([`HnswIndex`])
-//! indexes behind one [`Index`] trait, with SIMD distance kernels chosen at
-//! run time. See `ARCHITECTURE.md` at the repository root for the data flow.
+//! A vector search engine: exact ([`FlatIndex`]) and graph ([`HnswIndex`],
+//! [`HnswPqIndex`]) indexes behind one [`Index`] trait, with SIMD distance
+//! kernels chosen at run time, and any graph kind persisted in a directory
+//! ([`DiskIndex`]). See `ARCHITECTURE.md` at the repository root for the
+//! layers and the data flow.
+//!
+//! Layers, each importing only from those above it in this list:
+//! basics (`error`, `metric`, `distance`, `index`, `validate`, `topk`,
+//! `id_map`, `rng`, `recall`) → `store` (file format, section registry,
+//! vector stores, mapped files, directory, lock) → `pq`, `hnsw` → `hnsw_pq`
+//! → `engine` (the kinds a directory can hold, behind one trait) →
+//! `storage` (the logged, checkpointed directory index).
+
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod distance;
+mod engine;
 pub mod error;
 pub mod flat;
 pub mod hnsw;
 pub mod hnsw_pq;
-pub mod id_map;
+mod id_map;
 pub mod index;
 pub mod metric;
 pub mod pq;
+pub mod recall;
+pub mod rng;
 pub mod storage;
-pub mod topk;
+mod store;
+#[doc(hidden)]
+pub mod test_support;
+mod topk;
 mod validate;
 
 pub use distance::Kernels;
+pub use engine::DiskKind;
 pub use error::{Error, Result};
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams};
@@ -25,4 +44,6 @@ pub use hnsw_pq::{HnswPqIndex, HnswPqParams};
 pub use index::{Index, MemoryUsage, Neighbor, SearchParams};
 pub use metric::Metric;
 pub use pq::{AdcTable, PqParams, ProductQuantizer};
-pub use storage::{DiskHnswIndex, Durability, OpenOptions, RecoveryReport};
+pub use storage::{
+    CheckpointStats, DiskIndex, DiskUsage, Durability, OpenOptions, RecoveryReport, TornTail,
+};

@@ -25,10 +25,19 @@ pub fn batch(ids: &[u64], vectors: &[f32], dims: usize) -> Result<usize> {
     if ids.is_empty() {
         return Err(Error::EmptyBatch("no ids"));
     }
-    if vectors.len() != ids.len() * dims {
-        return Err(Error::DimensionMismatch {
-            expected: dims,
-            got: vectors.len() / ids.len(),
+    if Some(vectors.len()) != ids.len().checked_mul(dims) {
+        if vectors.len().is_multiple_of(ids.len()) {
+            // Every row has the same, wrong, length.
+            return Err(Error::DimensionMismatch {
+                expected: dims,
+                got: vectors.len() / ids.len(),
+            });
+        }
+        return Err(Error::BatchShape {
+            values: vectors.len(),
+            rows: ids.len(),
+            dims,
+            detail: format!(" (one per id: {} ids)", ids.len()),
         });
     }
     for (row, v) in vectors.chunks_exact(dims).enumerate() {
@@ -63,10 +72,61 @@ pub fn query_batch(queries: &[f32], dims: usize) -> Result<usize> {
         return Err(Error::EmptyBatch("no queries"));
     }
     if !queries.len().is_multiple_of(dims) {
-        return Err(Error::DimensionMismatch {
-            expected: dims,
-            got: queries.len() % dims,
+        return Err(Error::BatchShape {
+            values: queries.len(),
+            rows: queries.len() / dims,
+            dims,
+            detail: format!(" ({} values left over)", queries.len() % dims),
         });
     }
     Ok(queries.len() / dims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ragged_batches_name_the_real_numbers() {
+        // Rows of one wrong length: that length.
+        assert!(matches!(
+            batch(&[1, 2], &[0.0; 6], 4),
+            Err(Error::DimensionMismatch {
+                expected: 4,
+                got: 3
+            })
+        ));
+        let e = batch(&[1, 2, 3], &[0.0; 10], 4).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::BatchShape {
+                    values: 10,
+                    rows: 3,
+                    dims: 4,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("10 values") && msg.contains("3 rows") && msg.contains("4 dimensions"),
+            "{msg}"
+        );
+        let e = query_batch(&[0.0; 10], 4).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::BatchShape {
+                    values: 10,
+                    rows: 2,
+                    dims: 4,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("2 values left over"), "{e}");
+    }
 }

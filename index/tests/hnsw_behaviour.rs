@@ -277,7 +277,7 @@ fn bad_input_returns_typed_errors() {
     ));
     assert!(matches!(
         idx.search_batch(&[0.0; D + 1], 1, &p),
-        Err(Error::DimensionMismatch { .. })
+        Err(Error::BatchShape { values, rows: 1, dims: D, .. }) if values == D + 1
     ));
     assert_eq!(idx.search(&[0.25; D], 3, &p).unwrap().len(), 3);
 }

@@ -302,7 +302,7 @@ fn bad_input_is_refused() {
     ));
     assert!(matches!(
         ProductQuantizer::train(d, Metric::L2, &data[..data.len() - 1], &params(2, 5)),
-        Err(Error::DimensionMismatch { .. })
+        Err(Error::BatchShape { dims: 8, .. })
     ));
     assert!(matches!(
         ProductQuantizer::train(d, Metric::L2, &data, &params(0, 5)),
@@ -352,7 +352,12 @@ fn bad_input_is_refused() {
     ));
     assert!(matches!(
         pq.encode_batch(&[1.0; 12]),
-        Err(Error::DimensionMismatch { .. })
+        Err(Error::BatchShape {
+            values: 12,
+            rows: 1,
+            dims: 8,
+            ..
+        })
     ));
     assert!(matches!(pq.encode_batch(&[]), Err(Error::EmptyBatch(_))));
     assert!(pq.decode(&[0, 0, 0]).is_err());

@@ -11,12 +11,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use common::Rng;
-use omendb::storage::format::{read_sections, FileHeader, FileKind};
-use omendb::storage::manifest::Manifest;
-use omendb::storage::wal::{self, LogOp, LoggedOp};
+use omendb::test_support::Manifest;
+use omendb::test_support::{read_sections, FileHeader, FileKind};
+use omendb::test_support::{
+    wal::{self, LoggedOp},
+    WriteOp as LogOp,
+};
 use omendb::{
-    DiskHnswIndex, Error, HnswParams, HnswPqParams, Index, Metric, OpenOptions, PqParams,
-    SearchParams,
+    DiskIndex, Error, HnswParams, HnswPqParams, Index, Metric, OpenOptions, PqParams, SearchParams,
 };
 use proptest::prelude::*;
 
@@ -82,9 +84,9 @@ fn pristine(dir: &Path, pq: bool) {
             hnsw: params,
             pq: PqParams::with_m(4),
         };
-        DiskHnswIndex::create_pq_with(dir, D, Metric::L2, pq_params, opts()).unwrap()
+        DiskIndex::create(dir, D, Metric::L2, pq_params, opts()).unwrap()
     } else {
-        DiskHnswIndex::create_with(dir, D, Metric::L2, params, opts()).unwrap()
+        DiskIndex::create(dir, D, Metric::L2, params, opts()).unwrap()
     };
     let ids: Vec<u64> = (0..BASE).collect();
     let vs: Vec<f32> = ids.iter().flat_map(|&i| vector_for(i)).collect();
@@ -107,7 +109,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Opens the damaged copy and checks the outcome; returns "error" or "ok".
 fn check_case(dir: &Path, damaged: &Path, what: &str, states: &[BTreeSet<u64>]) -> &'static str {
-    let opened = catch_unwind(AssertUnwindSafe(|| DiskHnswIndex::open(dir, opts())))
+    let opened = catch_unwind(AssertUnwindSafe(|| DiskIndex::open(dir, opts())))
         .unwrap_or_else(|_| panic!("{what}: open panicked"));
     let index = match opened {
         Err(Error::Corrupt { file, .. }) | Err(Error::Incompatible { file, .. }) => {
@@ -224,7 +226,7 @@ fn the_undamaged_copy_opens_to_the_final_state() {
         let states = prefix_states();
         let p = src.path().join("wal.log");
         assert_eq!(check_case(src.path(), &p, "pristine", &states), "ok");
-        let index = DiskHnswIndex::open(src.path(), opts()).unwrap();
+        let index = DiskIndex::open(src.path(), opts()).unwrap();
         assert_eq!(index.recovery_report().replayed, logged_ops().len());
         assert!(index.contains(BASE + 39));
         assert_eq!(index.pq().is_some(), pq);
@@ -256,7 +258,7 @@ fn encode_log(ops: &[LoggedOp]) -> Vec<u8> {
             LoggedOp::Update(id, v) => LogOp::Update { id: *id, vector: v },
             LoggedOp::Batch(ids, v) => LogOp::Batch { ids, vectors: v },
         };
-        op.encode(&mut b);
+        wal::encode(&op, &mut b);
     }
     b
 }

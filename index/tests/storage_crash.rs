@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::Rng;
 use omendb::{
-    DiskHnswIndex, Durability, HnswParams, HnswPqParams, Index, Metric, OpenOptions, PqParams,
+    DiskIndex, Durability, HnswParams, HnswPqParams, Index, Metric, OpenOptions, PqParams,
     SearchParams,
 };
 
@@ -56,15 +56,15 @@ fn child_writer() {
     };
     let pq = std::env::var("OMENDB_CRASH_KIND").is_ok_and(|k| k == "pq");
     let index = if Path::new(&dir).join("MANIFEST").exists() {
-        DiskHnswIndex::open(&dir, opts).unwrap()
+        DiskIndex::open(&dir, opts).unwrap()
     } else if pq {
         let p = HnswPqParams {
             hnsw: params(),
             pq: PqParams::with_m(4),
         };
-        DiskHnswIndex::create_pq_with(&dir, D, Metric::L2, p, opts).unwrap()
+        DiskIndex::create(&dir, D, Metric::L2, p, opts).unwrap()
     } else {
-        DiskHnswIndex::create_with(&dir, D, Metric::L2, params(), opts).unwrap()
+        DiskIndex::create(&dir, D, Metric::L2, params(), opts).unwrap()
     };
     println!("OPENED");
     let mut id = start;
@@ -198,7 +198,7 @@ fn crash_trials(kind: &str, trials: usize) {
         }
         gone.extend(&deleted);
 
-        let index = DiskHnswIndex::open(dir.path(), OpenOptions::default())
+        let index = DiskIndex::open(dir.path(), OpenOptions::default())
             .unwrap_or_else(|e| panic!("trial {trial}: reopen failed: {e}"));
         index.hnsw().check_invariants().unwrap();
         assert!(

@@ -6,8 +6,8 @@ mod common;
 
 use common::{clustered, ground_truth, recall};
 use omendb::{
-    DiskHnswIndex, Durability, Error, HnswParams, HnswPqParams, Index, Metric, Neighbor,
-    OpenOptions, PqParams, SearchParams,
+    DiskIndex, Durability, Error, HnswParams, HnswPqParams, Index, Metric, Neighbor, OpenOptions,
+    PqParams, SearchParams,
 };
 
 const D: usize = 32;
@@ -37,8 +37,14 @@ fn pq_round_trip_keeps_codebooks_codes_and_answers() {
     let dir = tempfile::tempdir().unwrap();
     let (train, test) = clustered(8_000, 100, D, 20, 11);
     let (first, more) = train.split_at(6_000 * D);
-    let index =
-        DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, params(), Durability::Never).unwrap();
+    let index = DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        params(),
+        OpenOptions::with_durability(Durability::Never),
+    )
+    .unwrap();
     index.add_batch(&ids(6_000, 0), first).unwrap();
     index.remove(5).unwrap();
     let pq = index.pq().expect("a PQ index");
@@ -57,7 +63,7 @@ fn pq_round_trip_keeps_codebooks_codes_and_answers() {
         checkpoint_on_close: false,
         ..OpenOptions::default()
     };
-    let index = DiskHnswIndex::open(dir.path(), no_checkpoint).unwrap();
+    let index = DiskIndex::open(dir.path(), no_checkpoint).unwrap();
     let pq = index.pq().expect("opened as a PQ index");
     assert_eq!(pq.quantizer_bytes().unwrap(), codebooks);
     assert_eq!(index.len(), 5_999);
@@ -77,7 +83,7 @@ fn pq_round_trip_keeps_codebooks_codes_and_answers() {
     index.update(3, &more[..D]).unwrap();
     let after = search(&index, &test, 100);
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
     assert_eq!(index.recovery_report().replayed, 502);
     assert_eq!(index.pq().unwrap().quantizer_bytes().unwrap(), codebooks);
     assert_eq!(index.len(), 7_999);
@@ -102,11 +108,17 @@ fn overlap(before: &[Vec<Neighbor>], index: &dyn Index, test: &[f32]) -> f64 {
 fn pq_recall_on_disk_matches_the_in_ram_index() {
     let dir = tempfile::tempdir().unwrap();
     let (train, test) = clustered(5_000, 100, D, 20, 12);
-    let index =
-        DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, params(), Durability::Never).unwrap();
+    let index = DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        params(),
+        OpenOptions::with_durability(Durability::Never),
+    )
+    .unwrap();
     index.add_batch(&ids(5_000, 0), &train).unwrap();
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
     let truth = ground_truth(&train, &test, D, Metric::L2, 10);
     let with = recall(
         &search(&index, &test, 100),
@@ -132,8 +144,14 @@ fn pq_recall_on_disk_matches_the_in_ram_index() {
 #[test]
 fn a_first_write_too_small_to_train_is_refused_before_logging() {
     let dir = tempfile::tempdir().unwrap();
-    let index =
-        DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, params(), Durability::EveryOp).unwrap();
+    let index = DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        params(),
+        OpenOptions::with_durability(Durability::EveryOp),
+    )
+    .unwrap();
     let v = vec![0.5f32; D];
     assert!(matches!(
         index.add(1, &v),
@@ -146,7 +164,7 @@ fn a_first_write_too_small_to_train_is_refused_before_logging() {
     let small: Vec<f32> = vec![0.25; 100 * D];
     assert!(index.add_batch(&ids(100, 0), &small).is_err());
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
     assert_eq!(index.recovery_report().replayed, 0);
     assert_eq!(index.len(), 0);
     assert!(!index.pq().unwrap().is_trained());
@@ -157,17 +175,45 @@ fn bad_pq_parameters_are_refused_at_create() {
     let dir = tempfile::tempdir().unwrap();
     let mut p = params();
     p.pq.m = D + 1;
-    assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
+    assert!(DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        p,
+        OpenOptions::with_durability(Durability::Never)
+    )
+    .is_err());
     p.pq.m = 0;
-    assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
+    assert!(DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        p,
+        OpenOptions::with_durability(Durability::Never)
+    )
+    .is_err());
     // 32 dimensions in 12 sub-spaces of 3 would leave the last all padding.
     p.pq.m = 12;
-    assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
+    assert!(DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        p,
+        OpenOptions::with_durability(Durability::Never)
+    )
+    .is_err());
     // Too small a training sample: refused at create, not at the first write
     // (whose log record could then never be replayed).
     let mut p = params();
     p.pq.train_sample = 100;
-    assert!(DiskHnswIndex::create_pq(dir.path(), D, Metric::L2, p, Durability::Never).is_err());
+    assert!(DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        p,
+        OpenOptions::with_durability(Durability::Never)
+    )
+    .is_err());
     assert!(omendb::HnswPqIndex::new(D, Metric::L2, p).is_err());
     // None of these left a directory behind that cannot be opened.
     assert!(!dir.path().join("MANIFEST").exists());
@@ -181,7 +227,7 @@ fn concurrent_pq_writers_keep_codes_and_nodes_in_step() {
         checkpoint_every: Some(400),
         ..OpenOptions::with_durability(Durability::Group(16))
     };
-    let index = DiskHnswIndex::create_pq_with(dir.path(), D, Metric::L2, params(), opts).unwrap();
+    let index = DiskIndex::create(dir.path(), D, Metric::L2, params(), opts).unwrap();
     index
         .add_batch(&ids(1_000, 0), &train[..1_000 * D])
         .unwrap();
@@ -210,7 +256,7 @@ fn concurrent_pq_writers_keep_codes_and_nodes_in_step() {
     assert!(index.checkpoint_error().is_none());
     // Every vector finds itself first through its own code and the graph:
     // a code out of step with its node would send it elsewhere.
-    let exact = |index: &DiskHnswIndex| {
+    let exact = |index: &DiskIndex| {
         train
             .chunks_exact(D)
             .enumerate()
@@ -227,7 +273,7 @@ fn concurrent_pq_writers_keep_codes_and_nodes_in_step() {
     let before = exact(&index);
     assert!(before as f64 >= 0.97 * 6_000f64 / 37.0, "{before}");
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
     index.hnsw().check_invariants().unwrap();
     assert_eq!(exact(&index), before);
 }

@@ -4,9 +4,9 @@
 mod common;
 
 use common::clustered;
-use omendb::storage::DiskUsage;
+use omendb::DiskUsage;
 use omendb::{
-    DiskHnswIndex, Durability, Error, HnswIndex, HnswParams, Index, Metric, Neighbor, OpenOptions,
+    DiskIndex, Durability, Error, HnswIndex, HnswParams, Index, Metric, Neighbor, OpenOptions,
     SearchParams,
 };
 
@@ -31,14 +31,20 @@ fn round_trip_gives_identical_results() {
     let dir = tempfile::tempdir().unwrap();
     let (train, test) = clustered(12_000, 100, D, 20, 1);
     let (first, more) = train.split_at(10_000 * D);
-    let index =
-        DiskHnswIndex::create(dir.path(), D, Metric::L2, params(), Durability::Never).unwrap();
+    let index = DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        params(),
+        OpenOptions::with_durability(Durability::Never),
+    )
+    .unwrap();
     index.add_batch(&ids(10_000, 0), first).unwrap();
     index.remove(17).unwrap();
     let before = results(&index, &test);
     index.close().unwrap();
 
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::default()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::default()).unwrap();
     let r = index.recovery_report().clone();
     assert_eq!(
         (r.checkpoint_nodes, r.replayed, r.torn_tail.clone()),
@@ -68,14 +74,14 @@ fn round_trip_gives_identical_results() {
     assert_eq!(stats.nodes, 12_000);
     let after = results(&index, &test);
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::default()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::default()).unwrap();
     assert_eq!(index.recovery_report().replayed, 0);
     assert_eq!(results(&index, &test), after);
     assert_eq!(index.len(), 11_999);
 
     // Closed, the vector file holds exactly its rows.
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
     let u: DiskUsage = index.disk_usage();
     assert_eq!(u.vector_file, 64 + 12_000 * D as u64 * 4);
     assert!(u.vector_overhead() < 1.001, "{u:?}");
@@ -89,7 +95,7 @@ fn log_replay_restores_writes_made_after_the_checkpoint() {
         checkpoint_on_close: false,
         ..OpenOptions::default()
     };
-    let index = DiskHnswIndex::create_with(dir.path(), D, Metric::Cosine, params(), opts).unwrap();
+    let index = DiskIndex::create(dir.path(), D, Metric::Cosine, params(), opts).unwrap();
     index
         .add_batch(&ids(2_000, 0), &train[..2_000 * D])
         .unwrap();
@@ -103,7 +109,7 @@ fn log_replay_restores_writes_made_after_the_checkpoint() {
     let len = index.len();
     drop(index); // no checkpoint: the log carries the last 1,002 writes
 
-    let index = DiskHnswIndex::open(dir.path(), opts).unwrap();
+    let index = DiskIndex::open(dir.path(), opts).unwrap();
     let r = index.recovery_report();
     assert_eq!((r.checkpoint_nodes, r.replayed), (2_000, 1_002));
     assert_eq!(index.len(), len);
@@ -131,41 +137,61 @@ fn a_directory_opens_once_and_read_only_refuses_writes() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let (train, _) = clustered(500, 1, 8, 4, 3);
-    let x = DiskHnswIndex::create(a.path(), 8, Metric::L2, params(), Durability::EveryOp).unwrap();
-    let y = DiskHnswIndex::create(
+    let x = DiskIndex::create(
+        a.path(),
+        8,
+        Metric::L2,
+        params(),
+        OpenOptions::with_durability(Durability::EveryOp),
+    )
+    .unwrap();
+    let y = DiskIndex::create(
         b.path(),
         8,
         Metric::InnerProduct,
         params(),
-        Durability::default(),
+        OpenOptions::with_durability(Durability::default()),
     )
     .unwrap();
     x.add_batch(&ids(500, 0), &train).unwrap();
     y.add_batch(&ids(250, 1_000), &train[..250 * 8]).unwrap();
     assert!(matches!(
-        DiskHnswIndex::open(a.path(), OpenOptions::default()),
+        DiskIndex::open(a.path(), OpenOptions::default()),
         Err(Error::Locked(_))
     ));
     assert!(matches!(
-        DiskHnswIndex::open(a.path(), OpenOptions::read_only()),
+        DiskIndex::open(a.path(), OpenOptions::read_only()),
         Err(Error::Locked(_))
     ));
     assert!(matches!(
-        DiskHnswIndex::create(a.path(), 8, Metric::L2, params(), Durability::Never),
+        DiskIndex::create(
+            a.path(),
+            8,
+            Metric::L2,
+            params(),
+            OpenOptions::with_durability(Durability::Never)
+        ),
         Err(Error::Locked(_))
     ));
     assert_eq!((x.len(), y.len()), (500, 250));
     x.close().unwrap();
     y.close().unwrap();
-    assert!(DiskHnswIndex::create(a.path(), 8, Metric::L2, params(), Durability::Never).is_err());
+    assert!(DiskIndex::create(
+        a.path(),
+        8,
+        Metric::L2,
+        params(),
+        OpenOptions::with_durability(Durability::Never)
+    )
+    .is_err());
 
     // Read-only, on a read-only directory (tests may run as root, who
     // bypasses the mode bits, so refusing writes is checked through the API).
     let mut perms = std::fs::metadata(a.path()).unwrap().permissions();
     perms.set_readonly(true);
     std::fs::set_permissions(a.path(), perms.clone()).unwrap();
-    let r1 = DiskHnswIndex::open(a.path(), OpenOptions::read_only()).unwrap();
-    let r2 = DiskHnswIndex::open(a.path(), OpenOptions::read_only()).unwrap();
+    let r1 = DiskIndex::open(a.path(), OpenOptions::read_only()).unwrap();
+    let r2 = DiskIndex::open(a.path(), OpenOptions::read_only()).unwrap();
     assert_eq!(r1.len(), 500);
     assert_eq!(
         r2.search(&train[..8], 1, &SearchParams::default()).unwrap()[0].id,
@@ -187,7 +213,7 @@ fn bad_writes_are_refused_before_they_are_logged() {
         checkpoint_on_close: false,
         ..OpenOptions::default()
     };
-    let index = DiskHnswIndex::create_with(dir.path(), 4, Metric::L2, params(), opts).unwrap();
+    let index = DiskIndex::create(dir.path(), 4, Metric::L2, params(), opts).unwrap();
     index.add(1, &[1.0, 2.0, 3.0, 4.0]).unwrap();
     assert!(matches!(
         index.add(1, &[0.0; 4]),
@@ -207,7 +233,7 @@ fn bad_writes_are_refused_before_they_are_logged() {
         Err(Error::DuplicateId(1))
     ));
     drop(index);
-    let index = DiskHnswIndex::open(dir.path(), opts).unwrap();
+    let index = DiskIndex::open(dir.path(), opts).unwrap();
     assert_eq!(index.recovery_report().replayed, 1);
     assert_eq!(index.len(), 1);
 }
@@ -230,7 +256,7 @@ fn concurrent_writers_with_checkpoints_lose_nothing() {
         checkpoint_every: Some(500),
         ..OpenOptions::with_durability(Durability::Group(16))
     };
-    let index = DiskHnswIndex::create_with(dir.path(), D, Metric::L2, params(), opts).unwrap();
+    let index = DiskIndex::create(dir.path(), D, Metric::L2, params(), opts).unwrap();
     let threads = 4;
     std::thread::scope(|s| {
         for t in 0..threads {
@@ -266,7 +292,7 @@ fn concurrent_writers_with_checkpoints_lose_nothing() {
     assert!(index.checkpoint_error().is_none());
     index.hnsw().check_invariants().unwrap();
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
     assert_eq!(index.len(), 8_000);
     index.hnsw().check_invariants().unwrap();
     for (i, v) in train.chunks_exact(D).enumerate().step_by(97) {
@@ -285,11 +311,17 @@ fn checkpoints_of_a_mapped_graph_round_trip() {
     // one), reopen: same answers, consistent graph.
     let dir = tempfile::tempdir().unwrap();
     let (train, test) = clustered(3_000, 50, D, 10, 9);
-    let index =
-        DiskHnswIndex::create(dir.path(), D, Metric::L2, params(), Durability::Never).unwrap();
+    let index = DiskIndex::create(
+        dir.path(),
+        D,
+        Metric::L2,
+        params(),
+        OpenOptions::with_durability(Durability::Never),
+    )
+    .unwrap();
     index.add_batch(&ids(3_000, 0), &train).unwrap();
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::default()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::default()).unwrap();
     assert!(index.mapped_link_bytes() > 0);
     index.remove(11).unwrap();
     index.checkpoint().unwrap();
@@ -301,7 +333,7 @@ fn checkpoints_of_a_mapped_graph_round_trip() {
     );
     let before = results(&index, &test);
     index.close().unwrap();
-    let index = DiskHnswIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
     assert_eq!(index.len(), 2_998);
     assert!(!index.contains(11) && !index.contains(12));
     index.hnsw().check_invariants().unwrap();

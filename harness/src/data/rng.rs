@@ -1,34 +1,24 @@
-//! A small, fast, seedable random number generator (SplitMix64) with
-//! uniform and normal draws.
-//!
-//! Synthetic data must be reproducible across versions of this crate's
-//! dependencies, so the generator is written out here rather than taken from
-//! a crate whose streams may change between releases. Each vector gets its
-//! own generator seeded from `(seed, stream, row)`, so rows can be generated
-//! in parallel and a subset of `n` rows is exactly the first `n` rows of a
+//! Seeded uniform and normal draws for synthetic data, on the engine's one
+//! generator ([`omendb::rng::SplitMix64`], written out there so that streams
+//! never change with a dependency upgrade). Each vector gets its own
+//! generator seeded from `(seed, stream, row)`, so rows can be generated in
+//! parallel and a subset of `n` rows is exactly the first `n` rows of a
 //! larger set.
 
-/// SplitMix64 (Steele, Lea and Flood, 2014): 64 bits of state, passes
-/// BigCrush, and any seed is a good seed.
+use omendb::rng::{mix, SplitMix64, GOLDEN};
+
+/// SplitMix64 started from a mixed seed, with Box–Muller normals.
 #[derive(Debug, Clone)]
 pub struct Rng {
-    state: u64,
+    core: SplitMix64,
     spare_normal: Option<f64>,
-}
-
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl Rng {
     /// A generator from one seed.
     pub fn new(seed: u64) -> Self {
         Rng {
-            state: mix(seed),
+            core: SplitMix64::new(mix(seed)),
             spare_normal: None,
         }
     }
@@ -41,13 +31,12 @@ impl Rng {
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN);
-        mix(self.state)
+        self.core.next_u64()
     }
 
     /// Uniform in `[0, 1)`, 53 bits of precision.
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.core.next_f64()
     }
 
     /// Uniform integer in `[0, n)` (`n > 0`), by Lemire's multiply-shift

@@ -65,11 +65,11 @@ pub enum Algorithm {
     /// (its quantizer is trained on the first batch).
     #[serde(rename = "omendb-hnsw-pq")]
     OmendbHnswPq,
-    /// `omendb::DiskHnswIndex`: built in a temporary directory, closed
+    /// `omendb::DiskIndex`: built in a temporary directory, closed
     /// (checkpointed), reopened read-only and searched from the files.
     #[serde(rename = "omendb-disk-hnsw")]
     OmendbDiskHnsw,
-    /// `omendb::DiskHnswIndex` of the PQ kind: graph and codes in RAM, full
+    /// `omendb::DiskIndex` of the PQ kind: graph and codes in RAM, full
     /// vectors only in the mapped file; built, closed, reopened read-only.
     /// Needs what `omendb-hnsw-pq` needs.
     #[serde(rename = "omendb-disk-hnsw-pq")]

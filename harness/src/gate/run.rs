@@ -7,8 +7,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{ensure, Context};
 use omendb::{
-    DiskHnswIndex, Durability, HnswIndex, HnswParams, HnswPqIndex, HnswPqParams, Index,
-    OpenOptions, PqParams, SearchParams,
+    DiskIndex, Durability, HnswIndex, HnswParams, HnswPqIndex, HnswPqParams, Index, OpenOptions,
+    PqParams, SearchParams,
 };
 
 use super::config::{Algorithm, Case, GateConfig, Insertion};
@@ -233,15 +233,15 @@ fn build(case: &Case, ds: &Dataset) -> anyhow::Result<Built> {
             let path = dir.0.join("index");
             let (d, metric, dur) = (ds.dims, ds.metric, Durability::default());
             let disk = if case.algorithm == Algorithm::OmendbDiskHnswPq {
-                DiskHnswIndex::create_pq(&path, d, metric, pq()?, dur)
+                DiskIndex::create(&path, d, metric, pq()?, OpenOptions::with_durability(dur))
             } else {
-                DiskHnswIndex::create(&path, d, metric, hnsw, dur)
+                DiskIndex::create(&path, d, metric, hnsw, OpenOptions::with_durability(dur))
             }
             .with_context(|| format!("creating the on-disk index in {}", path.display()))?;
             insert(&disk, case.insertion, ds)?;
             disk.close()
                 .context("closing (checkpointing) the on-disk index")?;
-            let reopened = DiskHnswIndex::open(&path, OpenOptions::read_only())
+            let reopened = DiskIndex::open(&path, OpenOptions::read_only())
                 .with_context(|| format!("reopening the on-disk index in {}", path.display()))?;
             return Ok(Built {
                 index: Box::new(reopened),

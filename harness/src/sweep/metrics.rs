@@ -5,52 +5,15 @@
 //! vectors, in the ann-benchmarks convention (Euclidean, not squared, for
 //! `euclidean`; `1 − cos` for `angular`; `−a·b` for `ip`).
 
-use omendb::Metric;
+use omendb::recall::count_within;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 
-/// ann-benchmarks' tolerance: a neighbour counts when its true distance is
-/// at most the r-th true distance plus this.
-pub const DISTANCE_EPSILON: f64 = 1e-3;
+pub use omendb::recall::{true_distance, DISTANCE_EPSILON};
 
 /// The depths recall is reported at, when `k` allows.
 pub const RECALL_DEPTHS: [usize; 3] = [1, 10, 100];
-
-/// True distance between two raw vectors, as ann-benchmarks reports it,
-/// computed in f64.
-pub fn true_distance(metric: Metric, a: &[f32], b: &[f32]) -> f64 {
-    match metric {
-        Metric::L2 => a
-            .iter()
-            .zip(b)
-            .map(|(&x, &y)| {
-                let d = f64::from(x) - f64::from(y);
-                d * d
-            })
-            .sum::<f64>()
-            .sqrt(),
-        Metric::Cosine => {
-            let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
-            for (&x, &y) in a.iter().zip(b) {
-                let (x, y) = (f64::from(x), f64::from(y));
-                dot += x * y;
-                na += x * x;
-                nb += y * y;
-            }
-            if na == 0.0 || nb == 0.0 {
-                1.0
-            } else {
-                1.0 - dot / (na.sqrt() * nb.sqrt())
-            }
-        }
-        Metric::InnerProduct => -a
-            .iter()
-            .zip(b)
-            .map(|(&x, &y)| f64::from(x) * f64::from(y))
-            .sum::<f64>(),
-    }
-}
 
 /// Recall at one depth `r`, both definitions, averaged over queries.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,14 +48,14 @@ pub fn recall(ds: &Dataset, returned: &[Vec<u32>], r: usize) -> Recall {
         let query = &ds.test[q * d..(q + 1) * d];
         let threshold = f64::from(truth_d[depth - 1]) + DISTANCE_EPSILON;
         let head = &found[..found.len().min(depth)];
-        let close = head
-            .iter()
-            .filter(|&&id| (id as usize) < n_train)
-            .filter(|&&id| {
-                let v = &ds.train[id as usize * d..(id as usize + 1) * d];
-                true_distance(ds.metric, query, v) <= threshold
-            })
-            .count();
+        let close = count_within(
+            ds.metric,
+            &ds.train[..n_train * d],
+            d,
+            query,
+            head.iter().map(|&id| u64::from(id)),
+            threshold,
+        );
         let truth_head = &truth[..depth];
         let same = head.iter().filter(|id| truth_head.contains(id)).count();
         dist_hits += close as f64 / depth as f64;
@@ -146,6 +109,7 @@ pub fn per_second(items: usize, seconds: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use omendb::Metric;
 
     fn tiny() -> Dataset {
         // Train points on a line at 0, 1, 2, 3, 3 (a tie); one query at 0.

@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::vectors::VectorStore;
 use super::words::Words;
+use crate::error::Result;
 use crate::id_map::IdMap;
+use crate::store::VectorStore;
 
 /// Sentinel for "no entry point yet".
 pub(super) const NO_ENTRY: u64 = u64::MAX;
@@ -77,8 +78,8 @@ impl Graph {
     }
 
     /// Reserves room for `extra` more nodes.
-    pub fn reserve(&mut self, extra: usize) {
-        self.vectors.reserve(extra);
+    pub fn reserve(&mut self, extra: usize) -> Result<()> {
+        self.vectors.try_reserve(extra)?;
         self.ids.reserve(extra);
         self.slots.reserve(extra, &self.ids);
         self.levels.reserve(extra);
@@ -86,12 +87,15 @@ impl Graph {
         self.upper_offset.reserve(extra);
         self.locks.reserve(extra);
         self.deleted.reserve(extra);
+        Ok(())
     }
 
-    /// Appends a node (vector already prepared for the metric) with no links.
-    pub fn push(&mut self, id: u64, vector: &[f32], level: usize) -> NodeId {
+    /// Appends a node (vector already prepared for the metric) with no
+    /// links. The vector goes first: a store that cannot grow leaves the
+    /// graph unchanged.
+    pub fn push(&mut self, id: u64, vector: &[f32], level: usize) -> Result<NodeId> {
         let node = self.node_count() as NodeId;
-        self.vectors.push(vector);
+        self.vectors.push(vector)?;
         self.ids.push(id);
         self.slots.insert(node, &self.ids);
         self.levels.push(level as u8);
@@ -104,7 +108,7 @@ impl Graph {
             .extend((0..level * (1 + self.max_upper)).map(|_| AtomicU32::new(0)));
         self.locks.push(Mutex::new(()));
         self.deleted.push(AtomicBool::new(false));
-        node
+        Ok(node)
     }
 
     /// The stored vector of `node`.

@@ -4,9 +4,9 @@
 //! |---|---|
 //! | `params.rs` | build parameters and their validation |
 //! | `graph.rs` | memory layout: vectors, levels, layer-0 slots, upper-layer pool, node locks |
-//! | `vectors.rs` | the vector store: in RAM or memory-mapped |
 //! | `words.rs` | link words: in RAM, or in place in a mapped graph file |
-//! | `persist.rs` | snapshot / restore hooks for `crate::storage` |
+//! | `persist.rs` | snapshot / restore as graph-file sections, for `crate::storage` |
+//! | `inspect.rs` | the vector store, node count, a live id's vector, structural invariants |
 //! | `scorer.rs` | per-query distance to a node (exact here; PQ codes elsewhere) |
 //! | `search.rs` | greedy descent and the beam search of one layer |
 //! | `select.rs` | the neighbour-selection heuristic |
@@ -24,6 +24,7 @@
 
 mod graph;
 mod insert;
+mod inspect;
 mod navigate;
 mod params;
 pub(crate) mod persist;
@@ -32,7 +33,6 @@ pub(crate) mod scorer;
 mod scratch;
 pub(crate) mod search;
 mod select;
-pub(crate) mod vectors;
 mod view;
 pub(crate) mod words;
 
@@ -90,23 +90,7 @@ impl HnswIndex {
         &self.params
     }
 
-    /// Marks `id` deleted: it is never returned again but still routes searches.
-    pub fn remove(&self, id: u64) -> Result<()> {
-        let mut g = self.graph.write();
-        let node = g.slots.get(id, &g.ids).ok_or(Error::UnknownId(id))?;
-        g.mark_deleted(node);
-        Ok(())
-    }
-
-    /// Replaces the vector stored under `id` (or adds it when absent): the
-    /// old version is marked deleted and the new one linked in.
-    pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        let node = self.store_update(id, vector)?;
-        self.link_all(&[node]);
-        Ok(())
-    }
-
-    /// Phase one of [`update`](Self::update): marks the old version deleted
+    /// Phase one of [`update`](Index::update): marks the old version deleted
     /// and stores the new one, unlinked.
     pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<NodeId> {
         validate::vector(vector, self.dims, 0)?;
@@ -114,7 +98,7 @@ impl HnswIndex {
         if let Some(old) = g.slots.get(id, &g.ids) {
             g.mark_deleted(old);
         }
-        Ok(self.store(&mut g, id, vector))
+        self.store(&mut g, id, vector)
     }
 
     /// Phase one of [`add_batch`](Index::add_batch): checks the ids are new
@@ -126,12 +110,12 @@ impl HnswIndex {
         if let Some(&id) = ids.iter().find(|&&id| g.slots.contains(id, &g.ids)) {
             return Err(Error::DuplicateId(id));
         }
-        g.reserve(ids.len());
-        Ok(ids
-            .iter()
+        // Room for every row first, so no store of the batch fails half way.
+        g.reserve(ids.len())?;
+        ids.iter()
             .zip(vectors.chunks_exact(self.dims))
             .map(|(&id, v)| self.store(&mut g, id, v))
-            .collect())
+            .collect()
     }
 
     /// Whether `id` is a live vector in the index.
@@ -184,7 +168,7 @@ impl HnswIndex {
     }
 
     /// Phase one: copies the vector in and allocates its node.
-    fn store(&self, g: &mut Graph, id: u64, vector: &[f32]) -> NodeId {
+    fn store(&self, g: &mut Graph, id: u64, vector: &[f32]) -> Result<NodeId> {
         let level = self
             .rng
             .lock()
@@ -234,6 +218,22 @@ impl Index for HnswIndex {
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
         let nodes = self.store_batch(ids, vectors)?;
         self.link_all(&nodes);
+        Ok(())
+    }
+
+    /// Marks `id` deleted: it is never returned again but still routes searches.
+    fn remove(&self, id: u64) -> Result<()> {
+        let mut g = self.graph.write();
+        let node = g.slots.get(id, &g.ids).ok_or(Error::UnknownId(id))?;
+        g.mark_deleted(node);
+        Ok(())
+    }
+
+    /// Replaces the vector stored under `id` (or adds it when absent): the
+    /// old version is marked deleted and the new one linked in.
+    fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
+        let node = self.store_update(id, vector)?;
+        self.link_all(&[node]);
         Ok(())
     }
 

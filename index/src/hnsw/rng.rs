@@ -1,29 +1,20 @@
-//! A small seeded generator for node levels (SplitMix64).
+//! The seeded generator of node levels, on the crate's [`SplitMix64`].
 
-/// SplitMix64: tiny, fast, and reproducible across platforms.
+use crate::rng::SplitMix64;
+
+/// Draws node levels from a seeded stream.
 #[derive(Debug, Clone)]
-pub struct LevelRng {
-    state: u64,
-}
+pub struct LevelRng(SplitMix64);
 
 impl LevelRng {
     /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Self {
-        LevelRng { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        LevelRng(SplitMix64::new(seed))
     }
 
     /// A uniform draw in (0, 1].
-    pub fn next_unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    fn next_unit(&mut self) -> f64 {
+        ((self.0.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 
     /// A node level: `floor(−ln(U) · mL)`, capped at `max`.

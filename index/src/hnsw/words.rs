@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use crate::storage::mapped_graph::MappedGraphFile;
+use crate::store::mapped_graph::MappedGraphFile;
 
 /// Link words: layer-0 slots or the upper-layer pool.
 #[derive(Debug)]

@@ -59,18 +59,6 @@ impl HnswPqIndex {
         })
     }
 
-    /// An empty index using an already trained quantizer.
-    pub fn with_quantizer(pq: ProductQuantizer, params: HnswParams) -> Result<Self> {
-        let index = HnswPqIndex {
-            graph: HnswIndex::new(pq.dims(), pq.metric(), params)?,
-            pq_params: PqParams::with_m(pq.m()),
-            pq: RwLock::new(None),
-            codes: RwLock::new(Vec::new()),
-        };
-        *index.pq.write() = Some(pq);
-        Ok(index)
-    }
-
     /// The trained quantizer's bytes (codebooks), for saving with the index.
     pub fn quantizer_bytes(&self) -> Option<Vec<u8>> {
         self.pq.read().as_ref().map(ProductQuantizer::to_bytes)
@@ -88,7 +76,7 @@ impl HnswPqIndex {
     }
 
     /// The graph itself, for the storage layer.
-    pub(crate) fn graph(&self) -> &HnswIndex {
+    pub(crate) fn hnsw_index(&self) -> &HnswIndex {
         &self.graph
     }
 
@@ -97,20 +85,7 @@ impl HnswPqIndex {
         &self.pq_params
     }
 
-    /// Marks `id` deleted.
-    pub fn remove(&self, id: u64) -> Result<()> {
-        self.graph.remove(id)
-    }
-
-    /// Replaces the vector stored under `id` (or adds it when absent).
-    /// Needs a trained quantizer.
-    pub fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        let node = self.store_update(id, vector)?;
-        self.graph.link_all(&[node]);
-        Ok(())
-    }
-
-    /// Phase one of [`update`](Self::update): the new version's code and
+    /// Phase one of [`update`](Index::update): the new version's code and
     /// node, stored unlinked (see [`HnswIndex`]'s two-phase insert).
     pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<u32> {
         validate::vector(vector, self.dims(), 0)?;
@@ -199,6 +174,17 @@ impl Index for HnswPqIndex {
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
         let nodes = self.store_batch(ids, vectors)?;
         self.graph.link_all(&nodes);
+        Ok(())
+    }
+
+    fn remove(&self, id: u64) -> Result<()> {
+        self.graph.remove(id)
+    }
+
+    /// Needs a trained quantizer.
+    fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
+        let node = self.store_update(id, vector)?;
+        self.graph.link_all(&[node]);
         Ok(())
     }
 

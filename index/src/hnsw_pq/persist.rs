@@ -12,19 +12,13 @@ use std::sync::Arc;
 
 use super::{HnswPqIndex, HnswPqParams};
 use crate::error::{Error, Result};
-use crate::hnsw::vectors::VectorStore;
 use crate::hnsw::HnswIndex;
 use crate::metric::Metric;
 use crate::pq::ProductQuantizer;
-use crate::storage::format::{corrupt, Section, SectionWriter, FLAG_REQUIRED};
-use crate::storage::mapped_graph::MappedGraphFile;
-
-/// The trained codebooks.
-pub(crate) const SEC_PQ_CODEBOOK: u32 = 0x30;
-/// The codes of every node.
-pub(crate) const SEC_PQ_CODES: u32 = 0x31;
-/// Every section kind this file adds to the graph's.
-pub(crate) const PQ_SECTIONS: [u32; 2] = [SEC_PQ_CODEBOOK, SEC_PQ_CODES];
+use crate::store::format::{corrupt, Section, SectionWriter, FLAG_REQUIRED};
+use crate::store::mapped_graph::MappedGraphFile;
+use crate::store::sections::{PQ_CODEBOOK as SEC_PQ_CODEBOOK, PQ_CODES as SEC_PQ_CODES};
+use crate::store::VectorStore;
 
 impl HnswPqIndex {
     /// An empty index whose full vectors live in `vectors` (which must be

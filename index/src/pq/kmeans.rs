@@ -9,8 +9,8 @@
 
 use rayon::prelude::*;
 
-use super::rng::SplitMix64;
 use crate::distance::Kernels;
+use crate::rng::SplitMix64;
 
 /// Points handed to one rayon task in the parallel steps.
 const POINTS_PER_TASK: usize = 512;

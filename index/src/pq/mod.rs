@@ -19,7 +19,6 @@
 //! | `kmeans.rs` | k-means++ seeding and Lloyd iterations for one sub-space |
 //! | `adc.rs` | [`AdcTable`]: per-query lookup table and the ADC scan |
 //! | `codebook_io.rs` | the codebook file format (magic, version, crc32c) |
-//! | `rng.rs` | SplitMix64, the seeded generator that makes training reproducible |
 //!
 //! Distances follow [`Metric::distance`](crate::Metric::distance): squared
 //! L2, `1 − dot` with normalised vectors for cosine, `−dot` for inner
@@ -29,7 +28,6 @@ mod adc;
 mod codebook_io;
 mod kmeans;
 mod quantizer;
-mod rng;
 
 pub use adc::AdcTable;
 pub use codebook_io::{MAGIC, VERSION};

@@ -4,10 +4,10 @@ use rayon::prelude::*;
 
 use super::adc::AdcTable;
 use super::kmeans;
-use super::rng::SplitMix64;
 use crate::distance::Kernels;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
+use crate::rng::SplitMix64;
 use crate::validate;
 
 /// Centroids per sub-space. Fixed at 256 so that a code is exactly one byte
@@ -156,9 +156,11 @@ impl ProductQuantizer {
             ));
         }
         if !data.len().is_multiple_of(dims) {
-            return Err(Error::DimensionMismatch {
-                expected: dims,
-                got: data.len() % dims,
+            return Err(Error::BatchShape {
+                values: data.len(),
+                rows: data.len() / dims,
+                dims,
+                detail: format!(" ({} values left over)", data.len() % dims),
             });
         }
         let n = data.len() / dims;

@@ -1,37 +1,48 @@
-//! Persistent storage: an index in a directory, its vectors memory-mapped,
-//! its graph checkpointed, its writes logged ahead.
+//! Persistent storage: any index kind ([`DiskKind`](crate::DiskKind)) in a
+//! directory, its vectors memory-mapped, its graph checkpointed, its writes
+//! logged ahead.
+//!
+//! ```text
+//! add / add_batch / remove / update
+//!   └─► validate ─► [writer mutex: reserve rows ─► append to wal.log ─► store (engine)]
+//!                ─► link (engine, outside the mutex) ─► maybe checkpoint
+//! checkpoint (on demand, every N ops, when the log is large, on close)
+//!   └─► wait for links ─► sync vectors.omv ─► write graph.omg.tmp, sync, rename, sync dir
+//!       ─► fresh wal.log (generation + 1)
+//! open
+//!   └─► lock ─► MANIFEST (kind) ─► map graph.omg (checksums, structure; links used in place)
+//!       ─► map vectors.omv (row checksums) ─► replay wal.log if its generation is the
+//!          graph's (a log one generation older was already checkpointed and is discarded)
+//! ```
+//!
+//! Writes are stored in log order under one mutex, then linked outside it,
+//! so the next write's logging and fsync overlap the link; searches run
+//! alongside. Storing needs the graph's exclusive lock, which waits for
+//! links in flight, so one-at-a-time writers on many threads still take
+//! turns (a batch links on all cores). A checkpoint waits for the links in
+//! flight, so it never snapshots a half-linked node.
 //!
 //! | file | role |
 //! |---|---|
-//! | `format.rs` | the shared file header (magic, version, dims, metric, counts, crc32c) and checksummed, tagged sections |
-//! | `mmap_vectors.rs` | vector rows in a memory-mapped file that grows in large steps |
+//! | `options.rs` | [`OpenOptions`], and the reports: [`RecoveryReport`], [`CheckpointStats`], [`DiskUsage`] |
+//! | `disk_index.rs` | [`DiskIndex`]: the struct, inspection, close, the `Index` impl |
+//! | `recovery.rs` | create; open: manifest, mapped graph, mapped vectors, log replay |
+//! | `write.rs` | the write path: check, log, store, link; all-or-nothing batches |
+//! | `checkpoint.rs` | checkpoints: the graph file and its vector-checksum section |
 //! | `wal.rs` | the write-ahead log: records, replay, [`Durability`] |
-//! | `lock.rs` | the advisory directory lock |
-//! | `mapped_graph.rs` | a checkpointed graph file mapped copy-on-write, its link sections used in place |
-//! | `manifest.rs` | dims, metric, build parameters, and the quantizer's for a PQ-navigated index |
-//! | `engine.rs` | the in-memory engine a directory holds: plain HNSW or PQ-navigated HNSW |
-//! | `directory.rs` | the directory's file names; replace-by-rename |
-//! | `disk_hnsw.rs` | [`DiskHnswIndex`]: create, open and recover, write, checkpoint, close |
+//! | `manifest.rs` | dims, metric and the index kind with its parameters |
 //!
-//! The graph code in [`crate::hnsw`] runs unchanged over RAM or mapped
-//! vectors: its vector store is an enum of the two (`hnsw/vectors.rs`), and
-//! `hnsw/persist.rs` writes and restores the graph's sections
-//! (`hnsw_pq/persist.rs` adds the codebooks and codes).
-//!
-//! The only `unsafe` in the crate's storage lives in `mmap_vectors.rs`
-//! (mapping, and viewing mapped bytes as `f32`), `mapped_graph.rs` (mapping,
-//! viewing link sections as atomics, releasing pages; its two `unsafe fn`s
-//! are called from `disk_hnsw.rs`'s open) and `lock.rs` (`flock`).
+//! Files and bytes (format, mapped files, directory, lock) are the store
+//! layer's (`crate::store`); the kinds, behind one trait, are `crate::engine`'s.
 
-pub mod directory;
-pub mod disk_hnsw;
-mod engine;
-pub mod format;
-pub mod lock;
-pub mod manifest;
-pub(crate) mod mapped_graph;
-pub mod mmap_vectors;
-pub mod wal;
+mod checkpoint;
+mod disk_index;
+pub(crate) mod manifest;
+mod options;
+mod recovery;
+pub(crate) mod wal;
+mod write;
 
-pub use disk_hnsw::{CheckpointStats, DiskHnswIndex, DiskUsage, OpenOptions, RecoveryReport};
+pub use disk_index::DiskIndex;
+pub use options::{CheckpointStats, DiskUsage, OpenOptions, RecoveryReport};
 pub use wal::{Durability, TornTail};

@@ -24,8 +24,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::format::{corrupt, u32_at, u64_at, FileHeader, FileKind, HEADER_LEN};
+use crate::engine::WriteOp;
 use crate::error::{Error, Result};
+use crate::store::format::{corrupt, u32_at, u64_at, FileHeader, FileKind, HEADER_LEN};
 
 /// Bytes of a record's framing.
 pub const RECORD_HEADER_LEN: usize = 12;
@@ -47,7 +48,7 @@ const OP_UPDATE: u8 = 4;
 /// | `Group(n)` | written to the OS (page cache); `fdatasync` every `n` writes | yes | all but the writes since the last sync (< n) |
 /// | `Never` | buffered in this process (≤ 1 MiB), written when the buffer fills, on `sync` or checkpoint | all but the buffered writes | only what a checkpoint made durable |
 ///
-/// `Never` is for bulk loads that end with [`checkpoint`](crate::storage::DiskHnswIndex::checkpoint).
+/// `Never` is for bulk loads that end with [`checkpoint`](crate::storage::DiskIndex::checkpoint).
 /// The default, `Group(64)`, never loses an acknowledged write to a
 /// process crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,37 +67,6 @@ impl Default for Durability {
     }
 }
 
-/// One write, as logged (borrowed from the caller's arguments).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LogOp<'a> {
-    /// `add(id, vector)`.
-    Add {
-        /// The id.
-        id: u64,
-        /// The vector as the caller passed it.
-        vector: &'a [f32],
-    },
-    /// `add_batch(ids, vectors)`.
-    Batch {
-        /// The ids.
-        ids: &'a [u64],
-        /// Row-major vectors.
-        vectors: &'a [f32],
-    },
-    /// `remove(id)`.
-    Remove {
-        /// The id.
-        id: u64,
-    },
-    /// `update(id, vector)`.
-    Update {
-        /// The id.
-        id: u64,
-        /// The new vector.
-        vector: &'a [f32],
-    },
-}
-
 /// One write, as read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoggedOp {
@@ -110,47 +80,45 @@ pub enum LoggedOp {
     Update(u64, Vec<f32>),
 }
 
-impl LogOp<'_> {
-    /// Appends the op's framed record to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        let start = out.len();
-        out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
-        let floats = |out: &mut Vec<u8>, v: &[f32]| {
-            for x in v {
-                out.extend_from_slice(&x.to_le_bytes());
-            }
-        };
-        match *self {
-            LogOp::Add { id, vector } | LogOp::Update { id, vector } => {
-                out.push(if matches!(self, LogOp::Add { .. }) {
-                    OP_ADD
-                } else {
-                    OP_UPDATE
-                });
-                out.extend_from_slice(&id.to_le_bytes());
-                floats(out, vector);
-            }
-            LogOp::Remove { id } => {
-                out.push(OP_REMOVE);
-                out.extend_from_slice(&id.to_le_bytes());
-            }
-            LogOp::Batch { ids, vectors } => {
-                out.push(OP_BATCH);
-                out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
-                for id in ids {
-                    out.extend_from_slice(&id.to_le_bytes());
-                }
-                floats(out, vectors);
-            }
+/// Appends `op`'s framed record to `out`.
+pub fn encode(op: &WriteOp<'_>, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
+    let floats = |out: &mut Vec<u8>, v: &[f32]| {
+        for x in v {
+            out.extend_from_slice(&x.to_le_bytes());
         }
-        let body = start + RECORD_HEADER_LEN;
-        let len = (out.len() - body) as u32;
-        let crc = crc32c::crc32c(&out[body..]);
-        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
-        out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
-        let hcrc = crc32c::crc32c(&out[start..start + 8]);
-        out[start + 8..body].copy_from_slice(&hcrc.to_le_bytes());
+    };
+    match *op {
+        WriteOp::Add { id, vector } | WriteOp::Update { id, vector } => {
+            out.push(if matches!(op, WriteOp::Add { .. }) {
+                OP_ADD
+            } else {
+                OP_UPDATE
+            });
+            out.extend_from_slice(&id.to_le_bytes());
+            floats(out, vector);
+        }
+        WriteOp::Remove { id } => {
+            out.push(OP_REMOVE);
+            out.extend_from_slice(&id.to_le_bytes());
+        }
+        WriteOp::Batch { ids, vectors } => {
+            out.push(OP_BATCH);
+            out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+            for id in ids {
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+            floats(out, vectors);
+        }
     }
+    let body = start + RECORD_HEADER_LEN;
+    let len = (out.len() - body) as u32;
+    let crc = crc32c::crc32c(&out[body..]);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    let hcrc = crc32c::crc32c(&out[start..start + 8]);
+    out[start + 8..body].copy_from_slice(&hcrc.to_le_bytes());
 }
 
 /// A final record cut short, dropped on replay.
@@ -311,15 +279,20 @@ pub struct WalWriter {
     /// Encoded records not yet handed to the OS (`Never` only).
     pending: Vec<u8>,
     scratch: Vec<u8>,
-    /// Bytes of the last record appended, until it is undone.
+    /// Bytes of the last write appended (one or more records), until it
+    /// is undone.
     last_record: Option<usize>,
+    /// Tests: appends that would grow the log past this many bytes fail
+    /// with ENOSPC, as on a full disk.
+    #[cfg(test)]
+    pub(crate) fail_beyond: Option<u64>,
 }
 
 impl WalWriter {
     /// Writes a fresh, empty log for `header` at `path` (through a
     /// temporary file renamed into place) and opens it for appending.
     pub fn create(path: &Path, header: &FileHeader, durability: Durability) -> Result<Self> {
-        super::directory::atomic_write(path, &header.encode())?;
+        crate::store::directory::atomic_write(path, &header.encode())?;
         Self::open_append(path, HEADER_LEN as u64, durability)
     }
 
@@ -340,15 +313,28 @@ impl WalWriter {
             len: valid_len,
             unsynced: 0,
             last_record: None,
+            #[cfg(test)]
+            fail_beyond: None,
             pending: Vec::new(),
             scratch: Vec::new(),
         })
     }
 
     /// Logs `op`; on return it is as durable as the [`Durability`] promises.
-    pub fn append(&mut self, op: &LogOp<'_>) -> Result<()> {
+    #[cfg(test)]
+    pub fn append(&mut self, op: &WriteOp<'_>) -> Result<()> {
+        self.append_all(std::slice::from_ref(op))
+    }
+
+    /// Logs every op of `ops` as one write: all records are handed to the
+    /// OS together (and synced once, as the [`Durability`] asks), or none
+    /// is — a failure cuts off whatever part reached the file.
+    /// [`undo_last`](Self::undo_last) takes them all back.
+    pub fn append_all(&mut self, ops: &[WriteOp<'_>]) -> Result<()> {
         self.scratch.clear();
-        op.encode(&mut self.scratch);
+        for op in ops {
+            encode(op, &mut self.scratch);
+        }
         self.last_record = Some(self.scratch.len());
         if self.durability == Durability::Never {
             self.pending.extend_from_slice(&self.scratch);
@@ -357,7 +343,8 @@ impl WalWriter {
             }
             return Ok(());
         }
-        if let Err(e) = self.file.write_all(&self.scratch) {
+        if let Err(e) = self.write_file(self.scratch.len()) {
+            self.last_record = None;
             self.rollback();
             return Err(Error::io(&self.path, e));
         }
@@ -368,6 +355,18 @@ impl WalWriter {
             Durability::Group(n) if self.unsynced >= n.max(1) => self.sync(),
             _ => Ok(()),
         }
+    }
+
+    /// Writes `scratch[..n]` to the file (through the test-only byte budget).
+    fn write_file(&mut self, n: usize) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self
+            .fail_beyond
+            .is_some_and(|budget| self.len + n as u64 > budget)
+        {
+            return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+        }
+        self.file.write_all(&self.scratch[..n])
     }
 
     /// Takes back the record just appended, for a write the index refused
@@ -426,11 +425,6 @@ impl WalWriter {
     pub fn bytes(&self) -> u64 {
         self.len + self.pending.len() as u64
     }
-
-    /// The durability in force.
-    pub fn durability(&self) -> Durability {
-        self.durability
-    }
 }
 
 #[cfg(test)]
@@ -438,12 +432,12 @@ mod tests {
     use super::*;
     use crate::metric::Metric;
 
-    fn log(ops: &[LogOp<'_>]) -> Vec<u8> {
+    fn log(ops: &[WriteOp<'_>]) -> Vec<u8> {
         let mut b = FileHeader::new(FileKind::Wal, 2, Metric::L2)
             .encode()
             .to_vec();
         for op in ops {
-            op.encode(&mut b);
+            encode(op, &mut b);
         }
         b
     }
@@ -459,11 +453,11 @@ mod tests {
             let p = dir.path().join(format!("{durability:?}"));
             let h = FileHeader::new(FileKind::Wal, 2, Metric::L2);
             let mut w = WalWriter::create(&p, &h, durability).unwrap();
-            let keep = LogOp::Add {
+            let keep = WriteOp::Add {
                 id: 1,
                 vector: &[1.0, 2.0],
             };
-            let refused = LogOp::Add {
+            let refused = WriteOp::Add {
                 id: 2,
                 vector: &[3.0, 4.0],
             };
@@ -471,7 +465,7 @@ mod tests {
             w.append(&refused).unwrap();
             w.undo_last().unwrap();
             w.undo_last().unwrap(); // only the last one, once
-            w.append(&LogOp::Remove { id: 1 }).unwrap();
+            w.append(&WriteOp::Remove { id: 1 }).unwrap();
             w.sync().unwrap();
             let b = std::fs::read(&p).unwrap();
             let s = scan(&b, &p).unwrap();
@@ -491,16 +485,16 @@ mod tests {
     #[test]
     fn records_round_trip_and_a_cut_tail_is_torn() {
         let ops = [
-            LogOp::Add {
+            WriteOp::Add {
                 id: 7,
                 vector: &[1.0, 2.0],
             },
-            LogOp::Remove { id: 7 },
-            LogOp::Batch {
+            WriteOp::Remove { id: 7 },
+            WriteOp::Batch {
                 ids: &[1, 2],
                 vectors: &[1.0, 2.0, 3.0, 4.0],
             },
-            LogOp::Update {
+            WriteOp::Update {
                 id: 2,
                 vector: &[5.0, 6.0],
             },

@@ -1,21 +1,19 @@
 //! Shared helpers for the engine's integration tests: seeded data and recall.
 #![allow(dead_code)]
 
+use omendb::recall::recall_at;
+use omendb::rng::SplitMix64;
 use omendb::{FlatIndex, Index, Metric, Neighbor, SearchParams};
 
-/// SplitMix64 generator with Gaussian draws (Box–Muller).
-pub struct Rng(u64);
+/// The engine's SplitMix64 with f32 uniform and Gaussian (Box–Muller) draws.
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     pub fn unit(&mut self) -> f32 {
         ((self.next_u64() >> 40) as f32 + 0.5) / (1u64 << 24) as f32
@@ -67,23 +65,8 @@ pub fn ground_truth(
     flat.ground_truth(test, k).unwrap()
 }
 
-/// The metric's distance between two raw vectors, computed plainly.
-pub fn true_distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    match metric {
-        Metric::L2 => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
-        Metric::Cosine => {
-            let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-            let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-            1.0 - dot / (na * nb)
-        }
-        Metric::InnerProduct => -dot,
-    }
-}
-
-/// ann-benchmarks recall@k: a returned id counts when its true distance
-/// (recomputed from the vectors, not taken from the index) is within the
-/// k-th true distance plus 1e-3, so exact ties count.
+/// ann-benchmarks recall@k (ties count; see [`omendb::recall`]), averaged
+/// over the queries; ids are train row numbers.
 pub fn recall(
     results: &[Vec<Neighbor>],
     truth: &[Vec<Neighbor>],
@@ -93,19 +76,17 @@ pub fn recall(
     k: usize,
 ) -> f64 {
     let d = test.len() / truth.len();
-    let mut hits = 0usize;
-    for ((res, gt), q) in results.iter().zip(truth).zip(test.chunks_exact(d)) {
-        let threshold = gt[k - 1].distance + 1e-3;
-        hits += res
-            .iter()
-            .take(k)
-            .filter(|n| {
-                let row = &train[n.id as usize * d..(n.id as usize + 1) * d];
-                true_distance(metric, q, row) <= threshold
-            })
-            .count();
-    }
-    hits as f64 / (k * truth.len()) as f64
+    let total: f64 = results
+        .iter()
+        .zip(truth)
+        .zip(test.chunks_exact(d))
+        .map(|((res, gt), q)| {
+            let found: Vec<u64> = res.iter().map(|n| n.id).collect();
+            let exact: Vec<u64> = gt.iter().map(|n| n.id).collect();
+            recall_at(metric, train, d, q, &found, &exact, k)
+        })
+        .sum();
+    total / truth.len() as f64
 }
 
 /// Searches every query one at a time.

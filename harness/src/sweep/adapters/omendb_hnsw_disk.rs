@@ -4,8 +4,8 @@
 //! memory-mapped vectors of a reopened index, as after a restart; the reopen's
 //! time and RSS are recorded (see [`OmendbDiskAdapter`]).
 
-use omendb::storage::{DiskHnswIndex, Durability};
 use omendb::HnswParams;
+use omendb::{DiskIndex, Durability, OpenOptions};
 
 use super::omendb_shared::OmendbDiskAdapter;
 use super::{param, AlgorithmSpec, BuildContext, ParamSpec};
@@ -32,6 +32,12 @@ fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
     };
     let (dims, metric) = (ctx.dims, ctx.metric);
     Ok(OmendbDiskAdapter::boxed(SPEC.name, move |dir| {
-        DiskHnswIndex::create(dir, dims, metric, params, Durability::Never)
+        DiskIndex::create(
+            dir,
+            dims,
+            metric,
+            params,
+            OpenOptions::with_durability(Durability::Never),
+        )
     }))
 }

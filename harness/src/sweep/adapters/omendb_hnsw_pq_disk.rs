@@ -5,7 +5,7 @@
 //! keeps in RAM and re-ranks exactly from the memory-mapped vectors, so its
 //! RAM accounting holds no vectors.
 
-use omendb::storage::{DiskHnswIndex, Durability};
+use omendb::{DiskIndex, Durability, OpenOptions};
 
 use super::omendb_hnsw_pq::{pq_params, BUILD_PARAMS, QUERY_PARAMS};
 use super::omendb_shared::OmendbDiskAdapter;
@@ -24,6 +24,12 @@ fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
     let params = pq_params(ctx)?;
     let (dims, metric) = (ctx.dims, ctx.metric);
     Ok(OmendbDiskAdapter::boxed(SPEC.name, move |dir| {
-        DiskHnswIndex::create_pq(dir, dims, metric, params, Durability::Never)
+        DiskIndex::create(
+            dir,
+            dims,
+            metric,
+            params,
+            OpenOptions::with_durability(Durability::Never),
+        )
     }))
 }

@@ -1,6 +1,6 @@
 //! The adapters shared by OmenDB's index kinds. [`OmendbAdapter`]: any
 //! in-memory [`omendb::Index`] behind the harness trait. [`OmendbDiskAdapter`]:
-//! a [`DiskHnswIndex`] built into a fresh directory, closed, and reopened
+//! a [`DiskIndex`] built into a fresh directory, closed, and reopened
 //! read-only, so queries run on the reopened index as after a restart, with
 //! the reopen timed and its RSS measured ([`ReopenStats`]). The kinds differ
 //! only in how their registry entry creates the index.
@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use omendb::storage::{DiskHnswIndex, OpenOptions};
+use omendb::{DiskIndex, OpenOptions};
 use omendb::{Index, MemoryUsage, SearchParams};
 
 use crate::sweep::adapter::{Adapter, Params, ReopenStats};
@@ -106,19 +106,19 @@ impl Adapter for OmendbAdapter {
 }
 
 /// Creates an empty disk index in the directory it is given.
-pub type CreateDisk = Box<dyn Fn(&Path) -> omendb::Result<DiskHnswIndex> + Send + Sync>;
+pub type CreateDisk = Box<dyn Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync>;
 
 /// Distinguishes the directories of builds in one process.
 static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
 
-/// A [`DiskHnswIndex`] behind the harness trait: built into its own
+/// A [`DiskIndex`] behind the harness trait: built into its own
 /// temporary directory (removed when the adapter is dropped), closed (a
 /// checkpoint), then reopened read-only and queried.
 pub struct OmendbDiskAdapter {
     name: &'static str,
     dir: PathBuf,
     create: CreateDisk,
-    index: Option<DiskHnswIndex>,
+    index: Option<DiskIndex>,
     search: SearchParams,
     reopen: Option<ReopenStats>,
 }
@@ -128,7 +128,7 @@ impl OmendbDiskAdapter {
     /// directory (with the durability a bulk load wants).
     pub fn boxed(
         name: &'static str,
-        create: impl Fn(&Path) -> omendb::Result<DiskHnswIndex> + Send + Sync + 'static,
+        create: impl Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync + 'static,
     ) -> Box<dyn Adapter> {
         let dir = std::env::temp_dir().join(format!(
             "omenbench-{name}-{}-{}",
@@ -145,7 +145,7 @@ impl OmendbDiskAdapter {
         })
     }
 
-    fn index(&self) -> anyhow::Result<&DiskHnswIndex> {
+    fn index(&self) -> anyhow::Result<&DiskIndex> {
         self.index
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("{}: searched before build", self.name))
@@ -166,7 +166,7 @@ impl Adapter for OmendbDiskAdapter {
         index.close()?;
         let dir = &self.dir;
         let (reopened, stats) =
-            ReopenStats::measure(|| Ok(DiskHnswIndex::open(dir, OpenOptions::read_only())?))?;
+            ReopenStats::measure(|| Ok(DiskIndex::open(dir, OpenOptions::read_only())?))?;
         self.index = Some(reopened);
         self.reopen = Some(stats);
         Ok(())

@@ -2,7 +2,7 @@
 //! memory-mapped file ([`MmapVectors`]). The graph code sees only
 //! [`VectorStore::get`]; both backends hand out plain `&[f32]` rows.
 
-use crate::storage::mmap_vectors::MmapVectors;
+use super::mmap_vectors::MmapVectors;
 
 /// Vectors stored contiguously, row `i` at `i·d .. (i+1)·d`.
 #[derive(Debug)]
@@ -27,17 +27,6 @@ impl VectorStore {
         }
     }
 
-    /// Reserves room for `rows` more rows. A mapped store that cannot grow
-    /// leaves the error to [`try_reserve`](Self::try_reserve)'s callers.
-    pub fn reserve(&mut self, rows: usize) {
-        match self {
-            VectorStore::Ram { dims, data } => data.reserve(rows * *dims),
-            VectorStore::Mapped(m) => {
-                let _ = m.reserve(rows);
-            }
-        }
-    }
-
     /// Reserves room for `rows` more rows, reporting a file that cannot grow.
     pub fn try_reserve(&mut self, rows: usize) -> crate::Result<()> {
         match self {
@@ -49,12 +38,13 @@ impl VectorStore {
         }
     }
 
-    /// Appends one row.
-    pub fn push(&mut self, v: &[f32]) {
+    /// Appends one row; a mapped file that cannot grow is an error.
+    pub fn push(&mut self, v: &[f32]) -> crate::Result<()> {
         match self {
             VectorStore::Ram { dims, data } => {
                 debug_assert_eq!(v.len(), *dims);
                 data.extend_from_slice(v);
+                Ok(())
             }
             VectorStore::Mapped(m) => m.push(v),
         }

@@ -8,7 +8,7 @@
 //! never leaves a stale lock behind.
 
 use std::fs::{File, OpenOptions};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct DirLock {
     _file: Option<File>,
-    path: PathBuf,
 }
 
 impl DirLock {
@@ -38,10 +37,7 @@ impl DirLock {
         let file = match opened {
             Ok(f) => f,
             Err(e) if !exclusive && e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(DirLock {
-                    _file: None,
-                    path: path.to_path_buf(),
-                })
+                return Ok(DirLock { _file: None })
             }
             Err(e) => return Err(Error::io(path, e)),
         };
@@ -52,15 +48,7 @@ impl DirLock {
                 Error::io(path, e)
             }
         })?;
-        Ok(DirLock {
-            _file: Some(file),
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// The lock file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(DirLock { _file: Some(file) })
     }
 }
 

@@ -1,45 +1,55 @@
-//! A tiny deterministic PRNG (SplitMix64) for seeding and sampling.
+//! The one deterministic PRNG of the workspace (SplitMix64): node levels,
+//! quantizer training and sampling here, synthetic data in the harness.
 //!
-//! Training must give identical codebooks for identical inputs and seeds on
-//! every platform, so the quantizer carries its own generator instead of
-//! depending on a crate whose stream could change between versions.
+//! Builds and datasets must be identical for identical seeds on every
+//! platform and across dependency upgrades, so the generator is written
+//! out here instead of taken from a crate whose stream could change.
+
+/// SplitMix64's state increment (the golden ratio in 64 bits).
+pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// SplitMix64's output function: a bijective 64-bit mix, also a good hash
+/// for deriving seeds.
+#[inline]
+pub fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 /// SplitMix64 (Steele, Lea and Flood, 2014): 64 bits of state, passes
 /// BigCrush, and any seed (0 included) gives a full-period stream.
 #[derive(Debug, Clone)]
-pub(crate) struct SplitMix64 {
+pub struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
     /// A generator whose stream is fixed by `seed`.
-    pub(crate) fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }
 
     /// An independent stream for sub-task `index` of a run seeded `seed`.
-    pub(crate) fn derive(seed: u64, index: u64) -> Self {
+    pub fn derive(seed: u64, index: u64) -> Self {
         let mut base = SplitMix64::new(seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03));
         SplitMix64::new(base.next_u64())
     }
 
     /// The next 64 random bits.
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(GOLDEN);
+        mix(self.state)
     }
 
     /// A uniform float in `[0, 1)` with 53 bits of precision.
-    pub(crate) fn next_f64(&mut self) -> f64 {
+    pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// A uniform integer in `[0, n)` (`n > 0`), by Lemire's multiply-shift
     /// (the bias for `n` far below 2^64 is negligible here).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         debug_assert!(n > 0);
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }

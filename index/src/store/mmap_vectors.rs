@@ -131,29 +131,15 @@ impl MmapVectors {
         })
     }
 
-    /// Row length.
-    pub fn dims(&self) -> usize {
-        self.dims
-    }
-
     /// Valid rows.
     pub fn len(&self) -> usize {
         self.len
     }
 
-    /// Whether no row is valid.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Rows the map has room for.
+    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.capacity
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Every valid row, row-major.
@@ -197,16 +183,13 @@ impl MmapVectors {
         self.grow_to(cap)
     }
 
-    /// Appends one row. The caller reserved room first ([`reserve`]);
-    /// without it this grows the file and panics if that fails.
-    ///
-    /// [`reserve`]: Self::reserve
-    pub fn push(&mut self, v: &[f32]) {
+    /// Appends one row, growing the file first when it is full (reserve
+    /// room for a batch with [`reserve`](Self::reserve) so that no push of
+    /// it can fail half way). A file that cannot grow is an error.
+    pub fn push(&mut self, v: &[f32]) -> Result<()> {
         debug_assert_eq!(v.len(), self.dims);
         if self.len == self.capacity {
-            if let Err(e) = self.reserve(1) {
-                panic!("vector file could not grow (reserve before pushing): {e}");
-            }
+            self.reserve(1)?;
         }
         let at = HEADER_LEN + self.len * self.dims * 4;
         // SAFETY: at + dims·4 ≤ HEADER_LEN + capacity·dims·4 ≤ map length
@@ -217,11 +200,7 @@ impl MmapVectors {
         };
         dst.copy_from_slice(v);
         self.len += 1;
-    }
-
-    /// Forgets rows past `rows` (they are overwritten by later pushes).
-    pub fn truncate(&mut self, rows: usize) {
-        self.len = self.len.min(rows);
+        Ok(())
     }
 
     fn grow_to(&mut self, cap: usize) -> Result<()> {
@@ -366,7 +345,7 @@ mod tests {
         let first_cap = v.capacity();
         for i in 0..first_cap * 3 {
             v.reserve(1).unwrap();
-            v.push(&[i as f32, 1.0, 2.0]);
+            v.push(&[i as f32, 1.0, 2.0]).unwrap();
         }
         assert!(v.capacity() >= first_cap * 3);
         assert_eq!(v.get(first_cap + 1), &[(first_cap + 1) as f32, 1.0, 2.0]);
@@ -379,7 +358,7 @@ mod tests {
         assert_eq!(r.get(n - 1)[0], (n - 1) as f32);
         // A read-only map grows into anonymous memory, never the file.
         r.reserve(10).unwrap();
-        r.push(&[9.0, 9.0, 9.0]);
+        r.push(&[9.0, 9.0, 9.0]).unwrap();
         assert_eq!(r.get(n), &[9.0, 9.0, 9.0]);
         assert_eq!(r.get(0), &[0.0, 1.0, 2.0]);
         assert_eq!(file_sizes(&p).0, (HEADER_LEN + n * 12) as u64);

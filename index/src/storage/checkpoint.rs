@@ -1,0 +1,192 @@
+//! Checkpoints of a [`DiskIndex`]: wait for links in flight, sync the
+//! vector file, write the graph file (the engine's sections, then the
+//! vector-row checksums) by temporary file and rename, start a new log
+//! generation. The checksum section is written and parsed here, side by
+//! side ([`VECTOR_CRCS`]):
+//!
+//! ```text
+//! 0   4   chunk size in bytes (u32, `CRC_CHUNK`)
+//! 4   8   bytes of vector rows covered (u64)
+//! 12  4·n crc32c of each chunk, the last one partial
+//! ```
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use super::disk_index::Writer;
+use super::options::CheckpointStats;
+use super::wal::WalWriter;
+use super::DiskIndex;
+use crate::error::{Error, Result};
+use crate::store::directory::{commit_tmp, sync_dir, tmp_path};
+use crate::store::format::{
+    corrupt, u32_at, u64_at, FileHeader, FileKind, Section, SectionWriter, FLAG_REQUIRED,
+    HEADER_LEN,
+};
+use crate::store::sections::VECTOR_CRCS;
+
+/// Bytes of vector rows per checksum.
+pub(super) const CRC_CHUNK: usize = 1 << 20;
+
+impl DiskIndex {
+    /// Writes the current state to disk and empties the log.
+    pub fn checkpoint(&self) -> Result<CheckpointStats> {
+        if self.opts.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let mut w = self.writer.lock();
+        self.checkpoint_locked(&mut w)
+    }
+
+    /// Whether the options ask for a checkpoint now.
+    pub(super) fn checkpoint_due(&self, w: &Writer) -> bool {
+        self.opts
+            .checkpoint_every
+            .is_some_and(|n| w.ops_since_checkpoint >= n.max(1))
+            || (self.opts.checkpoint_log_bytes > 0
+                && w.wal
+                    .as_ref()
+                    .is_some_and(|l| l.bytes() >= self.opts.checkpoint_log_bytes))
+    }
+
+    /// [`checkpoint`](Self::checkpoint) under the writer lock.
+    pub(super) fn checkpoint_locked(&self, w: &mut Writer) -> Result<CheckpointStats> {
+        let t0 = Instant::now();
+        // No half-linked node goes into a snapshot.
+        let _quiet = self.linking.write();
+        if let Some(wal) = w.wal.as_mut() {
+            wal.sync()?;
+        }
+        let nodes = self.inner.graph().node_count();
+        self.inner
+            .graph()
+            .with_vectors_mut(|v| match v.mapped_mut() {
+                Some(m) => {
+                    m.write_header(m.len());
+                    m.sync()
+                }
+                None => Ok(()),
+            })?;
+        let gen = w.generation + 1;
+        let graph_bytes = self.write_graph(w, gen)?;
+        let mut h = FileHeader::new(
+            FileKind::Wal,
+            self.inner.index().dims(),
+            self.inner.index().metric(),
+        );
+        h.generation = gen;
+        w.wal = Some(WalWriter::create(
+            &self.dir.wal(),
+            &h,
+            self.opts.durability,
+        )?);
+        w.generation = gen;
+        w.ops_since_checkpoint = 0;
+        w.last_checkpoint_error = None;
+        Ok(CheckpointStats {
+            nodes,
+            graph_bytes,
+            duration: t0.elapsed(),
+        })
+    }
+
+    /// Writes graph file generation `gen` (temporary file, sync, rename).
+    pub(super) fn write_graph(&self, w: &mut Writer, gen: u64) -> Result<u64> {
+        let path = self.dir.graph();
+        let tmp = tmp_path(&path);
+        let io = |e| Error::io(&tmp, e);
+        self.update_crcs(w);
+        let file = File::create(&tmp).map_err(io)?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let nodes = self.inner.graph().node_count();
+        let mut h = FileHeader::new(
+            FileKind::Graph,
+            self.inner.index().dims(),
+            self.inner.index().metric(),
+        );
+        h.count = nodes as u64;
+        h.capacity = nodes as u64;
+        h.generation = gen;
+        out.write_all(&h.encode()).map_err(io)?;
+        let mut sw = SectionWriter::new(out);
+        let written = self.inner.write_sections(&mut sw).map_err(io)?;
+        debug_assert_eq!(written, nodes);
+        write_crcs(&mut sw, &w.crcs, w.crc_bytes).map_err(io)?;
+        let mut out = sw.finish().map_err(io)?;
+        let len = out.stream_position().map_err(io)?;
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        commit_tmp(&path)?;
+        sync_dir(&self.dir.root)?;
+        Ok(len)
+    }
+
+    /// Brings the row checksums up to date: rows are append-only, so only
+    /// chunks from the last partial one on are computed again.
+    fn update_crcs(&self, w: &mut Writer) {
+        self.inner.graph().with_vectors(|v| {
+            let bytes = v.mapped().map_or(&[][..], |m| m.row_bytes());
+            let first = w.crc_bytes / CRC_CHUNK;
+            w.crcs.truncate(first);
+            for chunk in bytes[first * CRC_CHUNK..].chunks(CRC_CHUNK) {
+                w.crcs.push(crc32c::crc32c(chunk));
+            }
+            w.crc_bytes = bytes.len();
+        });
+    }
+}
+
+/// Writes the vector checksum section.
+fn write_crcs<W: Write + Seek>(
+    sw: &mut SectionWriter<W>,
+    crcs: &[u32],
+    covered: usize,
+) -> std::io::Result<()> {
+    let mut payload = Vec::with_capacity(12 + 4 * crcs.len());
+    payload.extend_from_slice(&(CRC_CHUNK as u32).to_le_bytes());
+    payload.extend_from_slice(&(covered as u64).to_le_bytes());
+    for c in crcs {
+        payload.extend_from_slice(&c.to_le_bytes());
+    }
+    sw.section(VECTOR_CRCS, FLAG_REQUIRED, &payload)
+}
+
+/// Reads the vector checksum section: (checksums, bytes covered).
+pub(super) fn parse_crcs(
+    sections: &[Section<'_>],
+    n: usize,
+    dims: usize,
+    file: &Path,
+) -> Result<(Vec<u32>, usize)> {
+    let s = sections
+        .iter()
+        .find(|s| s.kind == VECTOR_CRCS)
+        .ok_or_else(|| corrupt(file, HEADER_LEN as u64, "no vector checksum section"))?;
+    let b = s.payload;
+    if b.len() < 12 || (b.len() - 12) % 4 != 0 {
+        return Err(corrupt(file, s.offset, "malformed vector checksum section"));
+    }
+    let (chunk, covered) = (u32_at(b, 0) as usize, u64_at(b, 4));
+    let want = n as u128 * dims as u128 * 4;
+    if chunk != CRC_CHUNK || covered as u128 != want {
+        return Err(corrupt(
+            file,
+            s.offset,
+            format!("vector checksums cover {covered} bytes in {chunk}-byte chunks; {n} rows need {want}"),
+        ));
+    }
+    let crcs: Vec<u32> = b[12..].chunks_exact(4).map(|c| u32_at(c, 0)).collect();
+    if crcs.len() != (covered as usize).div_ceil(CRC_CHUNK) {
+        return Err(corrupt(
+            file,
+            s.offset,
+            "vector checksum count does not match the rows",
+        ));
+    }
+    Ok((crcs, covered as usize))
+}

@@ -1,0 +1,217 @@
+//! [`DiskIndex`]: the struct, what it tells about itself, closing, and its
+//! [`Index`] implementation. Creating and opening are in `recovery.rs`,
+//! the write path in `write.rs`, checkpoints in `checkpoint.rs`.
+
+use std::path::Path;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::options::{DiskUsage, OpenOptions, RecoveryReport};
+use super::wal::WalWriter;
+use crate::engine::DurableEngine;
+use crate::error::Result;
+use crate::hnsw::GraphView;
+use crate::hnsw_pq::HnswPqIndex;
+use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
+use crate::metric::Metric;
+use crate::store::directory::IndexDir;
+use crate::store::lock::DirLock;
+use crate::store::mmap_vectors::file_sizes;
+
+/// The writer's state, behind one mutex: writes are checked, logged and
+/// stored in log order under it.
+pub(super) struct Writer {
+    /// `None` when read-only.
+    pub(super) wal: Option<WalWriter>,
+    /// The checkpoint generation the log follows.
+    pub(super) generation: u64,
+    /// Writes logged since the last checkpoint.
+    pub(super) ops_since_checkpoint: u64,
+    /// Checksums of the vector rows, one per `CRC_CHUNK` bytes, as of
+    /// the last checkpoint.
+    pub(super) crcs: Vec<u32>,
+    /// Bytes of vector rows `crcs` covers.
+    pub(super) crc_bytes: usize,
+    /// Why the last automatic checkpoint failed, if it did.
+    pub(super) last_checkpoint_error: Option<String>,
+}
+
+impl Writer {
+    /// A writer for generation `generation` with no checksums yet.
+    pub(super) fn new(wal: Option<WalWriter>, generation: u64) -> Self {
+        Writer {
+            wal,
+            generation,
+            ops_since_checkpoint: 0,
+            crcs: Vec::new(),
+            crc_bytes: 0,
+            last_checkpoint_error: None,
+        }
+    }
+}
+
+/// A persistent index in a directory — any [`DiskKind`](crate::DiskKind):
+/// vectors in a memory-mapped file, the graph (and, for the PQ kind, its
+/// codebooks and codes) checkpointed, every write logged ahead. See the
+/// module docs of [`storage`](super).
+pub struct DiskIndex {
+    pub(super) dir: IndexDir,
+    pub(super) inner: Box<dyn DurableEngine>,
+    pub(super) writer: Mutex<Writer>,
+    /// Held shared by every write while it links, exclusively by a checkpoint.
+    pub(super) linking: RwLock<()>,
+    pub(super) opts: OpenOptions,
+    pub(super) report: RecoveryReport,
+    /// Rows per log record of a batch (records hold at most
+    /// `MAX_RECORD_BYTES`; smaller in tests).
+    pub(super) record_bytes: usize,
+    pub(super) closed: bool,
+    pub(super) _lock: DirLock,
+}
+
+impl std::fmt::Debug for DiskIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskIndex")
+            .field("dir", &self.dir.root)
+            .field("len", &self.inner.index().len())
+            .field("read_only", &self.opts.read_only)
+            .finish()
+    }
+}
+
+impl DiskIndex {
+    /// What the open found and replayed.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.report
+    }
+
+    /// The graph, for inspection (for a PQ-navigated index, the graph it
+    /// navigates). Writes go through this index, which logs them first.
+    pub fn hnsw(&self) -> GraphView<'_> {
+        GraphView(self.inner.graph())
+    }
+
+    /// Bytes of graph links navigated in place in the mapped graph file
+    /// rather than copied into the heap (after an open, until the first
+    /// insert copies them). [`Index::memory_usage`] counts them as graph
+    /// memory either way; this tells where they live.
+    pub fn mapped_link_bytes(&self) -> usize {
+        self.inner.graph().mapped_graph_bytes()
+    }
+
+    /// The PQ-navigated engine, when this directory holds one.
+    pub fn pq(&self) -> Option<&HnswPqIndex> {
+        self.inner.pq()
+    }
+
+    /// The index directory.
+    pub fn path(&self) -> &Path {
+        &self.dir.root
+    }
+
+    /// Whether `id` is live.
+    pub fn contains(&self, id: u64) -> bool {
+        self.inner.graph().contains(id)
+    }
+
+    /// Writes everything buffered in the log and syncs it to stable storage.
+    pub fn sync(&self) -> Result<()> {
+        match self.writer.lock().wal.as_mut() {
+            Some(w) => w.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// Why the last automatic checkpoint failed, if it did.
+    pub fn checkpoint_error(&self) -> Option<String> {
+        self.writer.lock().last_checkpoint_error.clone()
+    }
+
+    /// Checkpoints (if so configured), trims the vector file and releases
+    /// the directory. Dropping does the same but cannot report errors.
+    pub fn close(mut self) -> Result<()> {
+        self.closed = true;
+        self.shutdown()
+    }
+
+    /// Bytes of each file in the directory.
+    pub fn disk_usage(&self) -> DiskUsage {
+        let (vector_file, vector_allocated) = file_sizes(&self.dir.vectors());
+        let rows = self.inner.graph().node_count() as u64;
+        DiskUsage {
+            vector_file,
+            vector_allocated,
+            raw_vectors: rows * self.inner.index().dims() as u64 * 4,
+            graph_file: file_sizes(&self.dir.graph()).0,
+            wal_file: file_sizes(&self.dir.wal()).0,
+            manifest: file_sizes(&self.dir.manifest()).0,
+            rows,
+        }
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if self.opts.read_only {
+            return Ok(());
+        }
+        let mut w = self.writer.lock();
+        if self.opts.checkpoint_on_close {
+            if w.ops_since_checkpoint > 0 {
+                self.checkpoint_locked(&mut w)?;
+            }
+            self.inner
+                .graph()
+                .with_vectors_mut(|v| v.mapped_mut().map_or(Ok(()), |m| m.shrink_to_fit()))
+        } else {
+            w.wal.as_mut().map_or(Ok(()), |wal| wal.sync())
+        }
+    }
+}
+
+impl Drop for DiskIndex {
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.shutdown();
+        }
+    }
+}
+
+impl Index for DiskIndex {
+    fn dims(&self) -> usize {
+        self.inner.index().dims()
+    }
+
+    fn metric(&self) -> Metric {
+        self.inner.index().metric()
+    }
+
+    fn len(&self) -> usize {
+        self.inner.index().len()
+    }
+
+    fn add(&self, id: u64, vector: &[f32]) -> Result<()> {
+        self.add_one(id, vector)
+    }
+
+    fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        self.add_many(ids, vectors)
+    }
+
+    fn remove(&self, id: u64) -> Result<()> {
+        self.remove_one(id)
+    }
+
+    fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
+        self.update_one(id, vector)
+    }
+
+    fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
+        self.inner.index().search(query, k, params)
+    }
+
+    fn memory_usage(&self) -> MemoryUsage {
+        MemoryUsage {
+            disk: self.inner.graph().with_vectors(|v| v.disk_bytes()),
+            ..self.inner.index().memory_usage()
+        }
+    }
+}

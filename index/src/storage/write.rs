@@ -1,0 +1,116 @@
+//! The write path of a [`DiskIndex`]: check, log, store in log order under
+//! the writer mutex; link outside it; checkpoint when one is due.
+//!
+//! A batch larger than one log record (`MAX_RECORD_BYTES`) is logged as
+//! several records, all appended before any is applied: if any append
+//! fails, every record of the batch is taken back and nothing is applied,
+//! as for the in-RAM `add_batch`. (A crash in the middle of appending them
+//! is another matter: the batch was never acknowledged, and replay may
+//! apply a prefix of its whole records.)
+
+use super::DiskIndex;
+use crate::engine::{DurableEngine, WriteOp};
+use crate::error::{Error, Result};
+use crate::validate;
+
+impl DiskIndex {
+    /// `Index::add`, durably.
+    pub(super) fn add_one(&self, id: u64, vector: &[f32]) -> Result<()> {
+        validate::vector(vector, self.inner.index().dims(), 0)?;
+        self.write(|inner| {
+            if inner.graph().contains(id) {
+                return Err(Error::DuplicateId(id));
+            }
+            Ok(vec![WriteOp::Add { id, vector }])
+        })
+    }
+
+    /// `Index::add_batch`, durably and all or nothing.
+    pub(super) fn add_many(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        let d = self.inner.index().dims();
+        validate::batch(ids, vectors, d)?;
+        let rows = (self.record_bytes / (8 + 4 * d)).max(1);
+        self.write(|inner| {
+            if let Some(&id) = ids.iter().find(|&&id| inner.graph().contains(id)) {
+                return Err(Error::DuplicateId(id));
+            }
+            Ok(ids
+                .chunks(rows)
+                .zip(vectors.chunks(rows * d))
+                .map(|(ids, vectors)| WriteOp::Batch { ids, vectors })
+                .collect())
+        })
+    }
+
+    /// `Index::remove`: marks `id` deleted, durably.
+    pub(super) fn remove_one(&self, id: u64) -> Result<()> {
+        self.write(|inner| {
+            if !inner.graph().contains(id) {
+                return Err(Error::UnknownId(id));
+            }
+            Ok(vec![WriteOp::Remove { id }])
+        })
+    }
+
+    /// `Index::update`: replaces (or adds) the vector of `id`, durably.
+    pub(super) fn update_one(&self, id: u64, vector: &[f32]) -> Result<()> {
+        validate::vector(vector, self.inner.index().dims(), 0)?;
+        self.write(|_| Ok(vec![WriteOp::Update { id, vector }]))
+    }
+
+    /// Logs and applies one write (one or more records). `check` runs under
+    /// the writer lock and returns the records to log.
+    fn write<'a>(
+        &self,
+        check: impl FnOnce(&dyn DurableEngine) -> Result<Vec<WriteOp<'a>>>,
+    ) -> Result<()> {
+        if self.opts.read_only {
+            return Err(Error::ReadOnly);
+        }
+        // Under the writer lock: check, log, store (log order = node order).
+        let (nodes, linking) = {
+            let mut w = self.writer.lock();
+            let ops = check(self.inner.as_ref())?;
+            let rows: usize = ops.iter().map(WriteOp::rows).sum();
+            if rows > 0 {
+                self.inner.check_write_rows(rows)?;
+                self.inner
+                    .graph()
+                    .with_vectors_mut(|v| v.try_reserve(rows))?;
+            }
+            let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
+            wal.append_all(&ops)?;
+            // Validated above, so storing should not fail; if it does, the
+            // records are taken back so the log never holds a refused write.
+            // (Only a first PQ record can be refused, and then nothing of
+            // the batch was stored.)
+            let mut nodes = Vec::new();
+            for op in &ops {
+                match self.inner.store(op) {
+                    Ok(stored) => nodes.extend(stored),
+                    Err(e) if nodes.is_empty() => {
+                        wal.undo_last()?;
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            w.ops_since_checkpoint += ops.len() as u64;
+            (nodes, self.linking.read())
+        };
+        // Outside it: linking, while the next write is checked and logged
+        // (its store then waits for this link). A checkpoint waits for every
+        // link in flight (the `linking` lock).
+        self.inner.link(&nodes);
+        drop(linking);
+        let mut w = self.writer.lock();
+        if self.checkpoint_due(&w) {
+            // The write is already in the log: a failed checkpoint does not
+            // fail it, it is kept for `checkpoint_error`.
+            if let Err(e) = self.checkpoint_locked(&mut w) {
+                w.last_checkpoint_error = Some(e.to_string());
+            }
+        }
+        Ok(())
+    }
+}

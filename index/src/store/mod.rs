@@ -1,0 +1,26 @@
+//! The store layer: files and bytes, under every index kind. Nothing here
+//! knows a graph or a quantizer; `hnsw/`, `hnsw_pq/` and `storage/` build on it.
+//!
+//! | file | role |
+//! |---|---|
+//! | `format.rs` | the shared file header (magic, version, dims, metric, counts, crc32c) and checksummed, tagged sections |
+//! | `sections.rs` | the registry of every section kind of every file |
+//! | `vectors.rs` | [`VectorStore`]: rows in RAM or in a memory-mapped file |
+//! | `mmap_vectors.rs` | vector rows in a memory-mapped file that grows in large steps |
+//! | `mapped_graph.rs` | a checkpointed graph file mapped copy-on-write, its link sections used in place |
+//! | `directory.rs` | an index directory's file names; replace-by-rename, directory sync |
+//! | `lock.rs` | the advisory directory lock |
+//!
+//! The only `unsafe` of the store lives in `mmap_vectors.rs` (mapping, and
+//! viewing mapped bytes as `f32`), `mapped_graph.rs` (mapping, viewing link
+//! sections as atomics, releasing pages) and `lock.rs` (`flock`).
+
+pub(crate) mod directory;
+pub(crate) mod format;
+pub(crate) mod lock;
+pub(crate) mod mapped_graph;
+pub(crate) mod mmap_vectors;
+pub(crate) mod sections;
+pub(crate) mod vectors;
+
+pub(crate) use vectors::VectorStore;

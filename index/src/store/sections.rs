@@ -1,0 +1,71 @@
+//! Every section kind of every file OmenDB writes, in one registry, so two
+//! kinds can never collide and an open can tell a section this build
+//! understands from one it must refuse (see `FLAG_REQUIRED` in
+//! [`format`](super::format)).
+//!
+//! | kind | file | payload (documented where it is written) |
+//! |---|---|---|
+//! | [`MANIFEST_HNSW`] `0x01` | `MANIFEST` | HNSW build parameters (`storage/manifest.rs`) |
+//! | [`MANIFEST_PQ`] `0x02` | `MANIFEST` | quantizer parameters, PQ-navigated kinds only |
+//! | [`GRAPH_META`]…[`GRAPH_UPPER`] `0x10`–`0x15` | `graph.omg` | the HNSW graph (`hnsw/persist.rs`) |
+//! | [`VECTOR_CRCS`] `0x20` | `graph.omg` | checksums of the vector rows (`storage/checkpoint.rs`) |
+//! | [`PQ_CODEBOOK`], [`PQ_CODES`] `0x30`, `0x31` | `graph.omg` | codebooks and codes (`hnsw_pq/persist.rs`) |
+
+/// Manifest: the HNSW build parameters.
+pub const MANIFEST_HNSW: u32 = 0x01;
+/// Manifest: the quantizer's parameters (PQ-navigated indexes only).
+pub const MANIFEST_PQ: u32 = 0x02;
+
+/// Graph file: node count, entry point, link widths.
+pub const GRAPH_META: u32 = 0x10;
+/// Graph file: external ids.
+pub const GRAPH_IDS: u32 = 0x11;
+/// Graph file: node levels.
+pub const GRAPH_LEVELS: u32 = 0x12;
+/// Graph file: deletion bitset.
+pub const GRAPH_DELETED: u32 = 0x13;
+/// Graph file: layer-0 slots.
+pub const GRAPH_LAYER0: u32 = 0x14;
+/// Graph file: upper-layer slot pool.
+pub const GRAPH_UPPER: u32 = 0x15;
+/// Graph file: per-chunk checksums of the vector rows.
+pub const VECTOR_CRCS: u32 = 0x20;
+/// Graph file: the trained PQ codebooks.
+pub const PQ_CODEBOOK: u32 = 0x30;
+/// Graph file: the PQ codes of every node.
+pub const PQ_CODES: u32 = 0x31;
+
+/// Every manifest section kind this build reads.
+pub const MANIFEST_SECTIONS: [u32; 2] = [MANIFEST_HNSW, MANIFEST_PQ];
+
+/// Every graph-file section kind this build reads.
+pub const GRAPH_FILE_SECTIONS: [u32; 9] = [
+    GRAPH_META,
+    GRAPH_IDS,
+    GRAPH_LEVELS,
+    GRAPH_DELETED,
+    GRAPH_LAYER0,
+    GRAPH_UPPER,
+    VECTOR_CRCS,
+    PQ_CODEBOOK,
+    PQ_CODES,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_unique() {
+        let mut all: Vec<u32> = MANIFEST_SECTIONS
+            .iter()
+            .chain(GRAPH_FILE_SECTIONS.iter())
+            .copied()
+            .collect();
+        all.sort_unstable();
+        let n = all.len();
+        all.dedup();
+        assert_eq!(all.len(), n, "two section kinds share a number");
+        assert!(!all.contains(&super::super::format::SECTION_END));
+    }
+}
