@@ -25,7 +25,7 @@ pub struct FlatIndex {
 struct FlatData {
     vectors: Vec<f32>,
     ids: Vec<u64>,
-    slots: IdMap,
+    by_id: IdMap,
 }
 
 /// Queries scored together against one block of data.
@@ -92,7 +92,7 @@ impl Index for FlatIndex {
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
         validate::batch(ids, vectors, self.dims)?;
         let mut data = self.data.write();
-        if let Some(&id) = ids.iter().find(|&&id| data.slots.contains(id, &data.ids)) {
+        if let Some(&id) = ids.iter().find(|&&id| data.by_id.contains(id, &data.ids)) {
             return Err(Error::DuplicateId(id));
         }
         data.vectors.reserve(vectors.len());
@@ -101,8 +101,8 @@ impl Index for FlatIndex {
             let v = self.metric.prepared(v, &self.kernels);
             data.vectors.extend_from_slice(&v);
             data.ids.push(id);
-            let FlatData { ids, slots, .. } = &mut *data;
-            slots.insert(slot, ids);
+            let FlatData { ids, by_id, .. } = &mut *data;
+            by_id.insert(slot, ids);
         }
         Ok(())
     }
@@ -113,21 +113,21 @@ impl Index for FlatIndex {
         let FlatData {
             vectors,
             ids,
-            slots,
+            by_id,
         } = &mut *data;
-        let row = slots.remove(id, ids).ok_or(Error::UnknownId(id))? as usize;
+        let row = by_id.remove(id, ids).ok_or(Error::UnknownId(id))? as usize;
         // Swap-remove: the last row moves into the hole.
         let last = ids.len() - 1;
         if row != last {
             let moved = ids[last];
-            slots.remove(moved, ids);
+            by_id.remove(moved, ids);
             ids.swap(row, last);
             vectors.copy_within(last * d..(last + 1) * d, row * d);
         }
         ids.pop();
         vectors.truncate(last * d);
         if row != last {
-            slots.insert(row as u32, ids);
+            by_id.insert(row as u32, ids);
         }
         Ok(())
     }
@@ -136,7 +136,7 @@ impl Index for FlatIndex {
         validate::vector(vector, self.dims, 0)?;
         let v = self.metric.prepared(vector, &self.kernels);
         let mut data = self.data.write();
-        match data.slots.get(id, &data.ids) {
+        match data.by_id.get(id, &data.ids) {
             Some(row) => {
                 let row = row as usize;
                 data.vectors[row * self.dims..(row + 1) * self.dims].copy_from_slice(&v);
@@ -145,8 +145,8 @@ impl Index for FlatIndex {
                 let row = data.ids.len() as u32;
                 data.vectors.extend_from_slice(&v);
                 data.ids.push(id);
-                let FlatData { ids, slots, .. } = &mut *data;
-                slots.insert(row, ids);
+                let FlatData { ids, by_id, .. } = &mut *data;
+                by_id.insert(row, ids);
             }
         }
         Ok(())
@@ -194,7 +194,7 @@ impl Index for FlatIndex {
         let data = self.data.read();
         MemoryUsage {
             vectors: data.vectors.capacity() * 4,
-            ids: data.ids.capacity() * 8 + data.slots.bytes(),
+            ids: data.ids.capacity() * 8 + data.by_id.bytes(),
             ..MemoryUsage::default()
         }
     }

@@ -42,8 +42,8 @@ impl DurableEngine for HnswPqIndex {
 
     fn store(&self, op: &WriteOp<'_>) -> Result<Vec<u32>> {
         match *op {
-            WriteOp::Add { id, vector } => self.store_batch(&[id], vector),
-            WriteOp::Batch { ids, vectors } => self.store_batch(ids, vectors),
+            WriteOp::Add { id, vector } => self.store_rows(&[id], vector),
+            WriteOp::Batch { ids, vectors } => self.store_rows(ids, vectors),
             WriteOp::Update { id, vector } => Ok(vec![self.store_update(id, vector)?]),
             WriteOp::Remove { id } => self.remove(id).map(|()| Vec::new()),
         }

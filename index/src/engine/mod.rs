@@ -97,7 +97,9 @@ pub(crate) trait DurableEngine: Send + Sync {
 
     /// Phase one of a logged write: everything but the linking (vectors,
     /// codes, nodes, deletion marks), in log order. Returns the stored
-    /// nodes, for [`link`](Self::link).
+    /// nodes, for [`link`](Self::link). Vectors and batches were validated
+    /// before they were logged (or, on replay, before they are applied):
+    /// they are not checked again.
     fn store(&self, op: &WriteOp<'_>) -> Result<Vec<u32>>;
 
     /// Phase two: links nodes [`store`](Self::store) returned.

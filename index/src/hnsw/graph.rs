@@ -32,7 +32,7 @@ pub struct Graph {
     /// External id of each node.
     pub(crate) ids: Vec<u64>,
     /// External id → node of its live version.
-    pub(crate) slots: IdMap,
+    pub(crate) by_id: IdMap,
     pub(super) levels: Vec<u8>,
     pub(super) layer0: Words,
     pub(super) upper: Words,
@@ -52,7 +52,7 @@ impl Graph {
         Graph {
             vectors: VectorStore::new(dims),
             ids: Vec::new(),
-            slots: IdMap::default(),
+            by_id: IdMap::default(),
             levels: Vec::new(),
             layer0: Words::default(),
             upper: Words::default(),
@@ -81,7 +81,7 @@ impl Graph {
     pub fn reserve(&mut self, extra: usize) -> Result<()> {
         self.vectors.try_reserve(extra)?;
         self.ids.reserve(extra);
-        self.slots.reserve(extra, &self.ids);
+        self.by_id.reserve(extra, &self.ids);
         self.levels.reserve(extra);
         self.layer0.owned_mut().reserve(extra * (1 + self.max0));
         self.upper_offset.reserve(extra);
@@ -97,7 +97,7 @@ impl Graph {
         let node = self.node_count() as NodeId;
         self.vectors.push(vector)?;
         self.ids.push(id);
-        self.slots.insert(node, &self.ids);
+        self.by_id.insert(node, &self.ids);
         self.levels.push(level as u8);
         self.layer0
             .owned_mut()
@@ -204,8 +204,8 @@ impl Graph {
         if !self.deleted[node as usize].swap(true, Ordering::Relaxed) {
             self.deleted_count += 1;
             let id = self.ids[node as usize];
-            if self.slots.get(id, &self.ids) == Some(node) {
-                self.slots.remove(id, &self.ids);
+            if self.by_id.get(id, &self.ids) == Some(node) {
+                self.by_id.remove(id, &self.ids);
             }
         }
     }
@@ -226,7 +226,7 @@ impl Graph {
 
     /// Bytes of the id table and map.
     pub fn id_bytes(&self) -> usize {
-        self.ids.capacity() * 8 + self.slots.bytes()
+        self.ids.capacity() * 8 + self.by_id.bytes()
     }
 
     /// Bytes of per-node locks and deletion marks.

@@ -23,7 +23,7 @@ impl HnswIndex {
     /// metric: normalised for cosine), or `None` if `id` is not live.
     pub fn vector_of(&self, id: u64) -> Option<Vec<f32>> {
         let g = self.graph.read();
-        g.slots.get(id, &g.ids).map(|node| g.vector(node).to_vec())
+        g.by_id.get(id, &g.ids).map(|node| g.vector(node).to_vec())
     }
 
     /// Bytes of links viewed in place in a mapped graph file rather than
@@ -94,20 +94,20 @@ pub(super) fn check_graph(g: &Graph) -> std::result::Result<(), String> {
             }
         }
     }
-    for node in g.slots.rows() {
+    for node in g.by_id.rows() {
         let node = node as usize;
         if node >= n || g.deleted[node].load(Ordering::Relaxed) {
             return Err(format!("the id map names node {node}, which is not live"));
         }
         let id = g.ids[node];
-        if g.slots.get(id, &g.ids) != Some(node as NodeId) {
+        if g.by_id.get(id, &g.ids) != Some(node as NodeId) {
             return Err(format!("id {id} of node {node} does not map back to it"));
         }
     }
-    if g.slots.len() != n - g.deleted_count {
+    if g.by_id.len() != n - g.deleted_count {
         return Err(format!(
             "{} live ids, {} live nodes",
-            g.slots.len(),
+            g.by_id.len(),
             n - g.deleted_count
         ));
     }

@@ -95,19 +95,25 @@ impl HnswIndex {
     pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<NodeId> {
         validate::vector(vector, self.dims, 0)?;
         let mut g = self.graph.write();
-        if let Some(old) = g.slots.get(id, &g.ids) {
+        if let Some(old) = g.by_id.get(id, &g.ids) {
             g.mark_deleted(old);
         }
         self.store(&mut g, id, vector)
     }
 
-    /// Phase one of [`add_batch`](Index::add_batch): checks the ids are new
-    /// and stores every vector, unlinked, returning their nodes in order.
-    /// Nothing is stored when an id is taken.
+    /// Phase one of [`add_batch`](Index::add_batch): checks the batch and
+    /// that its ids are new, and stores every vector, unlinked, returning
+    /// their nodes in order. Nothing is stored when an id is taken.
     pub(crate) fn store_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<NodeId>> {
         validate::batch(ids, vectors, self.dims)?;
+        self.store_rows(ids, vectors)
+    }
+
+    /// [`store_batch`](Self::store_batch) of a batch its caller has already
+    /// validated (`validate::batch`): checks only that the ids are new.
+    pub(crate) fn store_rows(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<NodeId>> {
         let mut g = self.graph.write();
-        if let Some(&id) = ids.iter().find(|&&id| g.slots.contains(id, &g.ids)) {
+        if let Some(&id) = ids.iter().find(|&&id| g.by_id.contains(id, &g.ids)) {
             return Err(Error::DuplicateId(id));
         }
         // Room for every row first, so no store of the batch fails half way.
@@ -121,7 +127,7 @@ impl HnswIndex {
     /// Whether `id` is a live vector in the index.
     pub fn contains(&self, id: u64) -> bool {
         let g = self.graph.read();
-        g.slots.contains(id, &g.ids)
+        g.by_id.contains(id, &g.ids)
     }
 
     /// Highest level in the graph (0 when it has one layer or none).
@@ -224,7 +230,7 @@ impl Index for HnswIndex {
     /// Marks `id` deleted: it is never returned again but still routes searches.
     fn remove(&self, id: u64) -> Result<()> {
         let mut g = self.graph.write();
-        let node = g.slots.get(id, &g.ids).ok_or(Error::UnknownId(id))?;
+        let node = g.by_id.get(id, &g.ids).ok_or(Error::UnknownId(id))?;
         g.mark_deleted(node);
         Ok(())
     }

@@ -190,7 +190,7 @@ impl HnswIndex {
         let words = |kind: u32, b: &[u8]| -> Result<Words> {
             if let Some(m) = mapped {
                 let s = find(kind)?;
-                return Words::mapped(Arc::clone(m), s.offset as usize, b.len() / 4)
+                return Words::mapped(m, s.offset as usize, b.len() / 4)
                     .ok_or_else(|| corrupt(file, s.offset, "link section not word aligned"));
             }
             Ok(Words::Owned(
@@ -223,10 +223,10 @@ impl HnswIndex {
             .iter()
             .filter(|d| d.load(Ordering::Relaxed))
             .count();
-        let mut slots = IdMap::with_capacity(n - g.deleted_count);
+        let mut by_id = IdMap::with_capacity(n - g.deleted_count);
         for (node, &id) in g.ids.iter().enumerate() {
             if !g.deleted[node].load(Ordering::Relaxed)
-                && slots.insert(node as NodeId, &g.ids).is_some()
+                && by_id.insert(node as NodeId, &g.ids).is_some()
             {
                 return Err(corrupt(
                     file,
@@ -235,7 +235,7 @@ impl HnswIndex {
                 ));
             }
         }
-        g.slots = slots;
+        g.by_id = by_id;
         g.entry = AtomicU64::new(entry);
         check_graph(&g).map_err(|reason| corrupt(file, meta.offset, reason))?;
 

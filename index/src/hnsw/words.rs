@@ -6,22 +6,15 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use crate::store::mapped_graph::MappedGraphFile;
+use crate::store::mapped_graph::{MappedGraphFile, MappedWords};
 
 /// Link words: layer-0 slots or the upper-layer pool.
 #[derive(Debug)]
 pub enum Words {
     /// Words in RAM.
     Owned(Vec<AtomicU32>),
-    /// `count` words at byte `offset` of a mapped graph file.
-    Mapped {
-        /// The mapping (shared by the runs of one file).
-        file: Arc<MappedGraphFile>,
-        /// Byte offset of the first word.
-        offset: usize,
-        /// Words in the run.
-        count: usize,
-    },
+    /// A run of words in a mapped graph file, bounds-checked once at open.
+    Mapped(MappedWords),
 }
 
 impl Default for Words {
@@ -32,13 +25,8 @@ impl Default for Words {
 
 impl Words {
     /// A mapped run; `None` when it does not fit the file or is misaligned.
-    pub fn mapped(file: Arc<MappedGraphFile>, offset: usize, count: usize) -> Option<Self> {
-        file.words(offset, count)?;
-        Some(Words::Mapped {
-            file,
-            offset,
-            count,
-        })
+    pub fn mapped(file: &Arc<MappedGraphFile>, offset: usize, count: usize) -> Option<Self> {
+        file.run(offset, count).map(Words::Mapped)
     }
 
     /// The words, wherever they live.
@@ -46,17 +34,13 @@ impl Words {
     pub fn as_slice(&self) -> &[AtomicU32] {
         match self {
             Words::Owned(v) => v,
-            Words::Mapped {
-                file,
-                offset,
-                count,
-            } => file.words(*offset, *count).unwrap_or(&[]),
+            Words::Mapped(run) => run.as_slice(),
         }
     }
 
     /// The words in RAM, copying a mapped run there first.
     pub fn owned_mut(&mut self) -> &mut Vec<AtomicU32> {
-        if let Words::Mapped { .. } = self {
+        if let Words::Mapped(_) = self {
             let copy = self
                 .as_slice()
                 .iter()
@@ -66,7 +50,7 @@ impl Words {
         }
         match self {
             Words::Owned(v) => v,
-            Words::Mapped { .. } => unreachable!("replaced above"),
+            Words::Mapped(_) => unreachable!("replaced above"),
         }
     }
 
@@ -76,7 +60,7 @@ impl Words {
     pub fn bytes(&self) -> usize {
         match self {
             Words::Owned(v) => v.capacity() * 4,
-            Words::Mapped { count, .. } => count * 4,
+            Words::Mapped(run) => run.len() * 4,
         }
     }
 
@@ -84,7 +68,7 @@ impl Words {
     pub fn mapped_bytes(&self) -> usize {
         match self {
             Words::Owned(_) => 0,
-            Words::Mapped { count, .. } => count * 4,
+            Words::Mapped(run) => run.len() * 4,
         }
     }
 }

@@ -100,12 +100,18 @@ impl HnswPqIndex {
     /// stored, unlinked, in order.
     pub(crate) fn store_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<u32>> {
         validate::batch(ids, vectors, self.dims())?;
+        self.store_rows(ids, vectors)
+    }
+
+    /// [`store_batch`](Self::store_batch) of a batch its caller has already
+    /// validated.
+    pub(crate) fn store_rows(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<u32>> {
         let new_codes = self.encode_batch(vectors)?;
         // Codes are indexed by node number, which the graph hands out when
         // it stores a node: holding the codes lock across the store (not
         // the linking) keeps the two in step.
         let mut codes = self.codes.write();
-        let nodes = self.graph.store_batch(ids, vectors)?;
+        let nodes = self.graph.store_rows(ids, vectors)?;
         codes.extend_from_slice(&new_codes);
         Ok(nodes)
     }

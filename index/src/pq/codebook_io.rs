@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use super::quantizer::{sub_dims_for, ProductQuantizer, KS};
 use crate::error::{Error, Result};
-use crate::metric::Metric;
+use crate::store::format::{metric_code, metric_from_code, u32_at};
 
 /// First bytes of every codebook file.
 pub const MAGIC: [u8; 8] = *b"OMENDBPQ";
@@ -36,29 +36,6 @@ const FOOTER_LEN: usize = 4;
 /// Where bytes parsed by [`ProductQuantizer::from_bytes`] are said to come
 /// from in errors.
 const IN_MEMORY: &str = "<in-memory codebook>";
-
-fn metric_code(m: Metric) -> u32 {
-    match m {
-        Metric::L2 => 0,
-        Metric::Cosine => 1,
-        Metric::InnerProduct => 2,
-    }
-}
-
-fn metric_from_code(c: u32) -> Option<Metric> {
-    match c {
-        0 => Some(Metric::L2),
-        1 => Some(Metric::Cosine),
-        2 => Some(Metric::InnerProduct),
-        _ => None,
-    }
-}
-
-fn u32_at(bytes: &[u8], offset: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[offset..offset + 4]);
-    u32::from_le_bytes(b)
-}
 
 impl ProductQuantizer {
     /// The codebook file's bytes (see the module docs for the layout).

@@ -237,7 +237,10 @@ fn replay(inner: &dyn DurableEngine, op: LoggedOp) -> Result<()> {
             validate::vector(v, inner.index().dims(), 0)?;
             WriteOp::Add { id: *id, vector: v }
         }
-        LoggedOp::Batch(ids, v) => WriteOp::Batch { ids, vectors: v },
+        LoggedOp::Batch(ids, v) => {
+            validate::batch(ids, v, inner.index().dims())?;
+            WriteOp::Batch { ids, vectors: v }
+        }
         LoggedOp::Remove(id) => WriteOp::Remove { id: *id },
         LoggedOp::Update(id, v) => WriteOp::Update { id: *id, vector: v },
     };

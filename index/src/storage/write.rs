@@ -114,3 +114,43 @@ impl DiskIndex {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{DiskIndex, Error, HnswParams, Index, Metric, OpenOptions};
+
+    #[test]
+    fn a_batch_over_several_log_records_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = 4;
+        let mut index = DiskIndex::create(
+            dir.path(),
+            d,
+            Metric::L2,
+            HnswParams::new(8, 32),
+            OpenOptions::default(),
+        )
+        .unwrap();
+        // Ten rows per record: 35 rows are four records.
+        index.record_bytes = 10 * (8 + 4 * d);
+        let ids: Vec<u64> = (0..35).collect();
+        let rows: Vec<f32> = (0..35 * d).map(|i| i as f32).collect();
+        // The disk fills after two records' worth.
+        let record = 12 + 1 + 4 + 10 * (8 + 4 * d) as u64;
+        {
+            let mut w = index.writer.lock();
+            let wal = w.wal.as_mut().unwrap();
+            wal.fail_beyond = Some(wal.bytes() + 2 * record);
+        }
+        let err = index.add_batch(&ids, &rows).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert_eq!(index.len(), 0, "no part of a failed batch is applied");
+        assert!(!index.contains(0));
+        index.writer.lock().wal.as_mut().unwrap().fail_beyond = None;
+        index.add_batch(&ids[..5], &rows[..5 * d]).unwrap();
+        index.close().unwrap();
+        let index = DiskIndex::open(dir.path(), OpenOptions::default()).unwrap();
+        assert_eq!(index.len(), 5, "the log held nothing of the failed batch");
+        assert!(!index.contains(10));
+    }
+}

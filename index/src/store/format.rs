@@ -101,7 +101,8 @@ pub fn metric_code(m: Metric) -> u32 {
     }
 }
 
-fn metric_from_code(c: u32) -> Option<Metric> {
+/// The metric of a stable code, `None` for a code this build does not know.
+pub fn metric_from_code(c: u32) -> Option<Metric> {
     match c {
         0 => Some(Metric::L2),
         1 => Some(Metric::Cosine),

@@ -11,6 +11,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
 
 #[cfg(unix)]
 use memmap2::UncheckedAdvice;
@@ -36,6 +37,49 @@ pub struct MappedGraphFile {
 unsafe impl Send for MappedGraphFile {}
 // SAFETY: see `Send`.
 unsafe impl Sync for MappedGraphFile {}
+
+/// A run of link words inside a [`MappedGraphFile`], bounds-checked once
+/// when it was made: reading it is a slice, with no check per access.
+pub(crate) struct MappedWords {
+    /// Keeps the mapping (and so `ptr`) alive.
+    file: Arc<MappedGraphFile>,
+    ptr: *const AtomicU32,
+    count: usize,
+}
+
+// SAFETY: the words are atomics inside a mapping `file` keeps alive; sharing
+// them across threads is as safe as sharing `&[AtomicU32]`.
+unsafe impl Send for MappedWords {}
+// SAFETY: see `Send`.
+unsafe impl Sync for MappedWords {}
+
+impl MappedWords {
+    /// The words.
+    #[inline(always)]
+    pub(crate) fn as_slice(&self) -> &[AtomicU32] {
+        if self.count == 0 {
+            return &[];
+        }
+        // SAFETY: `MappedGraphFile::run` checked that `count` words at `ptr`
+        // lie inside the mapping, aligned; `self.file` keeps it mapped for
+        // as long as `self` (and so the returned borrow) lives.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.count) }
+    }
+
+    /// Words in the run.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+}
+
+impl std::fmt::Debug for MappedWords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedWords")
+            .field("file", &self.file.path)
+            .field("count", &self.count)
+            .finish()
+    }
+}
 
 impl std::fmt::Debug for MappedGraphFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,6 +121,18 @@ impl MappedGraphFile {
         // SAFETY: `base..base + len` is the live mapping; the caller
         // guarantees nothing writes it while this view is borrowed.
         unsafe { std::slice::from_raw_parts(self.base, self.len) }
+    }
+
+    /// A run of `count` words at byte `offset`, checked once here and then
+    /// read without checks ([`MappedWords::as_slice`]). `None` when the run
+    /// is misaligned or outside the file.
+    pub(crate) fn run(self: &Arc<Self>, offset: usize, count: usize) -> Option<MappedWords> {
+        let ptr = self.words(offset, count)?.as_ptr();
+        Some(MappedWords {
+            file: Arc::clone(self),
+            ptr,
+            count,
+        })
     }
 
     /// `count` little-endian u32 words starting at byte `offset`, as

@@ -371,4 +371,23 @@ mod tests {
             Err(Error::Corrupt { .. })
         ));
     }
+
+    #[test]
+    fn a_file_that_cannot_grow_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v");
+        let mut v = MmapVectors::create(&p, 2, Metric::L2).unwrap();
+        // Swap in a read-only handle: `set_len` on it fails, as growth does
+        // on a full or read-only file system.
+        v.file = std::fs::File::open(&p).unwrap();
+        let cap = v.capacity();
+        for i in 0..cap {
+            v.push(&[i as f32, 0.0]).unwrap();
+        }
+        assert!(matches!(v.push(&[1.0, 1.0]), Err(Error::Io { .. })));
+        assert_eq!(v.len(), cap, "the failed push added nothing");
+        let mut store = crate::store::VectorStore::Mapped(v);
+        assert!(store.push(&[1.0, 1.0]).is_err());
+        assert!(store.try_reserve(10).is_err());
+    }
 }
