@@ -5,8 +5,8 @@
 //!
 //! | kind | file | payload (documented where it is written) |
 //! |---|---|---|
-//! | [`MANIFEST_HNSW`] `0x01` | `MANIFEST` | HNSW build parameters (`storage/manifest.rs`) |
-//! | [`MANIFEST_PQ`] `0x02` | `MANIFEST` | quantizer parameters, PQ-navigated kinds only |
+//! | [`MANIFEST_HNSW`] `0x01` | `MANIFEST` | HNSW build parameters (`engine/hnsw.rs`) |
+//! | [`MANIFEST_PQ`] `0x02` | `MANIFEST` | quantizer parameters, PQ-navigated kinds only (`engine/hnsw_pq.rs`) |
 //! | [`GRAPH_META`]…[`GRAPH_UPPER`] `0x10`–`0x15` | `graph.omg` | the HNSW graph (`hnsw/persist.rs`) |
 //! | [`VECTOR_CRCS`] `0x20` | `graph.omg` | checksums of the vector rows (`storage/checkpoint.rs`) |
 //! | [`PQ_CODEBOOK`], [`PQ_CODES`] `0x30`, `0x31` | `graph.omg` | codebooks and codes (`hnsw_pq/persist.rs`) |
