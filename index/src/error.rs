@@ -104,6 +104,11 @@ pub enum Error {
     /// A write was attempted on a read-only index.
     #[error("the index is open read-only")]
     ReadOnly,
+    /// A checkpoint or a log sync failed, so the state on disk may not hold
+    /// what a further write would build on: writes are refused (searches go
+    /// on) until a checkpoint succeeds.
+    #[error("writes refused until a checkpoint succeeds: {0}")]
+    WritesRefused(String),
 }
 
 /// The engine's result type.

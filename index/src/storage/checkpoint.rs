@@ -31,7 +31,11 @@ use crate::store::sections::VECTOR_CRCS;
 pub(super) const CRC_CHUNK: usize = 1 << 20;
 
 impl DiskIndex {
-    /// Writes the current state to disk and empties the log.
+    /// Writes the current state to disk and empties the log. A failure
+    /// refuses further writes until a checkpoint succeeds (see
+    /// [`Error::WritesRefused`]): once the new graph file may have replaced
+    /// the old, the old log no longer belongs to it, and a write appended
+    /// there would be discarded by the next open.
     pub fn checkpoint(&self) -> Result<CheckpointStats> {
         if self.opts.read_only {
             return Err(Error::ReadOnly);
@@ -51,8 +55,21 @@ impl DiskIndex {
                     .is_some_and(|l| l.bytes() >= self.opts.checkpoint_log_bytes))
     }
 
-    /// [`checkpoint`](Self::checkpoint) under the writer lock.
+    /// [`checkpoint`](Self::checkpoint) under the writer lock: on failure,
+    /// writes are refused until a later checkpoint succeeds.
     pub(super) fn checkpoint_locked(&self, w: &mut Writer) -> Result<CheckpointStats> {
+        let result = self.try_checkpoint(w);
+        match &result {
+            Ok(_) => w.refusal = None,
+            Err(e) => {
+                w.refusal
+                    .get_or_insert_with(|| format!("checkpoint failed: {e}"));
+            }
+        }
+        result
+    }
+
+    fn try_checkpoint(&self, w: &mut Writer) -> Result<CheckpointStats> {
         let t0 = Instant::now();
         // No half-linked node goes into a snapshot.
         let _quiet = self.linking.write();
@@ -71,6 +88,16 @@ impl DiskIndex {
             })?;
         let gen = w.generation + 1;
         let graph_bytes = self.write_graph(w, gen)?;
+        #[cfg(test)]
+        if self
+            .fail_after_rename
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(Error::io(
+                &self.dir.wal(),
+                std::io::Error::from_raw_os_error(28), // ENOSPC
+            ));
+        }
         let mut h = FileHeader::new(
             FileKind::Wal,
             self.inner.index().dims(),
@@ -84,7 +111,6 @@ impl DiskIndex {
         )?);
         w.generation = gen;
         w.ops_since_checkpoint = 0;
-        w.last_checkpoint_error = None;
         Ok(CheckpointStats {
             nodes,
             graph_bytes,
@@ -189,4 +215,115 @@ pub(super) fn parse_crcs(
         ));
     }
     Ok((crcs, covered as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crate::{DiskIndex, Durability, Error, HnswParams, Index, Metric, OpenOptions};
+
+    const D: usize = 4;
+
+    fn row(i: u64) -> [f32; D] {
+        [i as f32, (i % 7) as f32, (i % 3) as f32, 1.0]
+    }
+
+    fn create(dir: &std::path::Path, opts: OpenOptions) -> DiskIndex {
+        let params = HnswParams::new(8, 32);
+        DiskIndex::create(dir, D, Metric::L2, params, opts).unwrap()
+    }
+
+    /// Drops the index the way a `kill -9` would: no checkpoint, no sync.
+    fn kill(mut index: DiskIndex) {
+        index.closed = true;
+    }
+
+    fn assert_holds(dir: &std::path::Path, ids: impl Iterator<Item = u64>, absent: &[u64]) {
+        let index = DiskIndex::open(dir, OpenOptions::default()).unwrap();
+        for id in ids {
+            assert!(index.contains(id), "acknowledged id {id} lost");
+        }
+        for &id in absent {
+            assert!(!index.contains(id), "refused id {id} present");
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_failing_after_its_rename_refuses_writes_and_loses_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = create(dir.path(), OpenOptions::default());
+        for i in 0..100 {
+            index.add(i, &row(i)).unwrap();
+        }
+        index.fail_after_rename.store(true, Ordering::Relaxed);
+        assert!(index.checkpoint().is_err());
+        assert!(index.checkpoint_error().is_some());
+        let refused = index.add(100, &row(100)).unwrap_err();
+        assert!(matches!(refused, Error::WritesRefused(_)), "{refused}");
+        assert!(matches!(index.remove(3), Err(Error::WritesRefused(_))));
+        assert_eq!(
+            index.search(&row(5), 1, &Default::default()).unwrap()[0].id,
+            5
+        );
+        kill(index);
+        assert_holds(dir.path(), 0..100, &[100]);
+
+        // A checkpoint that succeeds lifts the refusal.
+        let index = DiskIndex::open(dir.path(), OpenOptions::default()).unwrap();
+        index.fail_after_rename.store(true, Ordering::Relaxed);
+        assert!(index.checkpoint().is_err());
+        index.checkpoint().unwrap();
+        assert!(index.checkpoint_error().is_none());
+        for i in 100..150 {
+            index.add(i, &row(i)).unwrap();
+        }
+        index.remove(7).unwrap();
+        kill(index);
+        assert_holds(dir.path(), (0..150).filter(|&i| i != 7), &[7]);
+    }
+
+    #[test]
+    fn a_failed_automatic_checkpoint_refuses_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = OpenOptions {
+            checkpoint_every: Some(50),
+            ..OpenOptions::default()
+        };
+        let index = create(dir.path(), opts);
+        for i in 0..49 {
+            index.add(i, &row(i)).unwrap();
+        }
+        index.fail_after_rename.store(true, Ordering::Relaxed);
+        // The 50th write triggers the checkpoint; it is durable either way.
+        index.add(49, &row(49)).unwrap();
+        assert!(index.checkpoint_error().is_some());
+        assert!(matches!(
+            index.add(50, &row(50)),
+            Err(Error::WritesRefused(_))
+        ));
+        kill(index);
+        assert_holds(dir.path(), 0..50, &[50]);
+    }
+
+    #[test]
+    fn a_failed_log_sync_fails_the_write_and_refuses_later_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = create(
+            dir.path(),
+            OpenOptions::with_durability(Durability::EveryOp),
+        );
+        for i in 0..20 {
+            index.add(i, &row(i)).unwrap();
+        }
+        index.writer.lock().wal.as_mut().unwrap().fail_sync = true;
+        assert!(matches!(index.add(20, &row(20)), Err(Error::Io { .. })));
+        assert!(!index.contains(20));
+        assert!(matches!(
+            index.add(21, &row(21)),
+            Err(Error::WritesRefused(_))
+        ));
+        kill(index);
+        assert_holds(dir.path(), 0..20, &[20, 21]);
+    }
 }

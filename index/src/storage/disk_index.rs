@@ -32,8 +32,9 @@ pub(super) struct Writer {
     pub(super) crcs: Vec<u32>,
     /// Bytes of vector rows `crcs` covers.
     pub(super) crc_bytes: usize,
-    /// Why the last automatic checkpoint failed, if it did.
-    pub(super) last_checkpoint_error: Option<String>,
+    /// Why writes are refused: a checkpoint or a log sync failed (the
+    /// first such failure); cleared by a checkpoint that succeeds.
+    pub(super) refusal: Option<String>,
 }
 
 impl Writer {
@@ -45,7 +46,7 @@ impl Writer {
             ops_since_checkpoint: 0,
             crcs: Vec::new(),
             crc_bytes: 0,
-            last_checkpoint_error: None,
+            refusal: None,
         }
     }
 }
@@ -67,6 +68,9 @@ pub struct DiskIndex {
     pub(super) record_bytes: usize,
     pub(super) closed: bool,
     pub(super) _lock: DirLock,
+    /// Tests: the next checkpoint fails right after its rename.
+    #[cfg(test)]
+    pub(super) fail_after_rename: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for DiskIndex {
@@ -122,9 +126,11 @@ impl DiskIndex {
         }
     }
 
-    /// Why the last automatic checkpoint failed, if it did.
+    /// Why writes are refused, if they are: the checkpoint (explicit or
+    /// automatic) or log sync that failed. A checkpoint that succeeds
+    /// clears it.
     pub fn checkpoint_error(&self) -> Option<String> {
-        self.writer.lock().last_checkpoint_error.clone()
+        self.writer.lock().refusal.clone()
     }
 
     /// Checkpoints (if so configured), trims the vector file and releases

@@ -100,6 +100,8 @@ impl DiskIndex {
             record_bytes: MAX_RECORD_BYTES,
             closed: false,
             _lock: lock,
+            #[cfg(test)]
+            fail_after_rename: Default::default(),
         };
         {
             let mut w = index.writer.lock();
@@ -225,6 +227,8 @@ impl DiskIndex {
             record_bytes: MAX_RECORD_BYTES,
             closed: false,
             _lock: lock,
+            #[cfg(test)]
+            fail_after_rename: Default::default(),
         })
     }
 }

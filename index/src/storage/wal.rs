@@ -282,10 +282,15 @@ pub struct WalWriter {
     /// Bytes of the last write appended (one or more records), until it
     /// is undone.
     last_record: Option<usize>,
+    /// Set when a sync failed: nothing more may be appended.
+    failure: Option<String>,
     /// Tests: appends that would grow the log past this many bytes fail
     /// with ENOSPC, as on a full disk.
     #[cfg(test)]
     pub(crate) fail_beyond: Option<u64>,
+    /// Tests: every sync fails with EIO.
+    #[cfg(test)]
+    pub(crate) fail_sync: bool,
 }
 
 impl WalWriter {
@@ -313,8 +318,11 @@ impl WalWriter {
             len: valid_len,
             unsynced: 0,
             last_record: None,
+            failure: None,
             #[cfg(test)]
             fail_beyond: None,
+            #[cfg(test)]
+            fail_sync: false,
             pending: Vec::new(),
             scratch: Vec::new(),
         })
@@ -331,6 +339,9 @@ impl WalWriter {
     /// is — a failure cuts off whatever part reached the file.
     /// [`undo_last`](Self::undo_last) takes them all back.
     pub fn append_all(&mut self, ops: &[WriteOp<'_>]) -> Result<()> {
+        if let Some(why) = &self.failure {
+            return Err(Error::WritesRefused(why.clone()));
+        }
         self.scratch.clear();
         for op in ops {
             encode(op, &mut self.scratch);
@@ -350,11 +361,22 @@ impl WalWriter {
         }
         self.len += self.scratch.len() as u64;
         self.unsynced += 1;
-        match self.durability {
-            Durability::EveryOp => self.sync(),
-            Durability::Group(n) if self.unsynced >= n.max(1) => self.sync(),
-            _ => Ok(()),
+        let due = match self.durability {
+            Durability::EveryOp => true,
+            Durability::Group(n) => self.unsynced >= n.max(1),
+            Durability::Never => false,
+        };
+        if due {
+            if let Err(e) = self.sync() {
+                // This write fails, so its records must not replay: cut them
+                // off (best effort: the log accepts nothing more anyway).
+                self.len -= self.scratch.len() as u64;
+                self.last_record = None;
+                self.rollback();
+                return Err(e);
+            }
         }
+        Ok(())
     }
 
     /// Writes `scratch[..n]` to the file (through the test-only byte budget).
@@ -411,12 +433,27 @@ impl WalWriter {
         let _ = self.file.seek(SeekFrom::Start(self.len));
     }
 
+    /// Why the log accepts no more records (a sync failed), if so.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
     /// Writes out anything buffered and syncs the log to stable storage.
+    /// A failed sync is fatal for this log: later appends are refused.
     pub fn sync(&mut self) -> Result<()> {
         self.write_pending()?;
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io(&self.path, e))?;
+        #[cfg(test)]
+        let synced = if self.fail_sync {
+            Err(std::io::Error::from_raw_os_error(5)) // EIO
+        } else {
+            self.file.sync_data()
+        };
+        #[cfg(not(test))]
+        let synced = self.file.sync_data();
+        if let Err(e) = synced {
+            self.failure = Some(format!("log sync failed on {}: {e}", self.path.display()));
+            return Err(Error::io(&self.path, e));
+        }
         self.unsynced = 0;
         Ok(())
     }

@@ -70,6 +70,9 @@ impl DiskIndex {
         // Under the writer lock: check, log, store (log order = node order).
         let (nodes, linking) = {
             let mut w = self.writer.lock();
+            if let Some(why) = &w.refusal {
+                return Err(Error::WritesRefused(why.clone()));
+            }
             let ops = check(self.inner.as_ref())?;
             let rows: usize = ops.iter().map(WriteOp::rows).sum();
             if rows > 0 {
@@ -79,7 +82,16 @@ impl DiskIndex {
                     .with_vectors_mut(|v| v.try_reserve(rows))?;
             }
             let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
-            wal.append_all(&ops)?;
+            if let Err(e) = wal.append_all(&ops) {
+                // A failed sync is fatal for the log (what it holds is not
+                // known to be durable, and retrying can report success for
+                // lost pages): no further write goes into it.
+                if let Some(why) = wal.failure() {
+                    w.refusal = Some(why.to_string());
+                }
+                return Err(e);
+            }
+            let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
             // Validated above, so storing should not fail; if it does, the
             // records are taken back so the log never holds a refused write.
             // (Only a first PQ record can be refused, and then nothing of
@@ -105,11 +117,10 @@ impl DiskIndex {
         drop(linking);
         let mut w = self.writer.lock();
         if self.checkpoint_due(&w) {
-            // The write is already in the log: a failed checkpoint does not
-            // fail it, it is kept for `checkpoint_error`.
-            if let Err(e) = self.checkpoint_locked(&mut w) {
-                w.last_checkpoint_error = Some(e.to_string());
-            }
+            // The write is already durable (in the log, and in the new graph
+            // file if the rename happened): a failed checkpoint does not fail
+            // it, but refuses the next write (`checkpoint_error` says why).
+            let _ = self.checkpoint_locked(&mut w);
         }
         Ok(())
     }
