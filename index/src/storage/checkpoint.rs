@@ -94,7 +94,7 @@ impl DiskIndex {
             .swap(false, std::sync::atomic::Ordering::Relaxed)
         {
             return Err(Error::io(
-                &self.dir.wal(),
+                self.dir.wal(),
                 std::io::Error::from_raw_os_error(28), // ENOSPC
             ));
         }
