@@ -7,7 +7,8 @@
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 /// How a guarded step ended.
@@ -76,6 +77,44 @@ where
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Outcome::Panicked("worker thread ended without a result".to_string())
         }
+    }
+}
+
+/// Counts guarded steps still running, abandoned ones included, so a result
+/// measured while an abandoned step still runs can say so.
+#[derive(Debug, Clone, Default)]
+pub struct LiveSteps(Arc<AtomicUsize>);
+
+/// Decrements the live-step count when a guarded step ends, however it ends.
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl LiveSteps {
+    /// [`run_guarded`], counting the step as live until it ends.
+    pub fn run<T, F>(&self, name: &str, timeout_s: f64, f: F) -> Outcome<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> anyhow::Result<T> + Send + 'static,
+    {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        let guard = LiveGuard(self.0.clone());
+        run_guarded(name, Duration::from_secs_f64(timeout_s), move || {
+            let _guard = guard;
+            f()
+        })
+    }
+
+    /// A note for results measured while abandoned steps still run.
+    pub fn busy_note(&self) -> Option<String> {
+        let live = self.0.load(Ordering::SeqCst);
+        (live > 0).then(|| {
+            format!("{live} abandoned (timed-out) step(s) were still running in the background: timings may be low")
+        })
     }
 }
 

@@ -2,11 +2,12 @@
 //! of ann-benchmarks but native.
 //!
 //! ```text
-//!  config.rs ──► runner.rs ──► adapters/* (one per algorithm, behind adapter.rs)
-//!  (grid)          │  build once per build-param set, then every query-param set
-//!                  ├─► metrics.rs  (recall from returned ids, QPS, latency)
-//!                  ├─► memory.rs   (/proc RSS, bytes per vector)
-//!                  └─► results.rs  (one JSON document per run, + machine.rs)
+//!  config.rs ──► runner.rs ──► measure.rs ──► adapters/* (one per algorithm, behind adapter.rs)
+//!  (grid)      (scheduling)      │  build once per build-param set, then every query-param set
+//!                  │             ├─► metrics.rs  (recall from returned ids, QPS, latency)
+//!                  │             └─► memory.rs   (/proc RSS, bytes per vector)
+//!                  ├─► assemble.rs ─► results.rs (one JSON document per run, + machine.rs)
+//!                  └─► progress.rs (bars, one line per run)
 //! ```
 //!
 //! | file | what it holds |
@@ -19,21 +20,27 @@
 //! | `memory.rs` | RSS from `/proc/self/status`, bytes per vector |
 //! | `machine.rs` | CPU, cores, OS, rustc, git commit, timestamps |
 //! | `results.rs` | the versioned result schema and writing it |
-//! | `guard.rs` | running a step on its own thread with a timeout and `catch_unwind` |
+//! | `guard.rs` | running a step on its own thread with a timeout and `catch_unwind`; counting steps still live |
 //! | `source.rs` | where datasets come from (`data::resolve`), and scale parsing |
-//! | `runner.rs` | the sweep loop |
+//! | `runner.rs` | the sweep loop: datasets × scales × build groups × query sets |
+//! | `measure.rs` | timing builds (memory around them) and query passes, guarded |
+//! | `assemble.rs` | putting a result document together: shared fields, build figures, recall |
+//! | `progress.rs` | progress bars and the line printed per run |
 //! | `summary.rs` | the end-of-sweep table (`summary.md`) |
 //! | `cli.rs` | `omenbench run` |
 
 pub mod adapter;
 pub mod adapters;
+mod assemble;
 pub mod cli;
 pub mod config;
 pub mod defaults;
 pub mod guard;
 pub mod machine;
+mod measure;
 pub mod memory;
 pub mod metrics;
+mod progress;
 pub mod results;
 pub mod runner;
 pub mod source;

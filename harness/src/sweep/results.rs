@@ -32,7 +32,10 @@ pub struct BuildTiming {
 }
 
 /// One run's result document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Default` is an empty shell to assemble a result from (schema version 0,
+/// nothing measured); the runner fills in every identifying field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     /// [`SCHEMA_VERSION`] of this document.
     pub schema_version: u32,
