@@ -37,6 +37,19 @@ pub enum Error {
         /// The offending value.
         value: f32,
     },
+    /// The same id appears twice in one batch.
+    #[error("duplicate id {0} within the batch")]
+    DuplicateInBatch(u64),
+    /// A vector so large that distances to it overflow f32.
+    #[error("vector {row} is too large: its squared norm {norm_sq:e} exceeds {limit:e}, so distances to it would overflow f32")]
+    TooLarge {
+        /// Which row of the input (0 for a single vector).
+        row: usize,
+        /// Its squared norm, computed in f64.
+        norm_sq: f64,
+        /// The largest squared norm accepted (`f32::MAX / 4`).
+        limit: f64,
+    },
     /// The id is already in the index.
     #[error("duplicate id {0}: it is already in the index (remove it first to replace it)")]
     DuplicateId(u64),

@@ -12,7 +12,9 @@ pub enum Metric {
     /// Squared Euclidean distance (ann-benchmarks `euclidean`; ranks like L2).
     L2,
     /// Cosine distance `1 − cos(a, b)` (ann-benchmarks `angular`). Vectors are
-    /// normalised once at insert, so search is a dot product.
+    /// normalised once at insert, so search is a dot product. A zero vector
+    /// has no direction: it is accepted and stored as zero, and lies at
+    /// distance exactly 1 from every vector (and every query).
     Cosine,
     /// Negative inner product `−a·b` (ann-benchmarks `ip`).
     InnerProduct,

@@ -2,7 +2,12 @@
 
 use crate::error::{Error, Result};
 
-/// Checks one vector's length and that every component is finite.
+/// Largest squared norm a vector may have: then `|a − b|² ≤ 4·max(|a|², |b|²)`
+/// and every distance between accepted vectors is finite in f32.
+pub const MAX_NORM_SQ: f64 = f32::MAX as f64 / 4.0;
+
+/// Checks one vector's length, that every component is finite, and that
+/// its squared norm is at most [`MAX_NORM_SQ`].
 pub fn vector(v: &[f32], dims: usize, row: usize) -> Result<()> {
     if v.len() != dims {
         return Err(Error::DimensionMismatch {
@@ -15,6 +20,14 @@ pub fn vector(v: &[f32], dims: usize, row: usize) -> Result<()> {
             row,
             component,
             value,
+        });
+    }
+    let norm_sq: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    if norm_sq > MAX_NORM_SQ {
+        return Err(Error::TooLarge {
+            row,
+            norm_sq,
+            limit: MAX_NORM_SQ,
         });
     }
     Ok(())
@@ -46,7 +59,7 @@ pub fn batch(ids: &[u64], vectors: &[f32], dims: usize) -> Result<usize> {
     let mut seen = std::collections::HashSet::with_capacity(ids.len());
     for &id in ids {
         if !seen.insert(id) {
-            return Err(Error::DuplicateId(id));
+            return Err(Error::DuplicateInBatch(id));
         }
     }
     Ok(ids.len())

@@ -164,9 +164,24 @@ fn bad_input_is_refused(index: &dyn Index, name: &str) {
     assert!(
         matches!(
             index.add_batch(&[1, 1], &[0.0; 2 * D]),
-            Err(Error::DuplicateId(1))
+            Err(Error::DuplicateInBatch(1))
         ),
         "{name}: an id twice in one batch"
+    );
+    let mut huge = [0.0f32; D];
+    huge[1] = f32::MAX;
+    assert!(
+        matches!(index.add(1, &huge), Err(Error::TooLarge { row: 0, .. })),
+        "{name}: a vector whose distances would overflow"
+    );
+    huge[1] = 1e19;
+    huge[2] = -1e19;
+    assert!(
+        matches!(
+            index.add_batch(&[1, 2], &[[0.5; D], huge].concat()),
+            Err(Error::TooLarge { row: 1, .. })
+        ),
+        "{name}: an overflowing row of a batch"
     );
     assert!(
         matches!(index.add_batch(&[], &[]), Err(Error::EmptyBatch(_))),

@@ -181,7 +181,7 @@ fn re_adding_an_id_is_an_error_unless_updated() {
     ));
     assert!(matches!(
         idx.add_batch(&[9, 9], &[0.2; 2 * D]),
-        Err(Error::DuplicateId(9))
+        Err(Error::DuplicateInBatch(9))
     ));
     idx.update(7, &[0.1; D]).unwrap();
     assert_eq!(idx.len(), 1);

@@ -339,3 +339,17 @@ fn checkpoints_of_a_mapped_graph_round_trip() {
     index.hnsw().check_invariants().unwrap();
     assert_eq!(results(&index, &test), before);
 }
+
+#[test]
+fn opening_a_directory_without_an_index_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for p in [empty.clone(), dir.path().join("missing")] {
+        let err = DiskIndex::open(&p, OpenOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("MANIFEST"), "{err}");
+        assert!(!p.join("LOCK").exists(), "{}: stray LOCK file", p.display());
+    }
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    assert!(!dir.path().join("missing").exists());
+}
