@@ -45,5 +45,6 @@ pub use index::{Index, MemoryUsage, Neighbor, SearchParams};
 pub use metric::Metric;
 pub use pq::{AdcTable, PqParams, ProductQuantizer};
 pub use storage::{
-    CheckpointStats, DiskIndex, DiskUsage, Durability, OpenOptions, RecoveryReport, TornTail,
+    CheckpointStats, DiskIndex, DiskUsage, Durability, LostSyncedTail, OpenOptions, RecoveryReport,
+    TornTail,
 };

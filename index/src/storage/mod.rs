@@ -30,6 +30,7 @@
 //! | `write.rs` | the write path: check, log, store, link; all-or-nothing batches |
 //! | `checkpoint.rs` | checkpoints: the graph file and its vector-checksum section |
 //! | `wal.rs` | the write-ahead log: records, replay, [`Durability`] |
+//! | `sync_mark.rs` | `wal.log.synced`: how far the log is known synced, to tell a torn tail from lost synced records |
 //! | `manifest.rs` | dims, metric and the index kind with its parameters |
 //!
 //! Files and bytes (format, mapped files, directory, lock) are the store
@@ -40,9 +41,10 @@ mod disk_index;
 pub(crate) mod manifest;
 mod options;
 mod recovery;
+mod sync_mark;
 pub(crate) mod wal;
 mod write;
 
 pub use disk_index::DiskIndex;
-pub use options::{CheckpointStats, DiskUsage, OpenOptions, RecoveryReport};
+pub use options::{CheckpointStats, DiskUsage, LostSyncedTail, OpenOptions, RecoveryReport};
 pub use wal::{Durability, TornTail};

@@ -24,6 +24,11 @@ pub struct OpenOptions {
     /// Checkpoint (and trim the vector file's growth room) when the index
     /// is closed or dropped. Off, closing only syncs the log.
     pub checkpoint_on_close: bool,
+    /// Refuse to open (as [`Error::Corrupt`](crate::Error::Corrupt)) a log
+    /// that ends before the point it was known synced, instead of opening
+    /// without the missing records and saying so in
+    /// [`RecoveryReport::lost_synced_tail`].
+    pub strict: bool,
 }
 
 impl Default for OpenOptions {
@@ -35,6 +40,7 @@ impl Default for OpenOptions {
             checkpoint_every: None,
             checkpoint_log_bytes: 256 << 20,
             checkpoint_on_close: true,
+            strict: false,
         }
     }
 }
@@ -68,12 +74,25 @@ pub struct RecoveryReport {
     pub replayed: usize,
     /// A final log record cut short by a crash, dropped.
     pub torn_tail: Option<TornTail>,
+    /// The log ended (or turned unreadable) before the point it was last
+    /// known synced: acknowledged writes are missing. `None` when the log
+    /// is whole up to its sync mark, or has no mark (written before marks).
+    pub lost_synced_tail: Option<LostSyncedTail>,
     /// The log belonged to the previous checkpoint (a crash between writing
     /// the graph and resetting the log) and was discarded: its writes are
     /// all in the checkpoint.
     pub stale_log_discarded: bool,
     /// Wall time of the open.
     pub open_time: Duration,
+}
+
+/// Synced log records missing on open (see [`RecoveryReport`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LostSyncedTail {
+    /// Bytes of the log known synced before the open.
+    pub synced_bytes: u64,
+    /// Bytes of it that held valid records.
+    pub valid_bytes: u64,
 }
 
 /// What one checkpoint wrote.

@@ -11,7 +11,8 @@ use parking_lot::{Mutex, RwLock};
 use super::checkpoint::{parse_crcs, CRC_CHUNK};
 use super::disk_index::Writer;
 use super::manifest::Manifest;
-use super::options::{OpenOptions, RecoveryReport};
+use super::options::{LostSyncedTail, OpenOptions, RecoveryReport};
+use super::sync_mark::SyncMark;
 use super::wal::{self, LoggedOp, WalWriter, MAX_RECORD_BYTES};
 use super::DiskIndex;
 use crate::engine::{DiskKind, DurableEngine, WriteOp};
@@ -94,6 +95,7 @@ impl DiskIndex {
                 checkpoint_nodes: 0,
                 replayed: 0,
                 torn_tail: None,
+                lost_synced_tail: None,
                 stale_log_discarded: false,
                 open_time: Duration::ZERO,
             },
@@ -191,6 +193,25 @@ impl DiskIndex {
                 ),
             ));
         }
+        let lost_synced_tail = match SyncMark::read(&wpath) {
+            Some((g, synced)) if !stale && g == gen && scan.valid_len < synced => {
+                Some(LostSyncedTail {
+                    synced_bytes: synced,
+                    valid_bytes: scan.valid_len,
+                })
+            }
+            _ => None,
+        };
+        if let (Some(lost), true) = (lost_synced_tail, opts.strict) {
+            return Err(corrupt(
+                &wpath,
+                lost.valid_bytes,
+                format!(
+                    "the log holds valid records up to byte {} but was synced up to byte {}: acknowledged writes are missing",
+                    lost.valid_bytes, lost.synced_bytes
+                ),
+            ));
+        }
         let mut replayed = 0;
         if !stale {
             for &(offset, payload) in &scan.records {
@@ -212,6 +233,7 @@ impl DiskIndex {
                 &wpath,
                 scan.valid_len,
                 opts.durability,
+                gen,
             )?)
         };
         let report = RecoveryReport {
@@ -219,6 +241,7 @@ impl DiskIndex {
             checkpoint_nodes: n,
             replayed,
             torn_tail: if stale { None } else { scan.torn_tail },
+            lost_synced_tail,
             stale_log_discarded: stale && !scan.records.is_empty(),
             open_time: t0.elapsed(),
         };

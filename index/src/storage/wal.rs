@@ -24,6 +24,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::sync_mark::SyncMark;
 use crate::engine::WriteOp;
 use crate::error::{Error, Result};
 use crate::store::format::{corrupt, u32_at, u64_at, FileHeader, FileKind, HEADER_LEN};
@@ -284,6 +285,8 @@ pub struct WalWriter {
     last_record: Option<usize>,
     /// Set when a sync failed: nothing more may be appended.
     failure: Option<String>,
+    /// How far the log is known synced (`wal.log.synced`).
+    mark: SyncMark,
     /// Tests: appends that would grow the log past this many bytes fail
     /// with ENOSPC, as on a full disk.
     #[cfg(test)]
@@ -298,12 +301,18 @@ impl WalWriter {
     /// temporary file renamed into place) and opens it for appending.
     pub fn create(path: &Path, header: &FileHeader, durability: Durability) -> Result<Self> {
         crate::store::directory::atomic_write(path, &header.encode())?;
-        Self::open_append(path, HEADER_LEN as u64, durability)
+        Self::open_append(path, HEADER_LEN as u64, durability, header.generation)
     }
 
-    /// Opens an existing log for appending after its first `valid_len`
-    /// bytes, cutting off anything past them (a torn tail).
-    pub fn open_append(path: &Path, valid_len: u64, durability: Durability) -> Result<Self> {
+    /// Opens an existing log of `generation` for appending after its first
+    /// `valid_len` bytes, cutting off anything past them (a torn tail), all
+    /// of them synced.
+    pub fn open_append(
+        path: &Path,
+        valid_len: u64,
+        durability: Durability,
+        generation: u64,
+    ) -> Result<Self> {
         let io = |e| Error::io(path, e);
         let mut file = OpenOptions::new().write(true).open(path).map_err(io)?;
         if file.metadata().map_err(io)?.len() != valid_len {
@@ -319,6 +328,7 @@ impl WalWriter {
             unsynced: 0,
             last_record: None,
             failure: None,
+            mark: SyncMark::open(path, generation, valid_len)?,
             #[cfg(test)]
             fail_beyond: None,
             #[cfg(test)]
@@ -410,6 +420,7 @@ impl WalWriter {
             .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(drop))
             .and_then(|()| self.file.sync_data())
             .map_err(|e| Error::io(&self.path, e))?;
+        self.mark.record(self.len);
         self.unsynced = self.unsynced.saturating_sub(1);
         Ok(())
     }
@@ -454,6 +465,7 @@ impl WalWriter {
             self.failure = Some(format!("log sync failed on {}: {e}", self.path.display()));
             return Err(Error::io(&self.path, e));
         }
+        self.mark.record(self.len);
         self.unsynced = 0;
         Ok(())
     }
