@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Creates the Python environment the out-of-process benchmark adapters use
-# (hnswlib, faiss-hnsw, faiss-ivfpq): a virtual environment in the
-# git-ignored `.venv/` at the repository root, with exactly pinned versions.
+# (hnswlib, faiss-hnsw, faiss-ivfpq, omendb-python) and the Python package's
+# tests run in: a virtual environment in the git-ignored `.venv/` at the
+# repository root, with exactly pinned versions (maturin builds the omendb
+# wheel, pytest runs python/tests; scripts/python-wheel.sh installs the wheel).
 #
 # The harness runs this automatically the first time such an adapter is
 # used; the Rust-only sweep never needs it. Run it by hand to (re)create the
@@ -24,6 +26,8 @@ pins=(
   "h5py==3.16.0"
   "hnswlib==0.8.0"
   "faiss-cpu==1.15.1"
+  "maturin==1.16.0"
+  "pytest==9.2.0"
 )
 
 stamp="$venv/.omenbench-pins"
@@ -43,9 +47,11 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "numpy==2.4.6" "pybind11==3.0.1" >&2
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}" >&2
 "$venv/bin/python" - <<'PY' >&2
-import numpy, h5py, hnswlib, faiss
+import numpy, h5py, hnswlib, faiss, pytest
+from importlib.metadata import version
 print("python-env: numpy", numpy.__version__, "h5py", h5py.__version__,
-      "hnswlib", getattr(hnswlib, "__version__", "0.8.0"), "faiss", faiss.__version__)
+      "hnswlib", getattr(hnswlib, "__version__", "0.8.0"), "faiss", faiss.__version__,
+      "maturin", version("maturin"), "pytest", pytest.__version__)
 PY
 printf '%s\n' "$want" > "$stamp"
 echo "python-env: $venv is ready" >&2

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The README's test command: installs what a fresh machine lacks, then runs
-# every test in the workspace (the test profile is optimised; see Cargo.toml).
+# every test in the workspace (the test profile is optimised; see Cargo.toml),
+# then the Python package's: the wheel is built with maturin into the
+# project's venv (scripts/python-wheel.sh, incremental in target/python/)
+# and python/tests run under pytest.
 # Benches are compiled by clippy --all-targets in .ci/run, not run here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo test --workspace --lib --bins --tests "$@"
 cargo test --workspace --doc
+bash scripts/python-wheel.sh
+.venv/bin/python -m pytest -q -p no:cacheprovider python/tests

@@ -13,6 +13,7 @@
 //! | `hnswlib` | `python.rs` + `harness/adapters/hnswlib.py` (Python worker) | `m`, `ef_construction` | `ef` |
 //! | `faiss-hnsw` | `python.rs` + `harness/adapters/faiss_hnsw.py` (Python worker) | `m`, `ef_construction` | `ef` |
 //! | `faiss-ivfpq` | `python.rs` + `harness/adapters/faiss_ivfpq.py` (Python worker) | `nlist`, `pq_m`, `nbits`, `refine` | `nprobe`, `k_factor` |
+//! | `omendb-python` | `python.rs` + `harness/adapters/omendb_python.py` (Python worker; the wheel from `python/`, `scripts/python-wheel.sh --release`) | `m`, `ef_construction`, `seed` | `ef` |
 //!
 //! The Python workers run out of process (`process: "python"` in results);
 //! `python.rs` documents their JSON-lines protocol and environment.
@@ -123,6 +124,7 @@ impl Registry {
                 python::HNSWLIB,
                 python::FAISS_HNSW,
                 python::FAISS_IVFPQ,
+                python::OMENDB_PYTHON,
             ],
         }
     }

@@ -1,5 +1,6 @@
 //! Out-of-process adapters: libraries that live in Python (`hnswlib`,
-//! `faiss-hnsw`, `faiss-ivfpq`), run by a worker script the harness starts
+//! `faiss-hnsw`, `faiss-ivfpq`, and OmenDB's own binding `omendb-python`),
+//! run by a worker script the harness starts
 //! and speaks to in JSON lines.
 //!
 //! # Life cycle
@@ -113,6 +114,28 @@ pub const FAISS_IVFPQ: AlgorithmSpec = AlgorithmSpec {
     ],
     make: make_faiss_ivfpq,
 };
+
+/// `omendb-python`: OmenDB's HNSW through its Python binding (the wheel from
+/// `python/`, installed by `scripts/python-wheel.sh --release`;
+/// `harness/adapters/omendb_python.py`), to measure the binding's overhead
+/// beside hnswlib's and faiss's.
+pub const OMENDB_PYTHON: AlgorithmSpec = AlgorithmSpec {
+    name: "omendb-python",
+    build_params: &[
+        ParamSpec::new("m", 16, 2, 256),
+        ParamSpec::new("ef_construction", 200, 1, 100_000),
+        ParamSpec::new("seed", 42, 0, i64::MAX as usize),
+    ],
+    query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
+    make: make_omendb_python,
+};
+
+fn make_omendb_python(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
+    Ok(Box::new(PythonAdapter::new(
+        ctx,
+        WorkerSpec::script("omendb-python", "omendb_python.py"),
+    )?))
+}
 
 fn make_hnswlib(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
     Ok(Box::new(PythonAdapter::new(
