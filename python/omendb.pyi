@@ -140,12 +140,10 @@ class Index:
 
     def remove(self, ids: _Ids) -> None:
         """Marks ``ids`` deleted: they are never returned again. Every id
-        must be present (else ``ValueError`` and nothing is removed).
-        ``"flat"`` raises ``NotImplementedError``."""
+        must be present (else ``ValueError`` and nothing is removed)."""
 
     def update(self, vectors: npt.ArrayLike, ids: _Ids) -> None:
-        """Replaces the vectors stored under ``ids`` (adding absent ones).
-        ``"flat"`` raises ``NotImplementedError``."""
+        """Replaces the vectors stored under ``ids`` (adding absent ones)."""
 
     def checkpoint(self) -> None:
         """Writes a disk index's state to its directory and empties its

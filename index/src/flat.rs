@@ -47,6 +47,12 @@ impl FlatIndex {
         })
     }
 
+    /// Whether `id` is in the index.
+    pub fn contains(&self, id: u64) -> bool {
+        let data = self.data.read();
+        data.by_id.contains(id, &data.ids)
+    }
+
     /// Exact neighbours of every query row, as ground truth. Equivalent to
     /// `search_batch` but never truncates `k` against anything but `len`.
     pub fn ground_truth(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbor>>> {

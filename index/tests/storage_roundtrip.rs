@@ -408,7 +408,10 @@ fn lost_synced_records_are_told_from_a_torn_tail() {
     b[at] ^= 0x40;
     std::fs::write(&wal, &b).unwrap();
     let err = DiskIndex::open(dir.path(), strict).unwrap_err();
-    assert!(err.to_string().contains("acknowledged writes are missing"), "{err}");
+    assert!(
+        err.to_string().contains("acknowledged writes are missing"),
+        "{err}"
+    );
 
     // Garbage past the synced end (a crash mid-append): a torn tail only.
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use omendb::{DiskHnswIndex, FlatIndex, HnswIndex, HnswPqIndex, Index, Result};
+use omendb::{DiskIndex, FlatIndex, HnswIndex, HnswPqIndex, Index, Result};
 
 /// One engine index of any kind.
 pub enum Engine {
@@ -16,7 +16,7 @@ pub enum Engine {
     HnswPq(HnswPqIndex),
     /// HNSW (plain or PQ-navigated) in a directory (boxed: much the
     /// largest variant).
-    Disk(Box<DiskHnswIndex>),
+    Disk(Box<DiskIndex>),
 }
 
 impl Engine {
@@ -57,30 +57,21 @@ impl Engine {
     /// Whether `id` is live, where the kind can tell.
     pub fn contains(&self, id: u64) -> Option<bool> {
         match self {
-            Engine::Flat(_) => None,
+            Engine::Flat(i) => Some(i.contains(id)),
             Engine::Hnsw(i) => Some(i.contains(id)),
             Engine::HnswPq(i) => Some(i.hnsw().contains(id)),
             Engine::Disk(i) => Some(i.contains(id)),
         }
     }
 
-    /// Marks `id` deleted; `None` when the kind cannot remove.
+    /// Marks `id` deleted (every kind can; `Option` for kinds to come
+    /// that cannot).
     pub fn remove(&self, id: u64) -> Option<Result<()>> {
-        match self {
-            Engine::Flat(_) => None,
-            Engine::Hnsw(i) => Some(i.remove(id)),
-            Engine::HnswPq(i) => Some(i.remove(id)),
-            Engine::Disk(i) => Some(i.remove(id)),
-        }
+        Some(self.index().remove(id))
     }
 
-    /// Replaces (or adds) the vector of `id`; `None` when the kind cannot.
+    /// Replaces (or adds) the vector of `id`.
     pub fn update(&self, id: u64, vector: &[f32]) -> Option<Result<()>> {
-        match self {
-            Engine::Flat(_) => None,
-            Engine::Hnsw(i) => Some(i.update(id, vector)),
-            Engine::HnswPq(i) => Some(i.update(id, vector)),
-            Engine::Disk(i) => Some(i.update(id, vector)),
-        }
+        Some(self.index().update(id, vector))
     }
 }

@@ -52,8 +52,11 @@ pub fn to_py(err: omendb::Error) -> PyErr {
     let msg = err.to_string();
     match err {
         E::DimensionMismatch { .. }
+        | E::BatchShape { .. }
         | E::NonFinite { .. }
+        | E::TooLarge { .. }
         | E::DuplicateId(_)
+        | E::DuplicateInBatch(_)
         | E::UnknownId(_)
         | E::ZeroK
         | E::KTooLarge { .. }
@@ -69,6 +72,7 @@ pub fn to_py(err: omendb::Error) -> PyErr {
         E::Incompatible { .. } => IncompatibleIndexError::new_err(msg),
         E::Locked(_) => IndexLockedError::new_err(msg),
         E::ReadOnly => ReadOnlyError::new_err(msg),
+        E::WritesRefused(_) => StorageError::new_err(msg),
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use numpy::PyArray1;
-use omendb::{DiskHnswIndex, FlatIndex, HnswIndex, HnswPqIndex, Metric, SearchParams};
+use omendb::{DiskIndex, FlatIndex, HnswIndex, HnswPqIndex, Metric, SearchParams};
 use parking_lot::{RwLock, RwLockReadGuard};
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
@@ -126,9 +126,7 @@ pub fn open_dir(
     verify_vectors: bool,
 ) -> PyResult<Index> {
     let opts = options::open_options(read_only, durability, verify_vectors);
-    let disk = py
-        .detach(|| DiskHnswIndex::open(&path, opts))
-        .map_err(to_py)?;
+    let disk = py.detach(|| DiskIndex::open(&path, opts)).map_err(to_py)?;
     Ok(Index::wrap(Engine::Disk(Box::new(disk))))
 }
 
@@ -181,8 +179,8 @@ impl Index {
         let opts = options::open_options(false, durability, true);
         let disk = py
             .detach(|| match kind {
-                "hnsw" => DiskHnswIndex::create_with(&path, dims, metric, b.hnsw, opts),
-                "hnsw-pq" => DiskHnswIndex::create_pq_with(&path, dims, metric, b.pq(), opts),
+                "hnsw" => DiskIndex::create(&path, dims, metric, b.hnsw, opts),
+                "hnsw-pq" => DiskIndex::create(&path, dims, metric, b.pq(), opts),
                 _ => Err(omendb::Error::invalid(
                     "kind",
                     format!("{kind:?} cannot live on disk (use \"hnsw\" or \"hnsw-pq\")"),

@@ -78,14 +78,15 @@ def test_remove_and_update(kind, small):
     assert 999_999 in index and len(index) == len(data) - 3
 
 
-def test_flat_cannot_remove(small):
+def test_flat_removes_and_updates(small):
     data, _ = small
     index = make("flat")
     index.add(data[:10])
-    with pytest.raises(NotImplementedError):
-        index.remove([1])
-    with pytest.raises(NotImplementedError):
-        index.update(data[:1], [1])
+    index.remove([1])
+    assert 1 not in index and len(index) == 9
+    index.update(data[:1], [2])
+    ids, dist = index.search(data[0], k=2)
+    assert set(ids.tolist()) == {0, 2} and np.allclose(dist, 0.0, atol=1e-3)
 
 
 @pytest.mark.parametrize("metric", ["l2", "cosine", "ip"])

@@ -113,6 +113,11 @@ impl DiskIndex {
         &self.dir.root
     }
 
+    /// Whether the index was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.opts.read_only
+    }
+
     /// Whether `id` is live.
     pub fn contains(&self, id: u64) -> bool {
         self.inner.graph().contains(id)
