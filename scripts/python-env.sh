@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates the Python environment the out-of-process benchmark adapters use
-# (hnswlib, faiss-hnsw, faiss-ivfpq): a virtual environment in the
+# (hnswlib, faiss-hnsw, faiss-ivfpq, and the engines brought in from a config:
+# the example worker script and ann-benchmarks module under harness/examples/,
+# which drive faiss and Annoy): a virtual environment in the
 # git-ignored `.venv/` at the repository root, with exactly pinned versions.
 #
 # The harness runs this automatically the first time such an adapter is
@@ -9,8 +11,9 @@
 # pinned packages are already installed). `PYTHON=python3.11` picks the
 # interpreter the venv is made from.
 #
-# hnswlib 0.8.0 is published as source only: pip compiles its C++ extension
-# (g++ needed), fetching numpy and pybind11 into an isolated build env.
+# hnswlib 0.8.0 and annoy 1.17.3 are published as source only: pip compiles
+# their C++ extensions (g++ needed), fetching numpy and pybind11 into an
+# isolated build env.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +27,7 @@ pins=(
   "h5py==3.16.0"
   "hnswlib==0.8.0"
   "faiss-cpu==1.15.1"
+  "annoy==1.17.3"
 )
 
 stamp="$venv/.omenbench-pins"
@@ -43,9 +47,11 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "numpy==2.4.6" "pybind11==3.0.1" >&2
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${pins[@]}" >&2
 "$venv/bin/python" - <<'PY' >&2
-import numpy, h5py, hnswlib, faiss
+import numpy, h5py, hnswlib, faiss, annoy
+from importlib.metadata import version
 print("python-env: numpy", numpy.__version__, "h5py", h5py.__version__,
-      "hnswlib", getattr(hnswlib, "__version__", "0.8.0"), "faiss", faiss.__version__)
+      "hnswlib", getattr(hnswlib, "__version__", "0.8.0"), "faiss", faiss.__version__,
+      "annoy", version("annoy"))
 PY
 printf '%s\n' "$want" > "$stamp"
 echo "python-env: $venv is ready" >&2

@@ -1,14 +1,16 @@
 //! Out-of-process adapters: libraries that live in Python (`hnswlib`,
-//! `faiss-hnsw`, `faiss-ivfpq`), run by a worker script the harness starts
-//! and speaks to in JSON lines.
+//! `faiss-hnsw`, `faiss-ivfpq`, and engines brought in from a config, see
+//! `sweep::external`), run by a worker script the harness starts and speaks
+//! to in JSON lines.
 //!
 //! # Life cycle
 //! When the adapter is made, the dataset being run (exactly its train and
 //! test rows) is written once as an ann-benchmarks HDF5 file into the
 //! git-ignored cache (`datasets/cache/workers/`, keyed by a hash of the
 //! vectors, so later builds reuse it). `build` starts
-//! `<venv>/bin/python harness/adapters/<name>.py`, which builds and times its
-//! own build; each query-parameter set is then one request, for which the
+//! `<venv>/bin/python harness/adapters/<name>.py` (with `harness/python`, the
+//! home of the shared `omenbench_worker` loop, on `PYTHONPATH`), which builds
+//! and times its own build; each query-parameter set is then one request, for which the
 //! worker runs and times every pass itself and returns the ids it found. The
 //! runner takes the worker's timings instead of its own clock and computes
 //! recall from the ids with the same ground truth as every other algorithm.
@@ -21,14 +23,19 @@
 //!    ("euclidean" | "angular" | "ip"), "k", "threads",
 //!    "build_params": {name: int}}` → `{"op": "built", "build_seconds",
 //!    "rss_growth_bytes" (the worker's own RSS growth during the build, or
-//!    null), "library" ("name version")}`.
+//!    null), "library" ("name version"), "params" (optional: the
+//!    build_params echoed back, recorded in results)}`. Engines brought in
+//!    from a config get their parameters exactly as the config wrote them
+//!    (any JSON values), not just integers.
 //!    `train_f32` / `test_f32` are raw little-endian f32 row-major copies,
 //!    written only for workers that ask (the standard-library test worker).
 //! 2. per query-parameter set: `{"op": "query", "query_params": {name: int},
 //!    "k", "repeats", "threads", "ids_file": <path|null>}` →
 //!    `{"op": "result", "ids": [[int]] (when `ids_file` is null),
 //!    "batch_single_thread_seconds": [..], "per_call_seconds": [..],
-//!    "batch_all_threads_seconds": [..], "per_call_latency_ms": [..]}`: each
+//!    "batch_all_threads_seconds": [..], "per_call_latency_ms": [..],
+//!    "params" (optional echo of query_params), "info" (optional: anything
+//!    the engine says about this set, recorded in results)}`: each
 //!    list of seconds holds one entry per pass (`repeats` passes each of:
 //!    the whole query set in one call on 1 thread; one query per call on 1
 //!    thread; the whole set in one call on `threads` threads). When
@@ -55,7 +62,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context};
@@ -66,6 +73,7 @@ use super::process::Worker;
 use super::{AlgorithmSpec, BuildContext, ParamSpec};
 use crate::data::{self, Dataset};
 use crate::sweep::adapter::{Adapter, Params, SelfMeasuredBuild, SelfMeasuredQueries};
+use crate::sweep::external::ParamTable;
 
 /// `process` label of these adapters.
 pub const PROCESS: &str = "python";
@@ -82,7 +90,7 @@ pub const HNSWLIB: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("ef_construction", 200, 1, 100_000),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make: make_hnswlib,
+    make: &make_hnswlib,
 };
 
 /// `faiss-hnsw`: faiss-cpu `IndexHNSWFlat` (`harness/adapters/faiss_hnsw.py`).
@@ -93,7 +101,7 @@ pub const FAISS_HNSW: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("ef_construction", 200, 1, 100_000),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make: make_faiss_hnsw,
+    make: &make_faiss_hnsw,
 };
 
 /// `faiss-ivfpq`: faiss-cpu `IndexIVFPQ`, optionally wrapped in
@@ -111,7 +119,7 @@ pub const FAISS_IVFPQ: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("nprobe", 16, 1, 1 << 20),
         ParamSpec::new("k_factor", 4, 1, 1000),
     ],
-    make: make_faiss_ivfpq,
+    make: &make_faiss_ivfpq,
 };
 
 fn make_hnswlib(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
@@ -219,6 +227,15 @@ pub fn venv_python() -> anyhow::Result<PathBuf> {
         .map_err(|e| anyhow::anyhow!("Python environment: {e}"))
 }
 
+/// `PYTHONPATH` for workers: `harness/python` (the `omenbench_worker` loop)
+/// before whatever the environment already holds.
+fn pythonpath() -> OsString {
+    let own = data::repo_root().join("harness").join("python");
+    let inherited = std::env::var_os("PYTHONPATH").unwrap_or_default();
+    let paths = std::iter::once(own).chain(std::env::split_paths(&inherited));
+    std::env::join_paths(paths).unwrap_or_else(|_| inherited.clone())
+}
+
 /// The files a worker reads the dataset from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetFiles {
@@ -317,6 +334,8 @@ pub struct PythonAdapter {
     worker: Option<Worker>,
     built: Option<SelfMeasuredBuild>,
     queries: Option<SelfMeasuredQueries>,
+    /// The JSON parameters behind the integer sets (engines from a config).
+    table: Option<Arc<ParamTable>>,
 }
 
 impl PythonAdapter {
@@ -361,8 +380,23 @@ impl PythonAdapter {
             worker: None,
             built: None,
             queries: None,
+            table: None,
             spec,
         })
+    }
+
+    /// Sends the worker the JSON parameters `table` holds for each integer
+    /// parameter set, instead of the integers (engines from a config).
+    pub fn with_param_table(mut self, table: Arc<ParamTable>) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    fn build_params_json(&self) -> anyhow::Result<Value> {
+        match &self.table {
+            Some(t) => t.build_json(&self.build_params).cloned(),
+            None => Ok(serde_json::to_value(&self.build_params)?),
+        }
     }
 
     fn label(&self) -> String {
@@ -465,7 +499,8 @@ impl Adapter for PythonAdapter {
         let label = self.label();
         let mut args: Vec<OsString> = vec![self.spec.script.clone().into_os_string()];
         args.extend(self.spec.args.iter().map(OsString::from));
-        let mut worker = Worker::spawn(&label, &self.python, &args)?;
+        let mut worker =
+            Worker::spawn_with_env(&label, &self.python, &args, &[("PYTHONPATH", pythonpath())])?;
         let raw = self.files.raw.as_ref();
         let request = json!({
             "op": "build",
@@ -479,7 +514,7 @@ impl Adapter for PythonAdapter {
             "metric": self.metric,
             "k": self.k,
             "threads": self.threads,
-            "build_params": self.build_params,
+            "build_params": self.build_params_json()?,
         });
         let reply = worker.request(&request, "built", self.build_timeout)?;
         let seconds = reply
@@ -494,6 +529,8 @@ impl Adapter for PythonAdapter {
                 .get("library")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            script: Some(self.spec.script.display().to_string()),
+            params: reply.get("params").cloned(),
         });
         self.worker = Some(worker);
         Ok(())
@@ -508,9 +545,13 @@ impl Adapter for PythonAdapter {
                 IDS_SEQ.fetch_add(1, Ordering::SeqCst)
             ))
         });
+        let query_params = match &self.table {
+            Some(t) => t.query_json(params)?.clone(),
+            None => serde_json::to_value(params)?,
+        };
         let request = json!({
             "op": "query",
-            "query_params": params,
+            "query_params": query_params,
             "k": self.k,
             "repeats": self.repeats,
             "threads": self.threads,
@@ -535,6 +576,8 @@ impl Adapter for PythonAdapter {
             per_call_seconds: seconds_list(&reply, "per_call_seconds")?,
             batch_all_threads_seconds: seconds_list(&reply, "batch_all_threads_seconds")?,
             per_call_latency_ms: seconds_list(&reply, "per_call_latency_ms")?,
+            params: reply.get("params").cloned(),
+            info: reply.get("info").cloned(),
         };
         if sq.batch_single_thread_seconds.is_empty() {
             bail!("worker returned no single-thread batch timing");
