@@ -16,8 +16,9 @@ The harness starts it with the entry's module and constructor. Per request:
   is empty); the one-query-per-call passes call `query(v, k)` (or, when the
   module has them, `prepare_query` / `run_prepared_query` /
   `get_prepared_query_results`); the batch passes call `batch_query(X, k)`
-  then `get_batch_results()`, the single-thread one with the process pinned
-  to one CPU (as ann-benchmarks pins its single-query runs).
+  then `get_batch_results()`, the single-thread one with every thread of the
+  worker pinned to one CPU (as ann-benchmarks pins its single-query runs), so
+  `BaseANN`'s thread pool or a library's own threads share that one core.
 * library: the installed distributions the module imported, with versions.
 * info (recorded with every result): the constructor, the arguments as passed
   to it and to `set_query_arguments`, `str(algo)` (ann-benchmarks' run name),
@@ -182,13 +183,31 @@ def _plain(value):
     return json.loads(json.dumps(value, default=convert))
 
 
-def _pinned_to_one_cpu():
-    """Pins the process to one of its CPUs; returns the set to restore."""
+def _pin_to_one_cpu():
+    """Pins every thread of the process to one of its CPUs (threads started
+    later inherit it); returns what to restore. ann-benchmarks pins its
+    single-query runs the same way."""
     if not hasattr(os, "sched_getaffinity"):
-        return None
-    allowed = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {sorted(allowed)[len(allowed) // 2]})
-    return allowed
+        return []
+    allowed = sorted(os.sched_getaffinity(0))
+    one = {allowed[len(allowed) // 2]}
+    saved = []
+    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]:
+        try:
+            tid = int(tid)
+            saved.append((tid, os.sched_getaffinity(tid)))
+            os.sched_setaffinity(tid, one)
+        except OSError:  # the thread ended meanwhile
+            pass
+    return saved
+
+
+def _restore(saved):
+    for tid, cpus in saved:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except OSError:
+            pass
 
 
 class AnnBenchmarksModule:
@@ -249,13 +268,12 @@ class AnnBenchmarksModule:
         return self._row(algo.query(query, k), k)
 
     def batch(self, queries, k, threads):
-        restore = _pinned_to_one_cpu() if threads == 1 else None
+        saved = _pin_to_one_cpu() if threads == 1 else []
         try:
             self.algo.batch_query(queries, k)
             results = self.algo.get_batch_results()
         finally:
-            if restore is not None:
-                os.sched_setaffinity(0, restore)
+            _restore(saved)
         rows = [self._row(r, k) for r in results]
         return self.np.asarray(rows, dtype=self.np.int64).reshape(len(queries), k)
 

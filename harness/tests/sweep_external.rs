@@ -129,7 +129,7 @@ fn a_worker_script_written_here_gets_exact_recall() {
          "query": {"mode": ["a", "b"]}},
         {"name": "omendb-flat"}
     ]));
-    let (_out, runs) = sweep(&ds, &cfg);
+    let (out, runs) = sweep(&ds, &cfg);
     assert_eq!(runs.len(), 5);
     for r in &runs[..4] {
         assert!(r.error.is_none(), "{:?}", r.error);
@@ -161,6 +161,16 @@ fn a_worker_script_written_here_gets_exact_recall() {
     );
     assert_eq!(runs[3].build_params.get("block"), Some(&1024));
     assert!(runs[4].error.is_none() && runs[4].process == "in-process");
+    // The report names the worker and the library it reported.
+    let dir = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let index = omenbench::report::write_report(&dir, &out.path().join("report")).unwrap();
+    let html = std::fs::read_to_string(index).unwrap();
+    let line = format!("numpy-exact: {} ({script})", first.library.as_deref().unwrap());
+    assert!(html.contains(&line), "no `{line}` in the report");
 }
 
 #[test]

@@ -204,7 +204,7 @@ pub fn venv_python() -> anyhow::Result<PathBuf> {
             let python = root.join(".venv").join("bin").join("python");
             eprintln!(
                 "omenbench: Python adapters need the pinned environment in {}; running {} \
-                 (the first time it installs numpy, h5py, hnswlib and faiss-cpu: a few minutes)",
+                 (the first time it installs numpy, h5py, hnswlib, faiss-cpu and annoy: a few minutes)",
                 root.join(".venv").display(),
                 script.display()
             );
