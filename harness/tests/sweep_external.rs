@@ -4,7 +4,8 @@
 //! 10k set through the committed example config; modules that raise on
 //! import, lack their class or reject their arguments give that run an error
 //! and the sweep goes on; parameters reach the module unchanged and are
-//! recorded in the results.
+//! recorded in the results; a module inside an ann-benchmarks checkout runs
+//! on that checkout's own `BaseANN`.
 //!
 //! These need the project's venv (`scripts/python-env.sh`, run by
 //! `scripts/test.sh`) with numpy, h5py and annoy. Without it they say so and
@@ -169,7 +170,10 @@ fn a_worker_script_written_here_gets_exact_recall() {
         .unwrap();
     let index = omenbench::report::write_report(&dir, &out.path().join("report")).unwrap();
     let html = std::fs::read_to_string(index).unwrap();
-    let line = format!("numpy-exact: {} ({script})", first.library.as_deref().unwrap());
+    let line = format!(
+        "numpy-exact: {} ({script})",
+        first.library.as_deref().unwrap()
+    );
     assert!(html.contains(&line), "no `{line}` in the report");
 }
 
@@ -404,4 +408,61 @@ fn config_errors_name_the_field() {
     let s = ok.validate(&Registry::builtin()).unwrap();
     assert_eq!(s.algorithms[0].spec.name, "w");
     assert_eq!(s.algorithms[1].spec.name, "annb:a");
+}
+
+#[test]
+fn a_module_in_an_ann_benchmarks_checkout_uses_the_checkouts_base() {
+    let Some(python) = venv_with("numpy, h5py") else {
+        return;
+    };
+    // The layout of an ann-benchmarks checkout: a package `ann_benchmarks`,
+    // namespace folders below it, and the checkout's own BaseANN.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ann_benchmarks/__init__.py", "");
+    write(
+        dir.path(),
+        "ann_benchmarks/algorithms/base/module.py",
+        "class BaseANN:\n    origin = 'checkout'\n    def done(self):\n        pass\n    \
+         def get_memory_usage(self):\n        return None\n    def get_additional(self):\n        \
+         return {'origin': self.origin}\n    def __str__(self):\n        return self.name\n",
+    );
+    let module = write(
+        dir.path(),
+        "ann_benchmarks/algorithms/exact/module.py",
+        r#"
+import numpy as np
+from ..base.module import BaseANN
+
+
+class Exact(BaseANN):
+    def __init__(self, metric):
+        self.name = f"Exact({metric})"
+
+    def fit(self, X):
+        self.x = X
+
+    def query(self, v, n):
+        return np.argsort(((self.x - v) ** 2).sum(1))[:n]
+
+    def batch_query(self, X, n):
+        self.res = [self.query(v, n) for v in X]
+
+    def get_batch_results(self):
+        return self.res
+"#,
+    );
+    let ds = sweep_common::clustered(400, 10, 8, Metric::L2, 6);
+    let cfg = config(json!([
+        {"name": "annb:exact", "annb_module": module, "constructor": "Exact",
+         "python": python, "args": ["@metric"]}
+    ]));
+    let (_out, runs) = sweep(&ds, &cfg);
+    assert_eq!(runs.len(), 1);
+    let r = &runs[0];
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.recall_at_10, Some(1.0));
+    let info = r.worker.as_ref().unwrap().info.as_ref().unwrap();
+    assert_eq!(info["additional"], json!({"origin": "checkout"}));
+    assert_eq!(info["name"], json!("Exact(euclidean)"));
+    assert_eq!(info["index_size_kb"], Value::Null);
 }
