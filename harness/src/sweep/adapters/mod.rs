@@ -31,6 +31,7 @@ pub mod process;
 pub mod python;
 #[cfg(feature = "usearch")]
 pub mod usearch;
+pub mod worker_files;
 
 use omendb::Metric;
 
