@@ -8,6 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The Python workers' pinned venv (.venv/, numpy, h5py, hnswlib, faiss, annoy):
+# the worker-script and ann-benchmarks tests run in it, and fail without it
+# under CI=true. Returns at once when the pins are installed.
+bash scripts/python-env.sh
 cargo test --workspace --lib --bins --tests "$@"
 cargo test --workspace --doc
 bash scripts/python-wheel.sh

@@ -3,15 +3,17 @@
 Build parameters m and ef_construction (hnsw.efConstruction); query
 parameter ef (hnsw.efSearch, no rebuild). euclidean -> METRIC_L2; angular ->
 vectors normalised, METRIC_INNER_PRODUCT; ip -> METRIC_INNER_PRODUCT.
-Protocol: harness/src/sweep/adapters/python.rs; loop: _worker.py.
+Protocol: harness/src/sweep/adapters/python.rs; loop: harness/python/omenbench_worker.py.
 """
 
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import _worker  # noqa: E402
+# The shared loop lives in harness/python (the harness also puts that folder
+# on PYTHONPATH; this line lets the script run by hand too).
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+import omenbench_worker  # noqa: E402
 
 # This folder must not shadow the library (hnswlib.py vs the hnswlib package).
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
@@ -65,4 +67,4 @@ class FaissHnsw:
 
 
 if __name__ == "__main__":
-    _worker.serve(FaissHnsw)
+    omenbench_worker.serve(FaissHnsw)

@@ -6,15 +6,17 @@ the dimension), nbits (bits per code), refine (1: wrap in IndexRefineFlat,
 which keeps the full vectors and re-ranks k_factor * k candidates exactly).
 Query parameters: nprobe (lists visited), k_factor (ignored when refine = 0).
 Query time: the one-thread passes use omp 1 thread, as the others do.
-Protocol: harness/src/sweep/adapters/python.rs; loop: _worker.py.
+Protocol: harness/src/sweep/adapters/python.rs; loop: harness/python/omenbench_worker.py.
 """
 
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import _worker  # noqa: E402
+# The shared loop lives in harness/python (the harness also puts that folder
+# on PYTHONPATH; this line lets the script run by hand too).
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+import omenbench_worker  # noqa: E402
 
 # This folder must not shadow the library (hnswlib.py vs the hnswlib package).
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
@@ -90,4 +92,4 @@ class FaissIvfPq:
 
 
 if __name__ == "__main__":
-    _worker.serve(FaissIvfPq)
+    omenbench_worker.serve(FaissIvfPq)

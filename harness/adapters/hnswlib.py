@@ -2,15 +2,17 @@
 
 Build parameters m and ef_construction; query parameter ef (set_ef, no
 rebuild). Metric: euclidean -> space "l2", angular -> "cosine", ip -> "ip".
-Protocol: harness/src/sweep/adapters/python.rs; loop: _worker.py.
+Protocol: harness/src/sweep/adapters/python.rs; loop: harness/python/omenbench_worker.py.
 """
 
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import _worker  # noqa: E402
+# The shared loop lives in harness/python (the harness also puts that folder
+# on PYTHONPATH; this line lets the script run by hand too).
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+import omenbench_worker  # noqa: E402
 
 # This folder must not shadow the library (hnswlib.py vs the hnswlib package).
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
@@ -52,4 +54,4 @@ class Hnswlib:
 
 
 if __name__ == "__main__":
-    _worker.serve(Hnswlib)
+    omenbench_worker.serve(Hnswlib)

@@ -6,7 +6,7 @@ sit side by side.
 
 Build parameters m, ef_construction, seed; query parameter ef (no rebuild).
 Metric: euclidean -> "l2", angular -> "cosine", ip -> "ip".
-Protocol: harness/src/sweep/adapters/python.rs; loop: _worker.py.
+Protocol: harness/src/sweep/adapters/python.rs; loop: harness/python/omenbench_worker.py.
 
 A wheel built with debug assertions (scripts/test.sh's) is refused, so no
 figure is taken from it, unless the worker is started with
@@ -17,8 +17,10 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import _worker  # noqa: E402
+# The shared loop lives in harness/python (the harness also puts that folder
+# on PYTHONPATH; this line lets the script run by hand too).
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+import omenbench_worker  # noqa: E402
 
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
@@ -73,4 +75,4 @@ class OmendbPython:
 
 
 if __name__ == "__main__":
-    _worker.serve(OmendbPython)
+    omenbench_worker.serve(OmendbPython)

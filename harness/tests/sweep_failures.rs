@@ -58,7 +58,7 @@ const FAULTY: AlgorithmSpec = AlgorithmSpec {
     name: "faulty",
     build_params: &[ParamSpec::new("mode", 0, 0, 3)],
     query_params: &[],
-    make: make_faulty,
+    make: &make_faulty,
 };
 
 #[test]

@@ -51,7 +51,7 @@ macro_rules! fake_spec {
                 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
                     fake(ctx, $name, $mode, $above)
                 }
-                make
+                &make
             },
         };
     };
@@ -208,9 +208,15 @@ fn failing_workers_are_recorded_and_the_sweep_goes_on() {
     assert!(started.elapsed().as_secs() < 60);
 }
 
-/// The venv's Python, when `scripts/python-env.sh` has made it.
+/// The venv's Python, when `scripts/python-env.sh` has made it (as
+/// `scripts/test.sh` does: under `CI=true` its absence is a failure).
 fn venv() -> Option<PathBuf> {
     let python = omenbench::data::repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists() || std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI=true: {} is missing; scripts/test.sh makes it with scripts/python-env.sh",
+        python.display()
+    );
     python.exists().then_some(python)
 }
 

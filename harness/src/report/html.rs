@@ -162,7 +162,32 @@ fn date_span(runs: &[&RunResult]) -> String {
     }
 }
 
-/// Machine, commit, date and sweep lines for the top of a page.
+/// `algorithm: library (script or module); …` for the runs that ran in a
+/// worker process, paths shown relative to the repository root.
+fn workers_text(runs: &[&RunResult]) -> String {
+    let root = format!("{}/", crate::data::repo_root().display());
+    let workers: BTreeSet<String> = runs
+        .iter()
+        .filter_map(|r| {
+            let w = r.worker.as_ref()?;
+            let module = w.info.as_ref().and_then(|i| i.get("module"));
+            let path = module
+                .and_then(serde_json::Value::as_str)
+                .or(w.script.as_deref())
+                .map(|p| format!(" ({})", p.strip_prefix(&root).unwrap_or(p)));
+            Some(format!(
+                "{}: {}{}",
+                r.algorithm,
+                w.library.as_deref().unwrap_or("library not reported"),
+                path.unwrap_or_default()
+            ))
+        })
+        .collect();
+    workers.into_iter().collect::<Vec<_>>().join("; ")
+}
+
+/// Machine, commit, date and sweep lines (and the workers' libraries) for
+/// the top of a page.
 pub fn meta_html(runs: &[&RunResult]) -> String {
     let mut machines = BTreeSet::new();
     for r in runs {
@@ -208,6 +233,10 @@ pub fn meta_html(runs: &[&RunResult]) -> String {
     let mut out = String::from("<div class=\"meta\">");
     for m in machines {
         let _ = write!(out, "<div><b>Machine:</b> {}</div>", escape(&m));
+    }
+    let workers = workers_text(runs);
+    if !workers.is_empty() {
+        let _ = write!(out, "<div><b>Workers:</b> {}</div>", escape(&workers));
     }
     let _ = write!(
         out,

@@ -160,6 +160,10 @@ pub struct SelfMeasuredBuild {
     pub worker_rss_growth_bytes: Option<i64>,
     /// Library name and version as the worker reports them.
     pub library: Option<String>,
+    /// The worker script, as a path.
+    pub script: Option<String>,
+    /// The build parameters as the worker echoed them back.
+    pub params: Option<serde_json::Value>,
 }
 
 /// One query-parameter set as run and timed by an out-of-process worker.
@@ -178,4 +182,8 @@ pub struct SelfMeasuredQueries {
     pub batch_all_threads_seconds: Vec<f64>,
     /// Per-query latencies of the one-query-per-call passes, milliseconds.
     pub per_call_latency_ms: Vec<f64>,
+    /// The query parameters as the worker echoed them back.
+    pub params: Option<serde_json::Value>,
+    /// What the engine said about this query set (its worker's `info()`).
+    pub info: Option<serde_json::Value>,
 }

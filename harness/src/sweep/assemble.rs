@@ -99,11 +99,7 @@ pub(crate) fn record_build(r: &mut RunResult, b: &Built, n: usize) {
             .worker_rss_growth_bytes
             .filter(|_| n > 0)
             .map(|g| g as f64 / n as f64);
-        r.worker = Some(WorkerReport {
-            library: sb.library,
-            build_rss_growth_bytes: sb.worker_rss_growth_bytes,
-            qps_single_thread_per_call_repeats: Vec::new(),
-        });
+        r.worker = Some(WorkerReport::from_build(sb));
         r.notes.push(format!(
             "process {}: build time and bytes_per_vector.rss are the worker's own (RSS growth of the worker during build)",
             r.process
@@ -142,7 +138,7 @@ pub(crate) fn fill_self_measured(r: &mut RunResult, sq: &SelfMeasuredQueries, nq
     r.qps_single_thread_per_call = best(&per_call);
     r.latency_ms = Latency::from_ms(&sq.per_call_latency_ms);
     if let Some(w) = r.worker.as_mut() {
-        w.qps_single_thread_per_call_repeats = per_call;
+        w.record_queries(sq, per_call);
     }
     r.notes.push(format!(
         "process {}: qps_single_thread is one batch call on 1 thread; latency_ms is per call (binding overhead included)",

@@ -82,9 +82,10 @@ pub fn effective_config(args: &RunArgs, registry: &Registry) -> anyhow::Result<S
         let mut chosen = Vec::new();
         for name in &args.algorithms {
             let name = name.trim();
-            if registry.get(name).is_none() {
+            let in_config = cfg.algorithms.iter().any(|a| a.name == name);
+            if registry.get(name).is_none() && !in_config {
                 bail!(
-                    "--algorithms: unknown algorithm `{name}` (known: {})",
+                    "--algorithms: unknown algorithm `{name}` (known: {}, and the config's own entries)",
                     registry.names().join(", ")
                 );
             }

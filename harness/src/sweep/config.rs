@@ -15,10 +15,17 @@
 //!   "query_timeout_seconds": 300,
 //!   "algorithms": [
 //!     { "name": "hnsw_rs", "build": { "m": [16, 32], "ef_construction": 200 },
-//!       "query": { "ef": [10, 20, 40, 80] } }
+//!       "query": { "ef": [10, 20, 40, 80] } },
+//!     { "name": "myindex", "worker": "path/to/worker.py",
+//!       "build": { "nlist": 1024 }, "query": { "nprobe": [8, 16] } },
+//!     { "name": "annb:annoy", "annb_module": "harness/examples/annb/annoy/module.py",
+//!       "constructor": "Annoy", "args": ["@metric", [50]], "query_args": [[1000, 5000]] }
 //!   ]
 //! }
 //! ```
+//!
+//! Entries with `worker` or `annb_module` bring in an engine from outside the
+//! binary (`sweep::external`); the others name a built-in algorithm.
 //!
 //! Every error names the field it is about (`algorithms[1].build.m: …`).
 
@@ -31,6 +38,7 @@ use serde_json::Value;
 
 use super::adapter::Params;
 use super::adapters::{AlgorithmSpec, ParamSpec, Registry};
+use super::external;
 use super::source;
 
 /// A sweep config as written in JSON (see the module docs).
@@ -80,8 +88,30 @@ pub struct AlgorithmConfig {
     /// Free text, ignored.
     #[serde(rename = "_comment", default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<Value>,
-    /// Registry name (`omendb-flat`, `omendb-hnsw`, `hnsw_rs`, `instant-distance`).
+    /// Registry name (`omendb-flat`, `omendb-hnsw`, `hnsw_rs`, `instant-distance`),
+    /// or the name of an engine brought in by `worker` / `annb_module`.
     pub name: String,
+    /// A worker script speaking the worker protocol (`sweep::external`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// An ann-benchmarks algorithm module (`…/module.py`), run through the
+    /// generic worker `harness/adapters/annb.py`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annb_module: Option<String>,
+    /// The ann-benchmarks module's class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constructor: Option<String>,
+    /// The class's positional arguments, ann-benchmarks' form (a list at a
+    /// position means alternatives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Value>,
+    /// `set_query_arguments` arguments, ann-benchmarks' form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_args: Option<Value>,
+    /// The interpreter for `worker` / `annb_module` (default: the project's
+    /// venv, `scripts/python-env.sh`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
     /// Build-parameter grid: each set is built once.
     #[serde(default)]
     pub build: BTreeMap<String, Value>,
@@ -202,6 +232,7 @@ impl SweepConfig {
             .enumerate()
             .map(|(i, a)| a.plan(registry, &format!("algorithms[{i}]")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        external::check_names(&self.algorithms)?;
         Ok(Sweep {
             config: self.clone(),
             datasets: self.datasets.clone(),
@@ -224,12 +255,22 @@ impl AlgorithmConfig {
         AlgorithmConfig {
             comment: None,
             name: name.to_string(),
+            worker: None,
+            annb_module: None,
+            constructor: None,
+            args: None,
+            query_args: None,
+            python: None,
             build: BTreeMap::new(),
             query: BTreeMap::new(),
         }
     }
 
     fn plan(&self, registry: &Registry, at: &str) -> anyhow::Result<AlgorithmPlan> {
+        if self.is_external() {
+            return external::plan(self, registry, at);
+        }
+        external::check_builtin(self, at)?;
         let Some(spec) = registry.get(&self.name) else {
             bail!(
                 "{at}.name: unknown algorithm `{}` (known: {})",

@@ -30,10 +30,9 @@ fn grid(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
 
 fn graph(name: &str, build: &[(&str, Value)], efs: &[usize]) -> AlgorithmConfig {
     AlgorithmConfig {
-        comment: None,
-        name: name.to_string(),
         build: grid(build),
         query: grid(&[("ef", json!(efs))]),
+        ..AlgorithmConfig::with_defaults(name)
     }
 }
 

@@ -15,6 +15,7 @@
 //! | `config.rs` | the JSON sweep config and its validation |
 //! | `defaults.rs` | the default sweep (`omenbench run` with no arguments) |
 //! | `adapter.rs` | the one harness trait every algorithm implements; `ReopenStats` (a disk index's reopen: time, RSS) |
+//! | `external/` | engines brought in from the config: worker scripts and ann-benchmarks modules (`mod.rs`), their JSON parameter grids (`grid.rs`) |
 //! | `adapters/` | one file per algorithm (table in `adapters/mod.rs`), the shared OmenDB in-memory and disk adapters (`omendb_shared.rs`), and the registry |
 //! | `metrics.rs` | recall (ann-benchmarks distance-based and id-set), latency percentiles |
 //! | `memory.rs` | RSS from `/proc/self/status`, bytes per vector |
@@ -35,6 +36,7 @@ mod assemble;
 pub mod cli;
 pub mod config;
 pub mod defaults;
+pub mod external;
 pub mod guard;
 pub mod machine;
 mod measure;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::adapter::Params;
+use super::adapter::{Params, SelfMeasuredBuild, SelfMeasuredQueries};
 use super::machine::Machine;
 use super::memory::{BytesPerVector, MemoryReport};
 use super::metrics::Latency;
@@ -160,6 +160,44 @@ pub struct WorkerReport {
     /// QPS of every one-query-per-call pass, in order.
     #[serde(default)]
     pub qps_single_thread_per_call_repeats: Vec<f64>,
+    /// The worker script that ran (engines brought in from a config: the
+    /// script named by `worker`, or the generic ann-benchmarks worker).
+    #[serde(default)]
+    pub script: Option<String>,
+    /// The build parameters exactly as the worker received them (its echo).
+    #[serde(default)]
+    pub build_params: Option<serde_json::Value>,
+    /// The query parameters exactly as the worker received them (its echo).
+    #[serde(default)]
+    pub query_params: Option<serde_json::Value>,
+    /// What the engine said about this query set, when its worker says
+    /// anything (`info()`; for ann-benchmarks modules: the constructor, the
+    /// arguments as passed, `str(algo)`, `get_additional()`, index size).
+    #[serde(default)]
+    pub info: Option<serde_json::Value>,
+}
+
+impl WorkerReport {
+    /// The build half of the report.
+    pub fn from_build(b: SelfMeasuredBuild) -> Self {
+        WorkerReport {
+            library: b.library,
+            build_rss_growth_bytes: b.worker_rss_growth_bytes,
+            qps_single_thread_per_call_repeats: Vec::new(),
+            script: b.script,
+            build_params: b.params,
+            query_params: None,
+            info: None,
+        }
+    }
+
+    /// Adds one query set's half: the per-call QPS of each pass, and what the
+    /// worker echoed and said for it.
+    pub fn record_queries(&mut self, q: &SelfMeasuredQueries, per_call_qps: Vec<f64>) {
+        self.qps_single_thread_per_call_repeats = per_call_qps;
+        self.query_params = q.params.clone();
+        self.info = q.info.clone();
+    }
 }
 
 /// The ids each query returned, closest first, in query order.

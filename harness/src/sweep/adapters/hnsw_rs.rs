@@ -22,7 +22,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("max_layer", 16, 1, 16),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make,
+    make: &make,
 };
 
 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {

@@ -16,7 +16,9 @@
 //! | `omendb-python` | `python.rs` + `harness/adapters/omendb_python.py` (Python worker; the wheel from `python/`, `scripts/python-wheel.sh --release`) | `m`, `ef_construction`, `seed` | `ef` |
 //!
 //! The Python workers run out of process (`process: "python"` in results);
-//! `python.rs` documents their JSON-lines protocol and environment.
+//! `python.rs` documents their JSON-lines protocol and environment. Engines
+//! brought in from a config (a `worker` script, an `annb_module`) are not in
+//! this registry: `sweep::external` makes their specs from the config.
 
 pub mod hnsw_rs;
 pub mod instant_distance;
@@ -30,6 +32,7 @@ pub mod process;
 pub mod python;
 #[cfg(feature = "usearch")]
 pub mod usearch;
+pub mod worker_files;
 
 use omendb::Metric;
 
@@ -85,11 +88,14 @@ pub struct BuildContext<'a> {
     pub query_timeout_seconds: f64,
 }
 
-/// Makes an adapter for one build-parameter set.
-pub type MakeAdapter = fn(&BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>>;
+/// Makes an adapter for one build-parameter set: a plain function for the
+/// built-in algorithms (`make: &make_x`), a closure for engines brought in
+/// from a config (`sweep::external`).
+pub type MakeAdapter =
+    &'static (dyn Fn(&BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> + Send + Sync);
 
 /// An algorithm the sweep can run: its name, parameters and factory.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct AlgorithmSpec {
     /// Registry name used in configs, `--algorithms` and results.
     pub name: &'static str,
@@ -99,6 +105,16 @@ pub struct AlgorithmSpec {
     pub query_params: &'static [ParamSpec],
     /// Factory.
     pub make: MakeAdapter,
+}
+
+impl std::fmt::Debug for AlgorithmSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlgorithmSpec")
+            .field("name", &self.name)
+            .field("build_params", &self.build_params)
+            .field("query_params", &self.query_params)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The set of algorithms a sweep may name.

@@ -11,7 +11,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
     name: "omendb-flat",
     build_params: &[],
     query_params: &[],
-    make,
+    make: &make,
 };
 
 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {

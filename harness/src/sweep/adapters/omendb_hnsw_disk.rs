@@ -20,7 +20,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("seed", 42, 0, usize::MAX),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make,
+    make: &make,
 };
 
 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {

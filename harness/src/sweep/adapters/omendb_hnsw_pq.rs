@@ -11,7 +11,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
     name: "omendb-hnsw-pq",
     build_params: BUILD_PARAMS,
     query_params: QUERY_PARAMS,
-    make,
+    make: &make,
 };
 
 /// Build parameters of both PQ kinds (in RAM and on disk).

@@ -17,7 +17,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
     name: "omendb-hnsw-pq-disk",
     build_params: BUILD_PARAMS,
     query_params: QUERY_PARAMS,
-    make,
+    make: &make,
 };
 
 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {

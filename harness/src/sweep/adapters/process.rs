@@ -37,8 +37,20 @@ impl Worker {
     /// Starts `program args…` with piped stdin/stdout/stderr; `label` names
     /// it in errors.
     pub fn spawn(label: &str, program: &Path, args: &[OsString]) -> anyhow::Result<Self> {
+        Self::spawn_with_env(label, program, args, &[])
+    }
+
+    /// As [`spawn`](Self::spawn), with `env` added to (or replacing in) the
+    /// inherited environment.
+    pub fn spawn_with_env(
+        label: &str,
+        program: &Path,
+        args: &[OsString],
+        env: &[(&str, OsString)],
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(program)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

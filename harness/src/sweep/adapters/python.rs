@@ -1,15 +1,16 @@
 //! Out-of-process adapters: libraries that live in Python (`hnswlib`,
-//! `faiss-hnsw`, `faiss-ivfpq`, and OmenDB's own binding `omendb-python`),
-//! run by a worker script the harness starts
-//! and speaks to in JSON lines.
+//! `faiss-hnsw`, `faiss-ivfpq`, OmenDB's own binding `omendb-python`, and
+//! engines brought in from a config, see `sweep::external`), run by a worker
+//! script the harness starts and speaks to in JSON lines.
 //!
 //! # Life cycle
 //! When the adapter is made, the dataset being run (exactly its train and
 //! test rows) is written once as an ann-benchmarks HDF5 file into the
 //! git-ignored cache (`datasets/cache/workers/`, keyed by a hash of the
 //! vectors, so later builds reuse it). `build` starts
-//! `<venv>/bin/python harness/adapters/<name>.py`, which builds and times its
-//! own build; each query-parameter set is then one request, for which the
+//! `<venv>/bin/python harness/adapters/<name>.py` (with `harness/python`, the
+//! home of the shared `omenbench_worker` loop, on `PYTHONPATH`), which builds
+//! and times its own build; each query-parameter set is then one request, for which the
 //! worker runs and times every pass itself and returns the ids it found. The
 //! runner takes the worker's timings instead of its own clock and computes
 //! recall from the ids with the same ground truth as every other algorithm.
@@ -22,14 +23,19 @@
 //!    ("euclidean" | "angular" | "ip"), "k", "threads",
 //!    "build_params": {name: int}}` → `{"op": "built", "build_seconds",
 //!    "rss_growth_bytes" (the worker's own RSS growth during the build, or
-//!    null), "library" ("name version")}`.
+//!    null), "library" ("name version"), "params" (optional: the
+//!    build_params echoed back, recorded in results)}`. Engines brought in
+//!    from a config get their parameters exactly as the config wrote them
+//!    (any JSON values), not just integers.
 //!    `train_f32` / `test_f32` are raw little-endian f32 row-major copies,
 //!    written only for workers that ask (the standard-library test worker).
 //! 2. per query-parameter set: `{"op": "query", "query_params": {name: int},
 //!    "k", "repeats", "threads", "ids_file": <path|null>}` →
 //!    `{"op": "result", "ids": [[int]] (when `ids_file` is null),
 //!    "batch_single_thread_seconds": [..], "per_call_seconds": [..],
-//!    "batch_all_threads_seconds": [..], "per_call_latency_ms": [..]}`: each
+//!    "batch_all_threads_seconds": [..], "per_call_latency_ms": [..],
+//!    "params" (optional echo of query_params), "info" (optional: anything
+//!    the engine says about this set, recorded in results)}`: each
 //!    list of seconds holds one entry per pass (`repeats` passes each of:
 //!    the whole query set in one call on 1 thread; one query per call on 1
 //!    thread; the whole set in one call on `threads` threads). When
@@ -52,21 +58,21 @@
 //! skips the script. The Rust-only sweep never touches any of this.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context};
 use serde_json::{json, Value};
-use xxhash_rust::xxh3::Xxh3;
 
 use super::process::Worker;
+pub use super::worker_files::{dataset_files, DatasetFiles};
 use super::{AlgorithmSpec, BuildContext, ParamSpec};
-use crate::data::{self, Dataset};
+use crate::data;
 use crate::sweep::adapter::{Adapter, Params, SelfMeasuredBuild, SelfMeasuredQueries};
+use crate::sweep::external::ParamTable;
 
 /// `process` label of these adapters.
 pub const PROCESS: &str = "python";
@@ -83,7 +89,7 @@ pub const HNSWLIB: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("ef_construction", 200, 1, 100_000),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make: make_hnswlib,
+    make: &make_hnswlib,
 };
 
 /// `faiss-hnsw`: faiss-cpu `IndexHNSWFlat` (`harness/adapters/faiss_hnsw.py`).
@@ -94,7 +100,7 @@ pub const FAISS_HNSW: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("ef_construction", 200, 1, 100_000),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make: make_faiss_hnsw,
+    make: &make_faiss_hnsw,
 };
 
 /// `faiss-ivfpq`: faiss-cpu `IndexIVFPQ`, optionally wrapped in
@@ -112,7 +118,7 @@ pub const FAISS_IVFPQ: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("nprobe", 16, 1, 1 << 20),
         ParamSpec::new("k_factor", 4, 1, 1000),
     ],
-    make: make_faiss_ivfpq,
+    make: &make_faiss_ivfpq,
 };
 
 /// `omendb-python`: OmenDB's HNSW through its Python binding (the wheel from
@@ -127,7 +133,7 @@ pub const OMENDB_PYTHON: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("seed", 42, 0, i64::MAX as usize),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make: make_omendb_python,
+    make: &make_omendb_python,
 };
 
 fn make_omendb_python(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
@@ -219,7 +225,7 @@ pub fn venv_python() -> anyhow::Result<PathBuf> {
             let python = root.join(".venv").join("bin").join("python");
             eprintln!(
                 "omenbench: Python adapters need the pinned environment in {}; running {} \
-                 (the first time it installs numpy, h5py, hnswlib and faiss-cpu: a few minutes)",
+                 (the first time it installs numpy, h5py, hnswlib, faiss-cpu and annoy: a few minutes)",
                 root.join(".venv").display(),
                 script.display()
             );
@@ -242,82 +248,13 @@ pub fn venv_python() -> anyhow::Result<PathBuf> {
         .map_err(|e| anyhow::anyhow!("Python environment: {e}"))
 }
 
-/// The files a worker reads the dataset from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatasetFiles {
-    /// ann-benchmarks HDF5 file (train, test, neighbors, distances).
-    pub hdf5: PathBuf,
-    /// Raw f32 copies of train and test, when asked for.
-    pub raw: Option<(PathBuf, PathBuf)>,
-}
-
-fn hash_f32(h: &mut Xxh3, v: &[f32]) {
-    let mut buf = Vec::with_capacity(1 << 16);
-    for chunk in v.chunks(1 << 14) {
-        buf.clear();
-        for x in chunk {
-            buf.extend_from_slice(&x.to_le_bytes());
-        }
-        h.update(&buf);
-    }
-}
-
-fn write_f32(path: &Path, v: &[f32]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
-    for x in v {
-        f.write_all(&x.to_le_bytes())?;
-    }
-    f.flush()?;
-    drop(f);
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
-}
-
-/// Writes `data` for workers into `dir` (once: files named by a hash of the
-/// vectors are reused).
-pub fn dataset_files(dir: &Path, data: &Dataset, raw: bool) -> anyhow::Result<DatasetFiles> {
-    let mut h = Xxh3::new();
-    h.update(data.name.as_bytes());
-    h.update(data.metric.ann_name().as_bytes());
-    h.update(&(data.dims as u64).to_le_bytes());
-    hash_f32(&mut h, &data.train);
-    hash_f32(&mut h, &data.test);
-    let key = format!("{:016x}", h.digest());
-    let stem: String = data
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-._".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stem = format!("{stem}-{}x{}-{key}", data.n_train(), data.n_test());
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let hdf5 = dir.join(format!("{stem}.hdf5"));
-    if !hdf5.exists() {
-        let tmp = dir.join(format!("{stem}.{}.tmp.hdf5", std::process::id()));
-        data::write_hdf5(&tmp, data)?;
-        std::fs::rename(&tmp, &hdf5).with_context(|| format!("renaming to {}", hdf5.display()))?;
-    }
-    let raw = if raw {
-        let train = dir.join(format!("{stem}.train.f32"));
-        let test = dir.join(format!("{stem}.test.f32"));
-        if !train.exists() {
-            write_f32(&train, &data.train)?;
-        }
-        if !test.exists() {
-            write_f32(&test, &data.test)?;
-        }
-        Some((train, test))
-    } else {
-        None
-    };
-    Ok(DatasetFiles { hdf5, raw })
+/// `PYTHONPATH` for workers: `harness/python` (the `omenbench_worker` loop)
+/// before whatever the environment already holds.
+fn pythonpath() -> OsString {
+    let own = data::repo_root().join("harness").join("python");
+    let inherited = std::env::var_os("PYTHONPATH").unwrap_or_default();
+    let paths = std::iter::once(own).chain(std::env::split_paths(&inherited));
+    std::env::join_paths(paths).unwrap_or_else(|_| inherited.clone())
 }
 
 /// A library running in a Python worker, behind the harness trait.
@@ -340,6 +277,8 @@ pub struct PythonAdapter {
     worker: Option<Worker>,
     built: Option<SelfMeasuredBuild>,
     queries: Option<SelfMeasuredQueries>,
+    /// The JSON parameters behind the integer sets (engines from a config).
+    table: Option<Arc<ParamTable>>,
 }
 
 impl PythonAdapter {
@@ -384,8 +323,23 @@ impl PythonAdapter {
             worker: None,
             built: None,
             queries: None,
+            table: None,
             spec,
         })
+    }
+
+    /// Sends the worker the JSON parameters `table` holds for each integer
+    /// parameter set, instead of the integers (engines from a config).
+    pub fn with_param_table(mut self, table: Arc<ParamTable>) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    fn build_params_json(&self) -> anyhow::Result<Value> {
+        match &self.table {
+            Some(t) => t.build_json(&self.build_params).cloned(),
+            None => Ok(serde_json::to_value(&self.build_params)?),
+        }
     }
 
     fn label(&self) -> String {
@@ -488,7 +442,8 @@ impl Adapter for PythonAdapter {
         let label = self.label();
         let mut args: Vec<OsString> = vec![self.spec.script.clone().into_os_string()];
         args.extend(self.spec.args.iter().map(OsString::from));
-        let mut worker = Worker::spawn(&label, &self.python, &args)?;
+        let mut worker =
+            Worker::spawn_with_env(&label, &self.python, &args, &[("PYTHONPATH", pythonpath())])?;
         let raw = self.files.raw.as_ref();
         let request = json!({
             "op": "build",
@@ -502,7 +457,7 @@ impl Adapter for PythonAdapter {
             "metric": self.metric,
             "k": self.k,
             "threads": self.threads,
-            "build_params": self.build_params,
+            "build_params": self.build_params_json()?,
         });
         let reply = worker.request(&request, "built", self.build_timeout)?;
         let seconds = reply
@@ -517,6 +472,8 @@ impl Adapter for PythonAdapter {
                 .get("library")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            script: Some(self.spec.script.display().to_string()),
+            params: reply.get("params").cloned(),
         });
         self.worker = Some(worker);
         Ok(())
@@ -531,9 +488,13 @@ impl Adapter for PythonAdapter {
                 IDS_SEQ.fetch_add(1, Ordering::SeqCst)
             ))
         });
+        let query_params = match &self.table {
+            Some(t) => t.query_json(params)?.clone(),
+            None => serde_json::to_value(params)?,
+        };
         let request = json!({
             "op": "query",
-            "query_params": params,
+            "query_params": query_params,
             "k": self.k,
             "repeats": self.repeats,
             "threads": self.threads,
@@ -558,6 +519,8 @@ impl Adapter for PythonAdapter {
             per_call_seconds: seconds_list(&reply, "per_call_seconds")?,
             batch_all_threads_seconds: seconds_list(&reply, "batch_all_threads_seconds")?,
             per_call_latency_ms: seconds_list(&reply, "per_call_latency_ms")?,
+            params: reply.get("params").cloned(),
+            info: reply.get("info").cloned(),
         };
         if sq.batch_single_thread_seconds.is_empty() {
             bail!("worker returned no single-thread batch timing");

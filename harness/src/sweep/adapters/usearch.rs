@@ -27,7 +27,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("ef_construction", 200, 1, 100_000),
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
-    make,
+    make: &make,
 };
 
 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {

@@ -1,17 +1,53 @@
-"""Shared half of the omenbench Python workers: the JSON-lines protocol loop,
-dataset loading and the three timed query passes.
+"""omenbench_worker: the Python half of an omenbench worker.
 
-The protocol is documented in harness/src/sweep/adapters/python.rs. A worker
-script defines a class with
+A worker is a script the harness starts and speaks to in JSON lines (the
+protocol is documented in harness/src/sweep/adapters/python.rs). This module
+holds everything but the engine: the request loop, loading the dataset file,
+and the three timed query passes. The harness puts this folder on PYTHONPATH
+for every worker it starts, so any script can ``import omenbench_worker``.
 
-    library()                          -> "name version"
+A worker script defines a class with
+
+    library()                          -> "name version" (recorded in results)
     build(train, metric, params, threads)
     set_query_params(params)
-    batch(queries, k, threads)         -> ids, shape (n_queries, k)
+    batch(queries, k, threads)         -> ids, shape (n_queries, k); -1 = none
     one(query, k)                      -> ids of one query, shape (k,)
+    info()                             -> optional: any JSON value, recorded
+                                          with each query set's result
+    configure(request)                 -> optional: called with the whole build
+                                          request (n, dims, k, metric, ...)
+                                          before build
+    close()                            -> optional: called when the worker quits
 
-and calls serve(TheClass). Imports of the library belong inside the class
-(build), so a missing package becomes an error reply, not a crash.
+and ends with ``omenbench_worker.serve(TheClass)``. ``train`` and ``queries``
+are float32 NumPy arrays (row number = id); ``metric`` is an ann-benchmarks
+name (``euclidean``, ``angular``) or ``ip``; ``params`` are the config's
+build / query parameters for this run exactly as written there (a dict; any
+JSON values), and are echoed back so results record what the worker got.
+Import the engine's package inside the class (``__init__`` or ``build``), so
+that a missing package becomes that run's error, not a crashed worker.
+
+Minimal example (exact search with NumPy)::
+
+    import numpy as np
+    import omenbench_worker
+
+    class Exact:
+        def library(self):
+            return f"numpy {np.__version__}"
+        def build(self, train, metric, params, threads):
+            self.x = train
+        def set_query_params(self, params):
+            pass
+        def batch(self, queries, k, threads):
+            d = ((queries[:, None, :] - self.x[None, :, :]) ** 2).sum(-1)
+            return np.argsort(d, axis=1)[:, :k]
+        def one(self, query, k):
+            return self.batch(query[None, :], k, 1)[0]
+
+    if __name__ == "__main__":
+        omenbench_worker.serve(Exact)
 """
 
 import json
@@ -94,12 +130,26 @@ def _query(lib, test, request):
         first.astype("<i4").tofile(path)
     else:
         reply["ids"] = first.tolist()
+    reply["params"] = request["query_params"]
+    if hasattr(lib, "info"):
+        reply["info"] = lib.info()
     return reply
 
 
 def serve(make):
+    """Answers the harness's requests on stdin until it says quit (or closes
+    stdin). ``make()`` creates the engine object on the build request."""
     out = _protocol_stream()
-    lib = None
+    state = {"lib": None}
+    try:
+        _loop(make, out, state)
+    finally:
+        lib = state["lib"]
+        if lib is not None and hasattr(lib, "close"):
+            lib.close()
+
+
+def _loop(make, out, state):
     test = None
     for line in sys.stdin:
         line = line.strip()
@@ -112,9 +162,14 @@ def serve(make):
                 break
             if op == "build":
                 try:
-                    lib = make()
+                    lib = state["lib"] = make()
                 except ImportError as e:
-                    raise RuntimeError(f"missing package ({e}); run scripts/python-env.sh") from e
+                    raise RuntimeError(
+                        f"missing package ({e}): install it for {sys.executable} "
+                        "(the built-in workers' packages: scripts/python-env.sh)"
+                    ) from e
+                if hasattr(lib, "configure"):
+                    lib.configure(request)
                 train, test = load(request)
                 before = _status_bytes("RssAnon")
                 t0 = time.perf_counter()
@@ -127,11 +182,12 @@ def serve(make):
                     "build_seconds": seconds,
                     "rss_growth_bytes": None if before is None or after is None else after - before,
                     "library": lib.library(),
+                    "params": request["build_params"],
                 }
             elif op == "query":
-                if lib is None:
+                if state["lib"] is None:
                     raise RuntimeError("query before build")
-                reply = _query(lib, test, request)
+                reply = _query(state["lib"], test, request)
             else:
                 raise ValueError(f"unknown op {op!r}")
         except Exception as e:  # reported to the harness, which records it
