@@ -22,6 +22,7 @@
 //! | `guard.rs` | running a step on its own thread with a timeout and `catch_unwind` |
 //! | `source.rs` | where datasets come from (`data::resolve`), and scale parsing |
 //! | `runner.rs` | the sweep loop |
+//! | `shard.rs` | `--shard I/N`: build sets, cost, the balanced split, shard markers |
 //! | `summary.rs` | the end-of-sweep table (`summary.md`) |
 //! | `cli.rs` | `omenbench run` |
 
@@ -36,6 +37,7 @@ pub mod memory;
 pub mod metrics;
 pub mod results;
 pub mod runner;
+pub mod shard;
 pub mod source;
 pub mod summary;
 
@@ -43,4 +45,5 @@ pub use adapter::{Adapter, Params};
 pub use adapters::{AlgorithmSpec, ParamSpec, Registry};
 pub use config::SweepConfig;
 pub use results::RunResult;
-pub use runner::{run_sweep, SweepOptions};
+pub use runner::{run_sweep, run_sweep_part, SweepOptions};
+pub use shard::{Shard, ShardPlan};

@@ -30,6 +30,7 @@ use super::machine::{self, Machine};
 use super::memory::{self, BytesPerVector, MemoryReport, RssSample};
 use super::metrics::{per_second, recall, Latency, RECALL_DEPTHS};
 use super::results::{BuildTiming, ResultWriter, RunResult, WorkerReport, SCHEMA_VERSION};
+use super::shard::{self, BuildSetId, ShardPlan};
 use super::source::LoadDataset;
 use super::summary;
 use crate::data::Dataset;
@@ -146,6 +147,8 @@ struct Runner<'a> {
     finished: Vec<RunResult>,
     /// `process` label of the algorithm whose build group is running.
     process: String,
+    /// The part of the sweep this run does (`--shard I/N`); all of it when `None`.
+    shard: Option<&'a ShardPlan>,
 }
 
 /// One built index and what its build measured.
@@ -166,15 +169,30 @@ pub fn run_sweep(
     load: &LoadDataset<'_>,
     opts: &SweepOptions,
 ) -> anyhow::Result<SweepSummary> {
+    run_sweep_part(sweep, load, opts, None)
+}
+
+/// Like [`run_sweep`], running only the build sets of `shard` (all of them
+/// when `None`), under the shard plan's sweep id, with the shard in every
+/// result and in every file name (see [`shard`](super::shard)).
+pub fn run_sweep_part(
+    sweep: &Sweep,
+    load: &LoadDataset<'_>,
+    opts: &SweepOptions,
+    shard: Option<&ShardPlan>,
+) -> anyhow::Result<SweepSummary> {
     let started = Instant::now();
-    let sweep_id = machine::now_compact();
-    let writer = ResultWriter::create(&opts.out, &sweep_id)?;
-    let per_scale: usize = sweep
-        .algorithms
+    let sweep_id = shard.map_or_else(machine::now_compact, |p| p.sweep_id.clone());
+    let mut writer = ResultWriter::create(&opts.out, &sweep_id)?;
+    if let Some(p) = shard {
+        writer = writer.with_prefix(&p.shard.file_prefix());
+    }
+    let total: usize = shard::build_sets(sweep)
         .iter()
-        .map(|a| a.build_sets.len() * a.query_sets.len())
+        .filter(|b| shard.is_none_or(|p| p.runs(b.id)))
+        .map(|b| sweep.algorithms[b.id.algorithm].query_sets.len())
         .sum();
-    let total = (per_scale * sweep.scales.len() * sweep.datasets.len()) as u64;
+    let total = total as u64;
     let pool = |n: usize| -> anyhow::Result<Arc<ThreadPool>> {
         Ok(Arc::new(
             ThreadPoolBuilder::new()
@@ -199,12 +217,20 @@ pub fn run_sweep(
         errors: 0,
         finished: Vec::new(),
         process: IN_PROCESS.to_string(),
+        shard,
     };
     let interrupted = runner.run_all(load)?;
     runner.progress.overall.finish_and_clear();
     let table = summary::table(&runner.finished);
-    std::fs::write(runner.writer.dir().join("summary.md"), &table)
-        .with_context(|| format!("writing summary.md in {}", runner.writer.dir().display()))?;
+    let summary_name = shard.map_or("summary.md".to_string(), |p| {
+        format!("{}summary.md", p.shard.file_prefix())
+    });
+    std::fs::write(runner.writer.dir().join(&summary_name), &table).with_context(|| {
+        format!(
+            "writing {summary_name} in {}",
+            runner.writer.dir().display()
+        )
+    })?;
     Ok(SweepSummary {
         table,
         dir: runner.writer.dir().to_path_buf(),
@@ -235,16 +261,22 @@ impl Runner<'_> {
             .iter()
             .map(|a| (a.build_sets.len() * a.query_sets.len()) as u64)
             .sum();
-        for spec in &self.sweep.datasets {
+        for (di, spec) in self.sweep.datasets.iter().enumerate() {
             let mut seen = HashSet::new();
-            for &scale in &self.sweep.scales {
+            for (si, &scale) in self.sweep.scales.iter().enumerate() {
                 if self.stopped() {
                     return Ok(true);
+                }
+                if self.shard.is_some_and(|p| !p.needs(di, si)) {
+                    continue;
                 }
                 let loaded = load(spec, scale, self.sweep.queries, !self.opts.quiet);
                 let ds = match loaded {
                     Ok(ds) => Arc::new(ds),
-                    Err(e) if !seen.is_empty() => {
+                    // A shard decides from the scale list: a prepared cache
+                    // lists a scale as unavailable only after a smaller one
+                    // of the dataset loaded.
+                    Err(e) if !seen.is_empty() || (self.shard.is_some() && si > 0) => {
                         // Smaller scales of this dataset loaded: most likely
                         // it has fewer vectors than asked. Say so and go on.
                         self.progress
@@ -261,7 +293,13 @@ impl Runner<'_> {
                 let n = ds.n_train();
                 let mut notes = Vec::new();
                 if n < scale {
-                    if !seen.insert(n) {
+                    // A shard has not loaded the other scales: it decides
+                    // from the scale list, as the whole sweep would.
+                    let repeated = match self.shard {
+                        Some(_) => shard::earlier_scale_gives(&self.sweep.scales, si, n),
+                        None => !seen.insert(n),
+                    };
+                    if repeated {
                         self.progress
                             .line(format!("{spec}: has {n} train vectors; scale {scale} already run at {n}, skipped"));
                         self.progress.overall.inc(per_scale);
@@ -273,10 +311,19 @@ impl Runner<'_> {
                 } else {
                     seen.insert(n);
                 }
-                for plan in &self.sweep.algorithms {
-                    for bp in &plan.build_sets {
+                for (ai, plan) in self.sweep.algorithms.iter().enumerate() {
+                    for (bi, bp) in plan.build_sets.iter().enumerate() {
                         if self.stopped() {
                             return Ok(true);
+                        }
+                        let id = BuildSetId {
+                            dataset: di,
+                            scale: si,
+                            algorithm: ai,
+                            build: bi,
+                        };
+                        if self.shard.is_some_and(|p| !p.runs(id)) {
+                            continue;
                         }
                         self.run_build_group(spec, &ds, plan, bp, &notes)?;
                     }
@@ -339,6 +386,7 @@ impl Runner<'_> {
             rss_after_open_bytes: None,
             rss_growth_on_open_bytes: None,
             rss_anon_growth_on_open_bytes: None,
+            shard: self.shard.map(|p| p.shard),
         }
     }
 
