@@ -101,6 +101,8 @@ pub fn submit_script(spec: &JobSpec, shards: &[usize], title: &str) -> String {
 
     let mut h = String::from("#SBATCH --job-name=omenbench-shard\n");
     let _ = writeln!(h, "#SBATCH --array={list}");
+    // A failed prepare cancels the array instead of leaving it pending.
+    h.push_str("#SBATCH --kill-on-invalid-dep=yes\n");
     let _ = writeln!(h, "#SBATCH --output={}", q(&logs.join("shard-%A_%a.out")));
     resources(spec, spec.cpus_per_task, &mut h);
     let body = format!(
@@ -125,7 +127,7 @@ pub fn submit_script(spec: &JobSpec, shards: &[usize], title: &str) -> String {
     if let Some(p) = &spec.partition {
         let _ = writeln!(h, "#SBATCH --partition={}", sh_quote(p));
     }
-    h.push_str("#SBATCH --cpus-per-task=1\n");
+    h.push_str("#SBATCH --cpus-per-task=1\n#SBATCH --kill-on-invalid-dep=yes\n");
     let body = format!(
         "{env}{bin} report {sweep} --out {report}\n# Fails (exit 1) when a shard is missing, so this job's state says so.\nexec {bin} slurm status {dir}\n",
         sweep = q(&spec.sweep_dir()),
@@ -181,6 +183,7 @@ mod tests {
         assert!(s.contains("--dependency=afterok:$prepare"), "{s}");
         assert!(s.contains("--dependency=afterany:$array"), "{s}");
         assert!(s.contains("#SBATCH --array=0-3\n"), "{s}");
+        assert_eq!(s.matches("#SBATCH --kill-on-invalid-dep=yes").count(), 2);
         assert!(s.contains("--shard \"$SLURM_ARRAY_TASK_ID/4\""), "{s}");
         assert!(s.contains("--threads \"${SLURM_CPUS_PER_TASK:-8}\""), "{s}");
         assert!(s.contains("datasets prepare --config '/scratch/sweep 1/config.json' --cache-dir /scratch/cache"), "{s}");
