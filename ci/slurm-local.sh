@@ -22,8 +22,9 @@
 #
 # Called by scripts/test.sh after the cargo tests (their build of the
 # omenbench binary, test profile, is reused). Prints its wall time.
-# OMENBENCH_SLURM_CONFIG runs another config; OMENBENCH_SLURM_KEEP=DIR keeps
-# both result sets, the merged report, the submit script and the job logs.
+# OMENBENCH_SLURM_CONFIG runs another config, OMENBENCH_BIN another binary;
+# OMENBENCH_SLURM_KEEP=DIR keeps both result sets, the merged report, the
+# submit script and the job logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -60,9 +61,14 @@ if [ "$(id -u)" != 0 ]; then
   skip "slurmd needs root (SlurmdUser=root); run as root"
 fi
 
-# The omenbench binary of the cargo tests (test profile: optimised).
-cargo build -q --profile test -p omenbench --bin omenbench
-BIN=$ROOT/target/debug/omenbench
+# The omenbench binary of the cargo tests (test profile: optimised), or
+# $OMENBENCH_BIN (e.g. a release build, for figures).
+if [ -n "${OMENBENCH_BIN:-}" ]; then
+  BIN=$(realpath "$OMENBENCH_BIN")
+else
+  cargo build -q --profile test -p omenbench --bin omenbench
+  BIN=$ROOT/target/debug/omenbench
+fi
 [ -x "$BIN" ] || { echo "slurm-local: FAILED: no $BIN" >&2; exit 1; }
 
 W=$(mktemp -d /tmp/omenbench-slurm.XXXXXX)
