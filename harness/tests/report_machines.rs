@@ -20,9 +20,18 @@ fn runs_from_two_machines_are_separate_series() {
     write(&dir.path().join("results"), &runs);
     let page = write_report(&dir.path().join("results"), &dir.path().join("out")).unwrap();
     let html = std::fs::read_to_string(page).unwrap();
-    assert!(html.contains("These runs come from 2 different machines"), "no warning");
-    assert!(html.contains("[machine A] CPU one"), "machine list not tagged");
-    assert!(html.contains("[machine B] CPU two"), "machine list not tagged");
+    assert!(
+        html.contains("These runs come from 2 different machines"),
+        "no warning"
+    );
+    assert!(
+        html.contains("[machine A] CPU one"),
+        "machine list not tagged"
+    );
+    assert!(
+        html.contains("[machine B] CPU two"),
+        "machine list not tagged"
+    );
     // Every chart's series names carry a machine; none mixes them.
     let mut charts = 0;
     for part in html.split("data-series=\"").skip(1) {

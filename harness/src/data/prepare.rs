@@ -228,3 +228,33 @@ impl CachedLoader {
             .map(|(d, _)| d)
     }
 }
+
+/// Why a cache entry is missing: never made, or made from other source
+/// files or settings (an entry of the same subset with another key).
+pub(crate) fn missing_entry(cache: &Path, spec: &str, file: &Path) -> String {
+    let name = file.file_name().and_then(|f| f.to_str()).unwrap_or("");
+    let stem = name.rsplit_once('-').map_or(name, |(a, _)| a);
+    let others: Vec<String> = std::fs::read_dir(cache)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|f| f != name && f.starts_with(&format!("{stem}-")))
+                .collect()
+        })
+        .unwrap_or_default();
+    if others.is_empty() {
+        format!(
+            "{spec}: no cache entry {} in {}: run `omenbench datasets prepare --config <config> --cache-dir {}` first (a shard never makes data itself)",
+            name,
+            cache.display(),
+            cache.display()
+        )
+    } else {
+        format!(
+            "{spec}: the cache in {} holds {} for this subset, made from other source files or settings (this node expects {name}): run `omenbench datasets prepare --config <config> --cache-dir {}` again with the same sources",
+            cache.display(),
+            others.join(", "),
+            cache.display()
+        )
+    }
+}

@@ -174,7 +174,10 @@ impl Resolver {
             Planned::Subset(sub) => sub,
         };
         if !sub.file.is_file() {
-            bail!("{}", self.missing_entry(spec, &sub.file));
+            bail!(
+                "{}",
+                super::prepare::missing_entry(&self.cache, spec, &sub.file)
+            );
         }
         let mut d = hdf5::read(&sub.file).with_context(|| {
             format!(
@@ -198,36 +201,6 @@ impl Resolver {
             Planned::Whole { path, .. } => path,
             Planned::Subset(sub) => sub.file,
         })
-    }
-
-    /// Why a cache entry is missing: never made, or made from other source
-    /// files or settings (an entry of the same subset with another key).
-    fn missing_entry(&self, spec: &str, file: &Path) -> String {
-        let name = file.file_name().and_then(|f| f.to_str()).unwrap_or("");
-        let stem = name.rsplit_once('-').map_or(name, |(a, _)| a);
-        let others: Vec<String> = std::fs::read_dir(&self.cache)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .filter(|f| f != name && f.starts_with(&format!("{stem}-")))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if others.is_empty() {
-            format!(
-                "{spec}: no cache entry {} in {}: run `omenbench datasets prepare --config <config> --cache-dir {}` first (a shard never makes data itself)",
-                name,
-                self.cache.display(),
-                self.cache.display()
-            )
-        } else {
-            format!(
-                "{spec}: the cache in {} holds {} for this subset, made from other source files or settings (this node expects {name}): run `omenbench datasets prepare --config <config> --cache-dir {}` again with the same sources",
-                self.cache.display(),
-                others.join(", "),
-                self.cache.display()
-            )
-        }
     }
 
     /// Locates `spec`'s source and names the file its subset lives in.
