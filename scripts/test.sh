@@ -5,6 +5,8 @@
 # project's venv (scripts/python-wheel.sh, incremental in target/python/)
 # and python/tests run under pytest.
 # Benches are compiled by clippy --all-targets in .ci/run, not run here.
+# Last, a sharded sweep on a one-node Slurm cluster started on this machine
+# (ci/slurm-local.sh; skipped, loudly, only where Slurm cannot be installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,3 +18,4 @@ cargo test --workspace --lib --bins --tests "$@"
 cargo test --workspace --doc
 bash scripts/python-wheel.sh
 .venv/bin/python -m pytest -q -p no:cacheprovider python/tests
+bash ci/slurm-local.sh

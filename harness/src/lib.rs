@@ -4,4 +4,5 @@
 pub mod data;
 pub mod gate;
 pub mod report;
+pub mod slurm;
 pub mod sweep;

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use omenbench::{data, gate, report, sweep};
+use omenbench::{data, gate, report, slurm, sweep};
 
 /// Benchmark harness for OmenDB and reference ANN libraries.
 #[derive(Parser)]
@@ -25,6 +25,9 @@ enum Command {
     Report(report::cli::ReportArgs),
     /// Compare two results directories: overlaid charts, a table of deltas.
     Compare(report::cli::CompareArgs),
+    /// Run a sweep sharded over a Slurm cluster (prepare job, job array,
+    /// report job); `slurm status DIR`, `slurm resume DIR`.
+    Slurm(Box<slurm::cli::SlurmArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Command::Gate(args) => gate::cli::execute(args),
         Command::Report(args) => report::cli::execute_report(args),
         Command::Compare(args) => report::cli::execute_compare(args),
+        Command::Slurm(args) => slurm::cli::execute(*args),
     }
 }

@@ -30,6 +30,21 @@ pub enum DatasetsCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// Make every dataset subset a sweep config loads (each scale, with
+    /// exact ground truth) into a cache directory that every shard of the
+    /// sweep reads, plus a manifest; shards refuse to start without it.
+    Prepare {
+        /// The sweep config (as given to `omenbench run --config`).
+        #[arg(long)]
+        config: PathBuf,
+        /// The cache directory (a path every node sees); default
+        /// `datasets/cache` of the repository.
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Describe an ann-benchmarks HDF5 file: metric, shapes, element types.
     Info {
         /// The file.
@@ -81,6 +96,29 @@ pub fn execute(cmd: DatasetsCommand) -> Result<()> {
                 start.elapsed().as_secs_f64()
             );
             println!("{}", path.display());
+            Ok(())
+        }
+        DatasetsCommand::Prepare {
+            config,
+            cache_dir,
+            quiet,
+        } => {
+            let start = std::time::Instant::now();
+            let cfg = crate::sweep::SweepConfig::load(&config)?;
+            let sweep = cfg.validate(&crate::sweep::Registry::builtin())?;
+            let plan = crate::sweep::source::data_plan(&sweep);
+            let resolver = Resolver {
+                cache: cache_dir.unwrap_or(resolver.cache),
+                ..resolver
+            };
+            let manifest = super::prepare::prepare(&resolver, &plan, !quiet)?;
+            eprintln!(
+                "prepare: {} subset(s) ready in {} ({:.1} s)",
+                manifest.entries.iter().filter(|e| e.file.is_some()).count(),
+                resolver.cache.display(),
+                start.elapsed().as_secs_f64()
+            );
+            println!("{}", plan.manifest_path(&resolver.cache).display());
             Ok(())
         }
         DatasetsCommand::Info { file, sha256 } => info(&file, sha256),

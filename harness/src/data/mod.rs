@@ -29,6 +29,7 @@ pub mod hdf5;
 pub mod idx;
 pub mod npy;
 pub mod paths;
+pub mod prepare;
 pub mod registry;
 pub mod resolve;
 pub mod rng;

@@ -31,6 +31,35 @@ pub struct Resolver {
     pub fetch: bool,
 }
 
+/// Where a dataset's vectors come from: a whole file used as it is, or a
+/// subset kept in the cache.
+enum Planned {
+    /// An HDF5 file with its own ground truth, used whole.
+    Whole { path: PathBuf, name: String },
+    /// A subset made from a source, cached under a content key.
+    Subset(Subset),
+}
+
+/// A subset of a source and the cache file that holds it.
+struct Subset {
+    source: Source,
+    metric: Metric,
+    n: Option<usize>,
+    queries: Option<usize>,
+    /// Ground-truth depth.
+    k: usize,
+    file: PathBuf,
+    /// `<name>@<scale>`.
+    full_name: String,
+}
+
+/// Reads a whole HDF5 file, naming the dataset `name`.
+fn read_named(path: &Path, name: String) -> Result<(Dataset, PathBuf)> {
+    let mut d = hdf5::read(path)?;
+    d.name = name;
+    Ok((d, path.to_path_buf()))
+}
+
 /// A source, located.
 enum Source {
     Synthetic(SyntheticSpec),
@@ -94,6 +123,88 @@ impl Resolver {
         queries: Option<usize>,
         progress: bool,
     ) -> Result<(Dataset, PathBuf)> {
+        let sub = match self.plan(spec, n, queries)? {
+            Planned::Whole { path, name } => return read_named(&path, name),
+            Planned::Subset(sub) => sub,
+        };
+        if sub.file.is_file() {
+            match hdf5::read(&sub.file) {
+                Ok(mut d) => {
+                    d.name = sub.full_name;
+                    return Ok((d, sub.file));
+                }
+                Err(e) => eprintln!("warning: ignoring unreadable cache file ({e:#}); remaking it"),
+            }
+        }
+        let Subset {
+            source,
+            metric,
+            n,
+            queries,
+            k,
+            file,
+            full_name,
+        } = sub;
+        let mut data = self.load(&source, &full_name, metric, n, queries, progress)?;
+        let bar = bar(
+            progress,
+            data.n_test() as u64,
+            format!("ground truth {full_name} (k={k})"),
+        );
+        groundtruth::fill(&mut data, k, bar.as_ref())?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        hdf5::write(&file, &data)?;
+        Ok((data, file))
+    }
+
+    /// Like [`Resolver::make`], but makes nothing: the subset must already
+    /// be in the cache, made from the same source files and settings (its
+    /// content key matches), or this fails saying what to run. Sharded
+    /// sweeps load through this, so no node recomputes ground truth.
+    pub fn cached(
+        &self,
+        spec: &str,
+        n: Option<usize>,
+        queries: Option<usize>,
+    ) -> Result<(Dataset, PathBuf)> {
+        let sub = match self.plan(spec, n, queries)? {
+            Planned::Whole { path, name } => return read_named(&path, name),
+            Planned::Subset(sub) => sub,
+        };
+        if !sub.file.is_file() {
+            bail!(
+                "{}",
+                super::prepare::missing_entry(&self.cache, spec, &sub.file)
+            );
+        }
+        let mut d = hdf5::read(&sub.file).with_context(|| {
+            format!(
+                "{spec}: cache entry {} is unreadable; run `omenbench datasets prepare` again",
+                sub.file.display()
+            )
+        })?;
+        d.name = sub.full_name;
+        Ok((d, sub.file))
+    }
+
+    /// The file [`Resolver::make`] reads or writes for this subset (the
+    /// source itself when it is used whole), without loading anything.
+    pub fn subset_file(
+        &self,
+        spec: &str,
+        n: Option<usize>,
+        queries: Option<usize>,
+    ) -> Result<PathBuf> {
+        Ok(match self.plan(spec, n, queries)? {
+            Planned::Whole { path, .. } => path,
+            Planned::Subset(sub) => sub.file,
+        })
+    }
+
+    /// Locates `spec`'s source and names the file its subset lives in.
+    fn plan(&self, spec: &str, n: Option<usize>, queries: Option<usize>) -> Result<Planned> {
         ensure!(n != Some(0), "{spec}: n must be at least 1");
         ensure!(queries != Some(0), "{spec}: queries must be at least 1");
         let registry = self.registry()?;
@@ -132,9 +243,10 @@ impl Resolver {
             let whole =
                 n.is_none_or(|n| n == info.train.0) && queries.is_none_or(|q| q == info.test.0);
             if info.k() > 0 && whole {
-                let mut d = hdf5::read(path)?;
-                d.name = name;
-                return Ok((d, path.clone()));
+                return Ok(Planned::Whole {
+                    path: path.clone(),
+                    name,
+                });
             }
         }
 
@@ -153,29 +265,15 @@ impl Resolver {
             Some(_) => format!("{name}@{scale}"),
             None => name.clone(),
         };
-
-        if file.is_file() {
-            match hdf5::read(&file) {
-                Ok(mut d) => {
-                    d.name = full_name;
-                    return Ok((d, file));
-                }
-                Err(e) => eprintln!("warning: ignoring unreadable cache file ({e:#}); remaking it"),
-            }
-        }
-
-        let mut data = self.load(&source, &full_name, metric, n, queries, progress)?;
-        let bar = bar(
-            progress,
-            data.n_test() as u64,
-            format!("ground truth {full_name} (k={k})"),
-        );
-        groundtruth::fill(&mut data, k, bar.as_ref())?;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        hdf5::write(&file, &data)?;
-        Ok((data, file))
+        Ok(Planned::Subset(Subset {
+            source,
+            metric,
+            n,
+            queries,
+            k,
+            file,
+            full_name,
+        }))
     }
 
     /// Finds the files of a registry entry, fetching them once if allowed.

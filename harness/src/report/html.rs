@@ -9,6 +9,7 @@ use crate::sweep::results::RunResult;
 use super::charts::{self, fmt_num, Palette};
 use super::figures::{dataset_figures, slug, Context, Figure, Side};
 use super::load::ResultSet;
+use super::machines::MachineTags;
 use super::summary::{
     bytes_per_vector, fixed_ef, params_text, summarize, Labeller, SummaryRow, RECALL_TARGETS,
 };
@@ -189,15 +190,25 @@ fn workers_text(runs: &[&RunResult]) -> String {
 /// Machine, commit, date and sweep lines (and the workers' libraries) for
 /// the top of a page.
 pub fn meta_html(runs: &[&RunResult]) -> String {
+    meta_html_tagged(runs, None)
+}
+
+/// [`meta_html`], each machine line headed by its tag when the runs come
+/// from several machines, with a warning that their QPS is shown apart.
+pub fn meta_html_tagged(runs: &[&RunResult], tags: Option<&MachineTags>) -> String {
     let mut machines = BTreeSet::new();
     for r in runs {
         let m = &r.machine;
+        let tag = tags
+            .and_then(|t| t.tag(m))
+            .map(|t| format!("[{t}] "))
+            .unwrap_or_default();
         let mem = m
             .memory_bytes
             .map(|b| format!(", {:.1} GiB RAM", b as f64 / (1u64 << 30) as f64))
             .unwrap_or_default();
         machines.insert(format!(
-            "{} — {} logical cores{}{}{}; {} ({}){}",
+            "{tag}{} — {} logical cores{}{}{}; {} ({}){}",
             m.cpu_model.as_deref().unwrap_or("unknown CPU"),
             m.logical_cores,
             m.physical_cores
@@ -231,6 +242,15 @@ pub fn meta_html(runs: &[&RunResult]) -> String {
             .join(", ")
     };
     let mut out = String::from("<div class=\"meta\">");
+    if let Some(t) = tags.filter(|t| t.count() > 1) {
+        let _ = write!(
+            out,
+            "<div class=\"machines-warning\"><b>These runs come from {} different machines.</b> \
+             QPS measured on different hardware is never drawn on one curve or summarised in one row: \
+             every series is labelled with its machine.</div>",
+            t.count()
+        );
+    }
     for m in machines {
         let _ = write!(out, "<div><b>Machine:</b> {}</div>", escape(&m));
     }
@@ -391,7 +411,7 @@ pub fn runs_table(set: &ResultSet) -> String {
 /// The report page of one result set.
 pub fn render_report(set: &ResultSet) -> anyhow::Result<String> {
     let all: Vec<&RunResult> = set.results().collect();
-    let labeller = Labeller::new(all.iter().copied());
+    let labeller = Labeller::by_machine(all.iter().copied());
     let palette = Palette::new(all.iter().map(|r| labeller.label(r)));
     let ef = fixed_ef(&all, &labeller);
     let cx = Context {
@@ -407,7 +427,7 @@ pub fn render_report(set: &ResultSet) -> anyhow::Result<String> {
          Recall is ann-benchmarks' distance-based recall; QPS is the best of the repeats; \
          curves are each algorithm's Pareto frontier over its query settings, markers every setting. \
          Across-scale charts use {}. Tables sort on a click.</p>\n",
-        meta_html(&all),
+        meta_html_tagged(&all, labeller.machines()),
         all.len(),
         escape(&set.root.display().to_string()),
         if errors > 0 { format!(", {errors} with errors") } else { String::new() },

@@ -12,6 +12,7 @@
 //! | file | what it holds |
 //! |---|---|
 //! | `load.rs` | reading every result document under a directory, grouping by dataset and scale |
+//! | `machines.rs` | lettering distinct hardware, so runs from different machines are separate series |
 //! | `pareto.rs` | the recall/QPS Pareto frontier, best QPS at a recall level |
 //! | `summary.rs` | series labels, summary-table figures, the fixed `ef` of the scale charts |
 //! | `figures.rs` | the charts of one dataset and their series, for one or two result sets |
@@ -26,6 +27,7 @@ pub mod compare;
 pub mod figures;
 pub mod html;
 pub mod load;
+pub mod machines;
 pub mod pareto;
 pub mod summary;
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::sweep::results::RunResult;
 
 use super::load::dataset_base;
+use super::machines::MachineTags;
 use super::pareto::best_y_at;
 
 /// The recall@10 levels the summary reports the best QPS at.
@@ -16,6 +17,9 @@ pub const RECALL_TARGETS: [f64; 3] = [0.90, 0.95, 0.99];
 #[derive(Debug, Clone, Default)]
 pub struct Labeller {
     multi: BTreeSet<String>,
+    /// Set by [`Labeller::by_machine`]: runs from different hardware get
+    /// separate series.
+    machines: Option<MachineTags>,
 }
 
 /// `a=1, b=2` for a parameter map.
@@ -42,15 +46,35 @@ impl Labeller {
                 .filter(|(_, s)| s.len() > 1)
                 .map(|(a, _)| a.to_string())
                 .collect(),
+            machines: None,
         }
+    }
+
+    /// Like [`Labeller::new`], and when `runs` come from more than one
+    /// machine, each label ends in its machine (`· machine B`), so QPS from
+    /// different hardware is never one series.
+    pub fn by_machine<'a>(runs: impl IntoIterator<Item = &'a RunResult> + Clone) -> Labeller {
+        let mut l = Labeller::new(runs.clone());
+        let tags = MachineTags::new(runs);
+        l.machines = (tags.count() > 1).then_some(tags);
+        l
+    }
+
+    /// The machine tags, when the runs come from more than one machine.
+    pub fn machines(&self) -> Option<&MachineTags> {
+        self.machines.as_ref()
     }
 
     /// The series label of `r`.
     pub fn label(&self, r: &RunResult) -> String {
-        if self.multi.contains(&r.algorithm) && !r.build_params.is_empty() {
+        let base = if self.multi.contains(&r.algorithm) && !r.build_params.is_empty() {
             format!("{} ({})", r.algorithm, params_text(&r.build_params))
         } else {
             r.algorithm.clone()
+        };
+        match self.machines.as_ref().and_then(|t| t.tag(&r.machine)) {
+            Some(tag) => format!("{base} · {tag}"),
+            None => base,
         }
     }
 }

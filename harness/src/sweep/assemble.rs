@@ -14,6 +14,8 @@ use crate::data::Dataset;
 /// What every result of one sweep shares.
 pub(crate) struct SweepStamp {
     sweep_id: String,
+    /// The shard of a sharded sweep, recorded in every result.
+    pub(crate) shard: Option<super::shard::Shard>,
     machine: Machine,
     commit: Option<String>,
     config_json: serde_json::Value,
@@ -39,6 +41,7 @@ impl SweepStamp {
     pub(crate) fn new(sweep: &Sweep, sweep_id: String) -> anyhow::Result<Self> {
         Ok(SweepStamp {
             sweep_id,
+            shard: None,
             machine: Machine::detect(),
             commit: machine::git_commit(),
             config_json: serde_json::to_value(&sweep.config)?,
@@ -74,6 +77,7 @@ impl SweepStamp {
             timestamp: machine::now_rfc3339(),
             config: self.config_json.clone(),
             process: process.to_string(),
+            shard: self.shard,
             ..RunResult::default()
         }
     }

@@ -11,8 +11,11 @@ use serde_json::Value;
 
 use super::adapters::Registry;
 use super::config::{AlgorithmConfig, SweepConfig};
-use super::runner::{run_sweep, SweepOptions};
-use super::{defaults, source};
+use super::runner::{run_sweep_part, SweepOptions};
+use super::shard::{self, Shard, ShardPlan};
+use super::{defaults, machine, source};
+use crate::data::prepare::CachedLoader;
+use crate::data::resolve::Resolver;
 
 /// Arguments of `omenbench run`.
 #[derive(Args, Debug, Default)]
@@ -59,6 +62,21 @@ pub struct RunArgs {
     /// No progress bars or per-run lines (for CI).
     #[arg(long)]
     pub quiet: bool,
+    /// Run only shard I of N (I from 0 to N − 1, as Slurm array task ids):
+    /// a deterministic, cost-balanced part of the build sets. All N shards
+    /// write into one sweep directory (see --sweep-id).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+    /// With --shard: the sweep directory's name under --out, shared by all
+    /// shards (default `sharded-<hash of the config>`, the same on every
+    /// node).
+    #[arg(long, requires = "shard")]
+    pub sweep_id: Option<String>,
+    /// Load datasets only from this prepared cache (`omenbench datasets
+    /// prepare --cache-dir`); refuse to start when a subset is missing or
+    /// was made from other sources. Never computes ground truth.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The config a `run` invocation means: the file or the default sweep, with
@@ -150,7 +168,50 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
         quiet: args.quiet,
         stop,
     };
-    let summary = run_sweep(&sweep, &source::load, &opts)?;
+    let plan = match args.shard {
+        Some(s) => Some(ShardPlan::new(
+            &sweep,
+            s,
+            args.sweep_id
+                .clone()
+                .unwrap_or_else(|| shard::default_sweep_id(&sweep)),
+        )),
+        None => None,
+    };
+    let plan = plan.as_ref();
+    let cached = match &args.cache_dir {
+        Some(dir) => {
+            let resolver = Resolver {
+                cache: dir.clone(),
+                fetch: false,
+                ..Resolver::from_env()
+            };
+            let loader = CachedLoader::open(resolver, &source::data_plan(&sweep))?;
+            loader.check(&needed(&sweep, plan))?;
+            Some(loader)
+        }
+        None => None,
+    };
+    if let Some(p) = plan {
+        eprintln!(
+            "omenbench: shard {}: {} of {} build set(s), {:.0}% of the estimated cost, into {}",
+            p.shard,
+            p.owned.len(),
+            shard::build_sets(&sweep).len(),
+            100.0 * p.cost / p.total_cost.max(1.0),
+            args.out.join(&p.sweep_id).display()
+        );
+    }
+    let from_cache = |spec: &str, n: usize, q: Option<usize>, _: bool| match &cached {
+        Some(l) => l.load(spec, n, q),
+        None => source::load(spec, n, q, false),
+    };
+    let load: &source::LoadDataset<'_> = if cached.is_some() {
+        &from_cache
+    } else {
+        &source::load
+    };
+    let summary = run_sweep_part(&sweep, load, &opts, plan)?;
     if !args.quiet {
         println!("{}", summary.table);
     }
@@ -166,6 +227,29 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
             ""
         }
     );
+    if let Some(s) = args.shard {
+        if summary.interrupted {
+            std::process::exit(130);
+        }
+        // Every build set of this shard ran: leave the marker `slurm status`
+        // counts. The report is written once all shards are in.
+        let marker = shard::DoneMarker {
+            shard: s,
+            results: summary.results.len(),
+            errors: summary.errors,
+            build_sets: plan.map_or(0, |p| p.owned.len()),
+            seconds: summary.seconds,
+            host: shard::host_name(),
+            finished: machine::now_rfc3339(),
+        };
+        let path = shard::write_marker(&summary.dir, &marker)?;
+        println!(
+            "omenbench: shard {s} done ({}); when all shards are: omenbench report {}",
+            path.display(),
+            summary.dir.display()
+        );
+        return Ok(());
+    }
     // The sweep's HTML report beside its results; a report that cannot be
     // written is worth a warning, not the sweep's exit status.
     match crate::report::write_report(&summary.dir, &summary.dir.join("report")) {
@@ -176,6 +260,19 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
         std::process::exit(130);
     }
     Ok(())
+}
+
+/// The (dataset, scale) pairs a run loads: those of its shard's build sets.
+fn needed(sweep: &super::config::Sweep, plan: Option<&ShardPlan>) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (d, spec) in sweep.datasets.iter().enumerate() {
+        for (s, &scale) in sweep.scales.iter().enumerate() {
+            if plan.is_none_or(|p| p.needs(d, s)) {
+                out.push((spec.clone(), scale));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

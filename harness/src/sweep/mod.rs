@@ -27,6 +27,7 @@
 //! | `measure.rs` | timing builds (memory around them) and query passes, guarded |
 //! | `assemble.rs` | putting a result document together: shared fields, build figures, recall |
 //! | `progress.rs` | progress bars and the line printed per run |
+//! | `shard.rs` | `--shard I/N`: build sets, cost, the balanced split, shard markers |
 //! | `summary.rs` | the end-of-sweep table (`summary.md`) |
 //! | `cli.rs` | `omenbench run` |
 
@@ -45,6 +46,7 @@ pub mod metrics;
 mod progress;
 pub mod results;
 pub mod runner;
+pub mod shard;
 pub mod source;
 pub mod summary;
 
@@ -52,4 +54,5 @@ pub use adapter::{Adapter, Params};
 pub use adapters::{AlgorithmSpec, ParamSpec, Registry};
 pub use config::SweepConfig;
 pub use results::RunResult;
-pub use runner::{run_sweep, SweepOptions};
+pub use runner::{run_sweep, run_sweep_part, SweepOptions};
+pub use shard::{Shard, ShardPlan};

@@ -16,6 +16,7 @@ use super::adapter::{Params, SelfMeasuredBuild, SelfMeasuredQueries};
 use super::machine::Machine;
 use super::memory::{BytesPerVector, MemoryReport};
 use super::metrics::Latency;
+use super::shard::Shard;
 
 /// Version of the result schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -143,6 +144,11 @@ pub struct RunResult {
     /// Process `RssAnon` growth across the reopen, bytes (heap only).
     #[serde(default)]
     pub rss_anon_growth_on_open_bytes: Option<i64>,
+    /// The shard of a sharded sweep (`omenbench run --shard I/N`) that ran
+    /// this; `null` for an unsharded sweep (and documents written before
+    /// this field existed).
+    #[serde(default)]
+    pub shard: Option<Shard>,
 }
 
 fn in_process() -> String {
@@ -213,6 +219,7 @@ pub struct NeighborsFile {
 #[derive(Debug)]
 pub struct ResultWriter {
     dir: PathBuf,
+    prefix: String,
     seq: usize,
     written: Vec<PathBuf>,
 }
@@ -244,9 +251,17 @@ impl ResultWriter {
             .with_context(|| format!("creating {}", dir.display()))?;
         Ok(ResultWriter {
             dir,
+            prefix: String::new(),
             seq: 0,
             written: Vec::new(),
         })
+    }
+
+    /// Starts every file name with `prefix` (a shard's `s03of16-`), so
+    /// writers sharing a directory never pick the same name.
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = sanitize(prefix);
+        self
     }
 
     /// The sweep's directory.
@@ -268,8 +283,8 @@ impl ResultWriter {
     ) -> anyhow::Result<PathBuf> {
         self.seq += 1;
         let stem = sanitize(&format!(
-            "{:04}-{}-{}-{}",
-            self.seq, result.algorithm, result.dataset, result.n
+            "{}{:04}-{}-{}-{}",
+            self.prefix, self.seq, result.algorithm, result.dataset, result.n
         ));
         if let Some(ids) = neighbors {
             let rel = format!("neighbors/{stem}.json");

@@ -24,6 +24,7 @@ use super::machine;
 use super::measure::{BuildOutcome, Measurer, Pools};
 use super::progress::{run_line, Progress};
 use super::results::{ResultWriter, RunResult};
+use super::shard::{self, BuildSetId, ShardPlan};
 use super::source::LoadDataset;
 use super::summary;
 use crate::data::Dataset;
@@ -66,10 +67,31 @@ pub fn run_sweep(
     load: &LoadDataset<'_>,
     opts: &SweepOptions,
 ) -> anyhow::Result<SweepSummary> {
+    run_sweep_part(sweep, load, opts, None)
+}
+
+/// Like [`run_sweep`], running only the build sets of `shard` (all of them
+/// when `None`), under the shard plan's sweep id, with the shard in every
+/// result and in every file name (see [`shard`](super::shard)).
+pub fn run_sweep_part(
+    sweep: &Sweep,
+    load: &LoadDataset<'_>,
+    opts: &SweepOptions,
+    shard: Option<&ShardPlan>,
+) -> anyhow::Result<SweepSummary> {
     let started = Instant::now();
-    let stamp = SweepStamp::new(sweep, machine::now_compact())?;
-    let writer = ResultWriter::create(&opts.out, stamp.sweep_id())?;
-    let total = (runs_per_scale(sweep) * sweep.scales.len() * sweep.datasets.len()) as u64;
+    let sweep_id = shard.map_or_else(machine::now_compact, |p| p.sweep_id.clone());
+    let mut stamp = SweepStamp::new(sweep, sweep_id)?;
+    stamp.shard = shard.map(|p| p.shard);
+    let mut writer = ResultWriter::create(&opts.out, stamp.sweep_id())?;
+    if let Some(p) = shard {
+        writer = writer.with_prefix(&p.shard.file_prefix());
+    }
+    let total: usize = shard::build_sets(sweep)
+        .iter()
+        .filter(|b| shard.is_none_or(|p| p.runs(b.id)))
+        .map(|b| sweep.algorithms[b.id.algorithm].query_sets.len())
+        .sum();
     let mut runner = Runner {
         sweep,
         opts,
@@ -78,20 +100,24 @@ pub fn run_sweep(
             sweep,
             pools: Pools::new(sweep.threads)?,
             steps: LiveSteps::default(),
-            progress: Progress::new(opts.quiet, total),
+            progress: Progress::new(opts.quiet, total as u64),
         },
         out: Output {
             writer,
             errors: 0,
             finished: Vec::new(),
         },
+        shard,
     };
     let interrupted = runner.run_all(load)?;
     runner.measure.progress.overall.finish_and_clear();
     let out = runner.out;
     let table = summary::table(&out.finished);
-    std::fs::write(out.writer.dir().join("summary.md"), &table)
-        .with_context(|| format!("writing summary.md in {}", out.writer.dir().display()))?;
+    let summary_name = shard.map_or("summary.md".to_string(), |p| {
+        format!("{}summary.md", p.shard.file_prefix())
+    });
+    std::fs::write(out.writer.dir().join(&summary_name), &table)
+        .with_context(|| format!("writing {summary_name} in {}", out.writer.dir().display()))?;
     Ok(SweepSummary {
         table,
         dir: out.writer.dir().to_path_buf(),
@@ -164,6 +190,8 @@ struct Runner<'a> {
     stamp: SweepStamp,
     measure: Measurer<'a>,
     out: Output,
+    /// The part of the sweep this run does (`--shard I/N`); all of it when `None`.
+    shard: Option<&'a ShardPlan>,
 }
 
 impl Runner<'_> {
@@ -175,16 +203,22 @@ impl Runner<'_> {
     fn run_all(&mut self, load: &LoadDataset<'_>) -> anyhow::Result<bool> {
         let per_scale = runs_per_scale(self.sweep) as u64;
         let overall = self.measure.progress.overall.clone();
-        for spec in &self.sweep.datasets {
+        for (di, spec) in self.sweep.datasets.iter().enumerate() {
             let mut seen = HashSet::new();
-            for &scale in &self.sweep.scales {
+            for (si, &scale) in self.sweep.scales.iter().enumerate() {
                 if self.stopped() {
                     return Ok(true);
+                }
+                if self.shard.is_some_and(|p| !p.needs(di, si)) {
+                    continue;
                 }
                 let loaded = load(spec, scale, self.sweep.queries, !self.opts.quiet);
                 let ds = match loaded {
                     Ok(ds) => Arc::new(ds),
-                    Err(e) if !seen.is_empty() => {
+                    // A shard decides from the scale list: a prepared cache
+                    // lists a scale as unavailable only after a smaller one
+                    // of the dataset loaded.
+                    Err(e) if !seen.is_empty() || (self.shard.is_some() && si > 0) => {
                         // Smaller scales of this dataset loaded: most likely
                         // it has fewer vectors than asked. Say so and go on.
                         self.measure
@@ -202,7 +236,13 @@ impl Runner<'_> {
                 let n = ds.n_train();
                 let mut notes = Vec::new();
                 if n < scale {
-                    if !seen.insert(n) {
+                    // A shard has not loaded the other scales: it decides
+                    // from the scale list, as the whole sweep would.
+                    let repeated = match self.shard {
+                        Some(_) => shard::earlier_scale_gives(&self.sweep.scales, si, n),
+                        None => !seen.insert(n),
+                    };
+                    if repeated {
                         self.measure.progress.line(format!(
                             "{spec}: has {n} train vectors; scale {scale} already run at {n}, skipped"
                         ));
@@ -215,10 +255,19 @@ impl Runner<'_> {
                 } else {
                     seen.insert(n);
                 }
-                for plan in &self.sweep.algorithms {
-                    for bp in &plan.build_sets {
+                for (ai, plan) in self.sweep.algorithms.iter().enumerate() {
+                    for (bi, bp) in plan.build_sets.iter().enumerate() {
                         if self.stopped() {
                             return Ok(true);
+                        }
+                        let id = BuildSetId {
+                            dataset: di,
+                            scale: si,
+                            algorithm: ai,
+                            build: bi,
+                        };
+                        if self.shard.is_some_and(|p| !p.runs(id)) {
+                            continue;
                         }
                         self.run_build_group(spec, &ds, plan, bp, &notes)?;
                     }

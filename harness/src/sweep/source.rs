@@ -24,6 +24,16 @@ pub fn load(
     crate::data::resolve(spec, Some(n), queries, progress)
 }
 
+/// What `sweep` loads (datasets × scales, query cap), as
+/// `omenbench datasets prepare` makes it.
+pub fn data_plan(sweep: &super::config::Sweep) -> crate::data::prepare::DataPlan {
+    crate::data::prepare::DataPlan {
+        datasets: sweep.datasets.clone(),
+        scales: sweep.scales.clone(),
+        queries: sweep.queries,
+    }
+}
+
 /// Whether `spec` names files rather than a registry entry.
 pub fn is_path_spec(spec: &str) -> bool {
     spec.contains('/')

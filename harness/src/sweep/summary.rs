@@ -236,6 +236,7 @@ mod tests {
             rss_after_open_bytes: None,
             rss_growth_on_open_bytes: None,
             rss_anon_growth_on_open_bytes: None,
+            shard: None,
         }
     }
 }

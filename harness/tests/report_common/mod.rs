@@ -126,6 +126,7 @@ pub fn run(
         rss_after_open_bytes: None,
         rss_growth_on_open_bytes: None,
         rss_anon_growth_on_open_bytes: None,
+        shard: None,
     }
 }
 
