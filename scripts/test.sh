@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# The README's test command: installs what a fresh machine lacks, then runs
-# every test in the workspace (the test profile is optimised; see Cargo.toml),
-# then the Python package's: the wheel is built with maturin into the
-# project's venv (scripts/python-wheel.sh, incremental in target/python/)
-# and python/tests run under pytest.
+# The README's test command: installs what a fresh machine lacks (system
+# packages; the pinned venv and the omendb wheel, built with maturin into it
+# by scripts/python-wheel.sh, incremental in target/python/), then runs every
+# test in the workspace (the test profile is optimised; see Cargo.toml; the
+# harness's Python-worker tests use the venv), then the Python package's
+# tests (python/tests) under pytest.
 # Benches are compiled by clippy --all-targets in .ci/run, not run here.
 # Last, a sharded sweep on a one-node Slurm cluster started on this machine
 # (ci/slurm-local.sh; skipped, loudly, only where Slurm cannot be installed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The Python workers' pinned venv (.venv/, numpy, h5py, hnswlib, faiss, annoy):
-# the worker-script and ann-benchmarks tests run in it, and fail without it
-# under CI=true. Returns at once when the pins are installed.
-bash scripts/python-env.sh
+# The pinned venv (.venv/: numpy, h5py, hnswlib, faiss, annoy, maturin,
+# pytest) and the omendb wheel built into it: the harness's worker-script and
+# ann-benchmarks tests and python/tests run in it, and fail without it under
+# CI=true. Both return at once when nothing changed.
+bash scripts/python-wheel.sh
 cargo test --workspace --lib --bins --tests "$@"
 cargo test --workspace --doc
-bash scripts/python-wheel.sh
 .venv/bin/python -m pytest -q -p no:cacheprovider python/tests
 bash ci/slurm-local.sh
