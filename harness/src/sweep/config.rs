@@ -229,28 +229,29 @@ impl AlgorithmConfig {
         }
     }
 
-    fn plan(&self, registry: &Registry, at: &str) -> anyhow::Result<AlgorithmPlan> {
+    /// Checks the name and the grids against `registry` and expands the
+    /// grids; errors name the field under `at` (e.g. `algorithms[1]`, or
+    /// nothing for a bare `build.m`).
+    pub fn plan(&self, registry: &Registry, at: &str) -> anyhow::Result<AlgorithmPlan> {
+        let field = |name: &str| {
+            if at.is_empty() {
+                name.to_string()
+            } else {
+                format!("{at}.{name}")
+            }
+        };
         let Some(spec) = registry.get(&self.name) else {
             bail!(
-                "{at}.name: unknown algorithm `{}` (known: {})",
+                "{}: unknown algorithm `{}` (known: {})",
+                field("name"),
                 self.name,
                 registry.names().join(", ")
             );
         };
         Ok(AlgorithmPlan {
             spec: *spec,
-            build_sets: expand(
-                &self.build,
-                spec.build_params,
-                spec.name,
-                &format!("{at}.build"),
-            )?,
-            query_sets: expand(
-                &self.query,
-                spec.query_params,
-                spec.name,
-                &format!("{at}.query"),
-            )?,
+            build_sets: expand(&self.build, spec.build_params, spec.name, &field("build"))?,
+            query_sets: expand(&self.query, spec.query_params, spec.name, &field("query"))?,
         })
     }
 }
@@ -278,7 +279,8 @@ fn parse_param_value(v: &Value, spec: &ParamSpec, at: &str) -> anyhow::Result<us
 }
 
 /// Expands a grid into parameter sets (cartesian product, parameters in
-/// name order, values in the given order), filling in defaults.
+/// name order, values in the given order), filling in defaults (optional
+/// parameters not given stay absent).
 fn expand(
     grid: &BTreeMap<String, Value>,
     specs: &[ParamSpec],
@@ -307,6 +309,7 @@ fn expand(
     for spec in ordered {
         let field = format!("{at}.{}", spec.name);
         let values = match grid.get(spec.name) {
+            None if spec.optional => continue,
             None => vec![spec.default],
             Some(Value::Array(items)) => {
                 if items.is_empty() {
