@@ -129,6 +129,22 @@ fn tiny_sweep_recall_matches_recomputation_and_schema_round_trips() {
         let lat = r.latency_ms.unwrap();
         assert!(lat.p50 <= lat.p95 && lat.p95 <= lat.p99 && lat.p99 <= lat.max);
         assert!(r.build_seconds.unwrap() > 0.0);
+        // Memory columns are null where not measured, never a stand-in 0.
+        if r.memory.index_components.is_none() {
+            assert_eq!(r.bytes_per_vector.index, None, "{}", r.algorithm);
+        }
+        assert_eq!(
+            r.bytes_per_vector.peak.is_some(),
+            r.memory.rss_peak_growth_bytes.is_some(),
+            "{}",
+            r.algorithm
+        );
+        if r.algorithm == "hnsw_rs" || r.algorithm == "instant-distance" {
+            assert_eq!(r.bytes_per_vector.index, None, "no own accounting");
+        }
+        // The noise record is kept with every measured run.
+        let noise = r.noise.expect("noise record");
+        assert!(noise.cores >= 1);
         assert_eq!(
             r.rebuilt_for_query_params,
             r.algorithm == "instant-distance"

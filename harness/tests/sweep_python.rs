@@ -136,6 +136,8 @@ fn the_protocol_round_trips_with_a_fake_worker() {
         // The worker's own RSS growth is what bytes_per_vector.rss divides.
         assert_eq!(w.build_rss_growth_bytes, Some(4096 * 300));
         assert_eq!(r.bytes_per_vector.rss, Some(4096.0));
+        // The worker reports no peak: null, never the harness's own figure.
+        assert_eq!(r.bytes_per_vector.peak, None);
         assert!(r.latency_ms.is_some());
     }
     // One build served both query sets.

@@ -132,6 +132,10 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
     let registry = Registry::builtin();
     let cfg = effective_config(&args, &registry)?;
     let sweep = cfg.validate(&registry)?;
+    // Every dataset resolved and its files checked before the first build.
+    for spec in &sweep.datasets {
+        source::check(spec).with_context(|| format!("dataset `{spec}`"))?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || {
@@ -174,12 +178,32 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
     if summary.interrupted {
         std::process::exit(130);
     }
+    if all_failed(summary.results.len(), summary.errors) {
+        bail!(
+            "every run failed ({} of {}); see the errors above",
+            summary.errors,
+            summary.results.len()
+        );
+    }
     Ok(())
+}
+
+/// Whether a sweep of `runs` runs, `errors` of them failed, failed as a
+/// whole (and exits non-zero): every run failed.
+pub fn all_failed(runs: usize, errors: usize) -> bool {
+    runs > 0 && errors == runs
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sweep_fails_only_when_every_run_failed() {
+        assert!(all_failed(16, 16));
+        assert!(!all_failed(16, 15));
+        assert!(!all_failed(0, 0));
+    }
 
     #[test]
     fn overrides_apply_and_unknown_names_error() {

@@ -16,6 +16,7 @@ use super::adapter::Params;
 use super::machine::Machine;
 use super::memory::{BytesPerVector, MemoryReport};
 use super::metrics::Latency;
+use super::noise::NoiseRecord;
 
 /// Version of the result schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -143,6 +144,10 @@ pub struct RunResult {
     /// Process `RssAnon` growth across the reopen, bytes (heap only).
     #[serde(default)]
     pub rss_anon_growth_on_open_bytes: Option<i64>,
+    /// The machine's load average and CPU steal around the timed passes
+    /// (`null` in documents written before it was recorded).
+    #[serde(default)]
+    pub noise: Option<NoiseRecord>,
 }
 
 fn in_process() -> String {

@@ -101,6 +101,7 @@ pub fn run(
             index: index_bytes,
             disk: None,
             rss: Some(bytes * (180.0 + scale)),
+            peak: None,
         },
         memory: MemoryReport::default(),
         neighbors_file: None,
@@ -126,6 +127,7 @@ pub fn run(
         rss_after_open_bytes: None,
         rss_growth_on_open_bytes: None,
         rss_anon_growth_on_open_bytes: None,
+        noise: None,
     }
 }
 
