@@ -114,25 +114,35 @@ pub fn format_ratio(r: &Ratio) -> String {
     format!("{:.2}× ({:.2}–{:.2})", r.median, r.min, r.max)
 }
 
-/// Markdown tables of ratios, one per dataset scale where at least two
-/// engines ran: every engine over the reference ([`PREFERRED_REFERENCE`]
-/// when it ran, else the first engine that is not OmenDB's, else the
-/// first). Empty when no scale had two engines.
-pub fn ratio_tables(results: &[RunResult]) -> String {
+/// The ratios of one dataset scale: every engine over the reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatioTable {
+    /// The dataset spec.
+    pub dataset: String,
+    /// Train vectors.
+    pub n: usize,
+    /// The engine the others are divided by.
+    pub reference: String,
+    /// Each other engine and its ratio at each of [`RATIO_RECALLS`].
+    pub rows: Vec<(String, [Option<Ratio>; 3])>,
+}
+
+/// One table per dataset scale where at least two engines ran without
+/// error: every engine over the reference ([`PREFERRED_REFERENCE`] when it
+/// ran, else the first engine that is not OmenDB's, else the first).
+pub fn ratio_tables<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<RatioTable> {
+    let ok: Vec<&RunResult> = results.into_iter().filter(|r| r.error.is_none()).collect();
     let mut scales: Vec<(&str, usize)> = Vec::new();
-    for r in results {
+    for r in &ok {
         let key = (r.dataset_spec.as_str(), r.n);
         if !scales.contains(&key) {
             scales.push(key);
         }
     }
-    let mut out = String::new();
+    let mut tables = Vec::new();
     for (spec, n) in scales {
         let mut engines: Vec<(&str, Vec<&RunResult>)> = Vec::new();
-        for r in results
-            .iter()
-            .filter(|r| r.dataset_spec == spec && r.n == n && r.error.is_none())
-        {
+        for &r in ok.iter().filter(|r| r.dataset_spec == spec && r.n == n) {
             match engines.iter_mut().find(|(a, _)| *a == r.algorithm) {
                 Some((_, runs)) => runs.push(r),
                 None => engines.push((&r.algorithm, vec![r])),
@@ -146,24 +156,47 @@ pub fn ratio_tables(results: &[RunResult]) -> String {
             .position(|(a, _)| *a == PREFERRED_REFERENCE)
             .or_else(|| engines.iter().position(|(a, _)| !a.starts_with("omendb")))
             .unwrap_or(0);
-        let (ref_name, ref_runs) = &engines[reference];
+        let ref_runs = &engines[reference].1;
+        let rows = engines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != reference)
+            .map(|(_, (name, runs))| {
+                (
+                    name.to_string(),
+                    RATIO_RECALLS.map(|t| ratio(runs, ref_runs, t)),
+                )
+            })
+            .collect();
+        tables.push(RatioTable {
+            dataset: spec.to_string(),
+            n,
+            reference: engines[reference].0.to_string(),
+            rows,
+        });
+    }
+    tables
+}
+
+/// The tables as Markdown (empty when there are none).
+pub fn markdown(tables: &[RatioTable]) -> String {
+    let mut out = String::new();
+    for t in tables {
         let _ = writeln!(
             out,
-            "QPS ratios at equal recall@10 ({spec}, n = {n}; single thread, median of repeats (range)):\n"
+            "QPS ratios at equal recall@10 ({}, n = {}; single thread, median of repeats (range)):\n",
+            t.dataset, t.n
         );
         let _ = writeln!(
             out,
-            "| engine / {ref_name} | {} |",
-            RATIO_RECALLS.map(|t| format!("at {t:.2}")).join(" | ")
+            "| engine / {} | {} |",
+            t.reference,
+            RATIO_RECALLS.map(|r| format!("at {r:.2}")).join(" | ")
         );
         let _ = writeln!(out, "|---|---|---|---|");
-        for (i, (name, runs)) in engines.iter().enumerate() {
-            if i == reference {
-                continue;
-            }
-            let cells = RATIO_RECALLS
-                .map(|t| ratio(runs, ref_runs, t).map_or("–".to_string(), |r| format_ratio(&r)));
-            let _ = writeln!(out, "| {name} / {ref_name} | {} |", cells.join(" | "));
+        for (name, ratios) in &t.rows {
+            let cells = ratios.map(|r| r.map_or("–".to_string(), |r| format_ratio(&r)));
+            let _ = writeln!(out, "| {name} / {} | {} |", t.reference, cells.join(" | "));
         }
         out.push('\n');
     }
@@ -220,9 +253,15 @@ mod tests {
         assert!(ratio(&ar, &br, 1.01).is_none());
 
         let all: Vec<RunResult> = a.iter().chain(&b).cloned().collect();
-        let t = ratio_tables(&all);
+        let tables = ratio_tables(&all);
+        assert_eq!(tables.len(), 1);
+        assert_eq!(tables[0].reference, "hnswlib");
+        let t = markdown(&tables);
         assert!(t.contains("| engine / hnswlib |"), "{t}");
-        assert!(t.contains("| omendb-hnsw / hnswlib | 2."), "{t}");
+        assert!(
+            t.contains("| omendb-hnsw / hnswlib | 2.40× (2.00–3.00) |"),
+            "{t}"
+        );
         assert!(ratio_tables(&a).is_empty(), "one engine: no table");
     }
 }

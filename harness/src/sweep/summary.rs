@@ -83,7 +83,9 @@ pub fn table(results: &[RunResult]) -> String {
             results.len()
         );
     }
-    out.push_str(&super::ratios::ratio_tables(results));
+    out.push_str(&super::ratios::markdown(&super::ratios::ratio_tables(
+        results,
+    )));
     let _ = writeln!(
         out,
         "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread | QPS batch | build vec/s | B/vec index | B/vec RSS | B/vec peak |{}",
