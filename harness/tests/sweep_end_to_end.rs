@@ -224,3 +224,30 @@ fn angular_sweep_runs() {
         assert!((r.recall_at_10.unwrap() - want).abs() < 1e-9);
     }
 }
+
+#[test]
+fn a_thread_list_measures_batch_qps_at_every_count() {
+    let ds = sweep_common::clustered(500, 20, 8, Metric::L2, 21);
+    let cfg = SweepConfig::from_json(
+        r#"{"datasets": ["tiny"], "scales": [500], "k": 10, "repeats": 2,
+            "threads": [2, 1], "algorithms": [{"name": "omendb-hnsw", "query": {"ef": [20, 40]}}]}"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files = run(&cfg, &ds, out.path());
+    assert_eq!(files.len(), 2);
+    for path in &files {
+        let r = read_result(path).unwrap();
+        assert!(r.error.is_none(), "{:?}", r.error);
+        // Builds and the reported batch figure use the largest count.
+        assert_eq!((r.build_threads, r.batch_threads), (2, 2));
+        let counts: Vec<usize> = r.batch_scaling.iter().map(|p| p.threads).collect();
+        assert_eq!(counts, vec![1, 2]);
+        for p in &r.batch_scaling {
+            assert_eq!(p.qps_repeats.len(), 2, "{} thread(s)", p.threads);
+            assert!(p.qps.unwrap() > 0.0);
+        }
+        assert_eq!(r.qps_batch_repeats, r.batch_scaling[1].qps_repeats);
+        assert_eq!(r.qps_batch, r.batch_scaling[1].qps);
+    }
+}

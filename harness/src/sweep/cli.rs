@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::adapters::Registry;
-use super::config::{AlgorithmConfig, SweepConfig};
+use super::config::{AlgorithmConfig, SweepConfig, ThreadCounts};
 use super::runner::{run_sweep, SweepOptions};
 use super::{defaults, source};
 
@@ -32,9 +32,11 @@ pub struct RunArgs {
     /// names are kept, names it lacks are added with default parameters.
     #[arg(long, value_delimiter = ',')]
     pub algorithms: Vec<String>,
-    /// Threads for builds and batch queries (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Threads for builds and batch queries (default: all cores); a
+    /// comma-separated list (`1,2,4`) measures batch QPS at each count and
+    /// builds on the largest.
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
     /// Query passes per parameter set (best reported, all kept).
     #[arg(long)]
     pub repeats: Option<usize>,
@@ -102,8 +104,10 @@ pub fn effective_config(args: &RunArgs, registry: &Registry) -> anyhow::Result<S
         }
         cfg.algorithms = chosen;
     }
-    if args.threads.is_some() {
-        cfg.threads = args.threads;
+    match args.threads.as_slice() {
+        [] => {}
+        [one] => cfg.threads = Some(ThreadCounts::One(*one)),
+        many => cfg.threads = Some(ThreadCounts::Many(many.to_vec())),
     }
     if let Some(r) = args.repeats {
         cfg.repeats = r;

@@ -32,6 +32,17 @@ pub struct BuildTiming {
     pub vectors_per_second: Option<f64>,
 }
 
+/// Batch QPS at one thread count (a point of the scaling curve).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadScaling {
+    /// Threads the batch passes ran on.
+    pub threads: usize,
+    /// Best pass.
+    pub qps: Option<f64>,
+    /// Every pass, in order.
+    pub qps_repeats: Vec<f64>,
+}
+
 /// One run's result document.
 ///
 /// `Default` is an empty shell to assemble a result from (schema version 0,
@@ -144,6 +155,11 @@ pub struct RunResult {
     /// Process `RssAnon` growth across the reopen, bytes (heap only).
     #[serde(default)]
     pub rss_anon_growth_on_open_bytes: Option<i64>,
+    /// Batch QPS at every configured thread count, ascending (`threads` as
+    /// a list); the last is `qps_batch`. Empty for out-of-process runs,
+    /// whose worker times its own batch passes on all threads.
+    #[serde(default)]
+    pub batch_scaling: Vec<ThreadScaling>,
     /// The machine's load average and CPU steal around the timed passes
     /// (`null` in documents written before it was recorded).
     #[serde(default)]

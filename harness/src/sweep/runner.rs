@@ -77,7 +77,7 @@ pub fn run_sweep(
         stamp,
         measure: Measurer {
             sweep,
-            pools: Pools::new(sweep.threads)?,
+            pools: Pools::new(sweep.threads, &sweep.batch_threads)?,
             steps: LiveSteps::default(),
             progress: Progress::new(opts.quiet, total),
         },

@@ -264,6 +264,7 @@ mod tests {
             rss_growth_on_open_bytes: None,
             rss_anon_growth_on_open_bytes: None,
             noise: None,
+            batch_scaling: Vec::new(),
         }
     }
 }

@@ -128,6 +128,7 @@ pub fn run(
         rss_growth_on_open_bytes: None,
         rss_anon_growth_on_open_bytes: None,
         noise: None,
+        batch_scaling: Vec::new(),
     }
 }
 
