@@ -1,5 +1,8 @@
 //! `omenbench`: benchmark OmenDB's indexes beside reference libraries.
 
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
 use clap::{Parser, Subcommand};
 
 use omenbench::{data, gate, report, slurm, sweep};

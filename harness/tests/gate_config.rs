@@ -1,8 +1,10 @@
 //! The gate's config: the committed `ci/gate.json` parses and holds the
-//! required cases; typos, unknown algorithms and bad values are rejected
-//! with errors naming the case and the field.
+//! required cases; typos, unknown algorithms and parameters and bad values
+//! are rejected with errors naming the case and the field; a case is a
+//! one-run sweep through the sweep's registry.
 
-use omenbench::gate::{Algorithm, GateConfig, Insertion};
+use omenbench::gate::{GateConfig, Insertion};
+use omenbench::sweep::Registry;
 use serde_json::{json, Value};
 
 fn case() -> Value {
@@ -34,7 +36,7 @@ fn committed_config_parses_and_covers_the_required_cases() {
     let clustered: Vec<_> = config
         .cases
         .iter()
-        .filter(|c| c.dataset == "clustered-128-euclidean" && c.algorithm == Algorithm::OmendbHnsw)
+        .filter(|c| c.dataset == "clustered-128-euclidean" && c.algorithm == "omendb-hnsw")
         .collect();
     for insertion in [Insertion::Single, Insertion::Bulk] {
         let c = clustered
@@ -44,8 +46,7 @@ fn committed_config_parses_and_covers_the_required_cases() {
                 panic!("no clustered-128-euclidean case with {insertion} insertion")
             });
         assert!(c.n.unwrap() >= 100_000 && c.queries == Some(1000));
-        assert_eq!(c.algorithm, Algorithm::OmendbHnsw);
-        assert_eq!((c.build.m, c.query.ef), (16, 64));
+        assert_eq!((c.build["m"], c.query.params["ef"]), (16, 64));
         assert!(c.floors.recall_at_1 >= 0.95 && c.floors.recall_at_10 >= 0.95);
     }
     assert!(config
@@ -53,13 +54,18 @@ fn committed_config_parses_and_covers_the_required_cases() {
         .iter()
         .any(|c| c.dataset == "digits-64-euclidean"));
     assert!(config.cases.iter().any(|c| c.dataset.ends_with("-angular")));
+    // Every case names an algorithm of the sweep's registry.
+    let registry = Registry::builtin();
+    for c in &config.cases {
+        assert!(registry.get(&c.algorithm).is_some(), "{}", c.algorithm);
+    }
 }
 
 #[test]
 fn a_sane_case_parses() {
     let config = parse(vec![case()]).unwrap();
     let c = &config.cases[0];
-    assert_eq!(c.algorithm, Algorithm::OmendbHnsw);
+    assert_eq!(c.algorithm, "omendb-hnsw");
     assert_eq!(c.insertion, Insertion::Single);
     assert_eq!((c.n, c.queries, c.query.k), (Some(2000), Some(100), 10));
     assert_eq!(
@@ -75,7 +81,7 @@ fn unknown_algorithm_is_rejected_naming_the_case() {
     c["algorithm"] = json!("faiss-ivf");
     let e = err(vec![case_named("ok"), c]);
     assert!(e.contains("case 1 (\"tiny\")"), "{e}");
-    assert!(e.contains("unknown variant `faiss-ivf`"), "{e}");
+    assert!(e.contains("unknown algorithm `faiss-ivf`"), "{e}");
     assert!(e.contains("omendb-hnsw"), "{e}");
 }
 
@@ -84,7 +90,10 @@ fn unknown_fields_are_rejected_naming_the_field() {
     let mut c = case();
     c["build"]["efc"] = json!(100);
     let e = err(vec![c]);
-    assert!(e.contains("unknown field `efc`"), "{e}");
+    assert!(
+        e.contains("build.efc") && e.contains("no parameter `efc`"),
+        "{e}"
+    );
 
     let mut c = case();
     c["floor"] = json!(0.9);
@@ -106,7 +115,7 @@ fn bad_values_are_rejected_naming_the_field() {
             json!("parallel"),
             "unknown variant `parallel`",
         ),
-        ("/build/m", json!(1), "m"),
+        ("/build/m", json!(1), "build.m: 1 is out of range"),
         ("/query/k", json!(5), "query.k"),
         ("/floors/recall_at_10", json!(1.5), "floors.recall_at_10"),
         ("/n", json!(0), "n: must be at least 1"),
@@ -125,31 +134,64 @@ fn bad_values_are_rejected_naming_the_field() {
 }
 
 #[test]
-fn pq_and_disk_options_are_checked() {
+fn pq_and_disk_options_are_checked_by_the_registry() {
     let mut c = case();
     c["algorithm"] = json!("omendb-hnsw-pq");
-    assert!(err(vec![c.clone()]).contains("build.pq_m: required by omendb-hnsw-pq"));
     c["build"]["pq_m"] = json!(16);
-    assert!(err(vec![c.clone()]).contains("query.rerank: required"));
     c["query"]["rerank"] = json!(64);
-    assert!(err(vec![c.clone()]).contains("insertion: omendb-hnsw-pq"));
+    // The PQ kinds train their quantizer on the first batch.
+    assert!(
+        err(vec![c.clone()]).contains("insertion: `omendb-hnsw-pq` takes its vectors in one batch")
+    );
     c["insertion"] = json!("bulk");
     let config = parse(vec![c]).unwrap();
-    assert!(config.cases[0].fingerprint().ends_with("pq_m=16 rerank=64"));
+    assert!(config.cases[0]
+        .fingerprint()
+        .ends_with("k=10 pq_m=16 rerank=64"));
 
+    let mut c = case();
+    c["algorithm"] = json!("omendb-hnsw-disk");
+    c["query"]["rerank"] = json!(10);
+    let e = err(vec![c]);
+    assert!(
+        e.contains("query.rerank") && e.contains("no parameter `rerank`"),
+        "{e}"
+    );
+
+    // The old gate-only names are gone: one name per kind, the sweep's.
     let mut c = case();
     c["algorithm"] = json!("omendb-disk-hnsw");
-    c["query"]["rerank"] = json!(10);
-    assert!(err(vec![c]).contains("query.rerank: only the PQ kinds take it"));
+    assert!(err(vec![c]).contains("unknown algorithm `omendb-disk-hnsw`"));
 
-    // The PQ kind on disk needs what the in-RAM one needs.
     let mut c = case();
-    c["algorithm"] = json!("omendb-disk-hnsw-pq");
-    assert!(err(vec![c.clone()]).contains("build.pq_m: required by omendb-disk-hnsw-pq"));
+    c["algorithm"] = json!("omendb-hnsw-pq-disk");
     c["build"]["pq_m"] = json!(8);
     c["query"]["rerank"] = json!(50);
     c["insertion"] = json!("bulk");
-    assert!(parse(vec![c]).is_ok());
+    assert!(parse(vec![c.clone()]).is_ok());
+    c["build"]["single_insert"] = json!(1);
+    assert!(err(vec![c]).contains("build.single_insert: set by `insertion`"));
+}
+
+#[test]
+fn a_case_is_a_one_run_sweep() {
+    let config = parse(vec![case()]).unwrap();
+    let sweep = config.cases[0].sweep(&Registry::builtin(), 2000).unwrap();
+    assert_eq!(
+        (sweep.scales.clone(), sweep.k, sweep.repeats),
+        (vec![2000], 10, 1)
+    );
+    let plan = &sweep.algorithms[0];
+    assert_eq!(plan.spec.name, "omendb-hnsw");
+    assert_eq!(plan.build_sets.len(), 1);
+    assert_eq!(plan.query_sets.len(), 1);
+    let b = &plan.build_sets[0];
+    assert_eq!((b["m"], b["ef_construction"], b["seed"]), (16, 100, 7));
+    assert_eq!(
+        b["single_insert"], 1,
+        "single insertion reaches the adapter"
+    );
+    assert_eq!(plan.query_sets[0]["ef"], 64);
 }
 
 #[test]

@@ -17,6 +17,7 @@ fn opts(dir: &Path) -> RunOptions {
             ..Resolver::from_env()
         },
         progress: false,
+        out: None,
     }
 }
 
@@ -43,6 +44,7 @@ fn args(dir: &Path, cases: Vec<Value>, update: bool) -> GateArgs {
         baseline: Some(dir.join("baseline.json")),
         update_baseline: update,
         quiet: true,
+        out: None,
     }
 }
 
@@ -210,6 +212,7 @@ fn default_baseline_sits_beside_the_config() {
         baseline: None,
         update_baseline: false,
         quiet: true,
+        out: None,
     };
     assert_eq!(a.baseline_path(), PathBuf::from("ci/baseline.json"));
 }

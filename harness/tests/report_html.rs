@@ -93,6 +93,14 @@ fn report_has_expected_charts_series_and_summary() {
     assert_eq!(index, out.join("index.html"));
     let doc = parse(&index);
 
+    // The summary leads with the QPS ratios at equal recall: one table per
+    // dataset scale, every engine over the first non-OmenDB one (hnsw_rs).
+    let ratios: Vec<ElementRef> = doc.select(&sel("table.ratios")).collect();
+    assert_eq!(ratios.len(), DATASETS.len() * SCALES.len());
+    let first: String = ratios[0].text().collect();
+    assert!(first.contains("omendb-hnsw / hnsw_rs"), "{first}");
+    assert!(first.contains('×'), "no ratio reached: {first}");
+
     // Machine, commit and date at the top.
     let meta: String = doc
         .select(&sel("div.meta"))

@@ -106,7 +106,7 @@ fn disk_adapter_reports_open_time_and_rss_after_open() {
     assert!(
         summary
             .lines()
-            .next()
+            .find(|l| l.starts_with("| dataset |"))
             .unwrap()
             .ends_with("| open s | RSS after open MiB |"),
         "{summary}"

@@ -129,6 +129,22 @@ fn tiny_sweep_recall_matches_recomputation_and_schema_round_trips() {
         let lat = r.latency_ms.unwrap();
         assert!(lat.p50 <= lat.p95 && lat.p95 <= lat.p99 && lat.p99 <= lat.max);
         assert!(r.build_seconds.unwrap() > 0.0);
+        // Memory columns are null where not measured, never a stand-in 0.
+        if r.memory.index_components.is_none() {
+            assert_eq!(r.bytes_per_vector.index, None, "{}", r.algorithm);
+        }
+        assert_eq!(
+            r.bytes_per_vector.peak.is_some(),
+            r.memory.rss_peak_growth_bytes.is_some(),
+            "{}",
+            r.algorithm
+        );
+        if r.algorithm == "hnsw_rs" || r.algorithm == "instant-distance" {
+            assert_eq!(r.bytes_per_vector.index, None, "no own accounting");
+        }
+        // The noise record is kept with every measured run.
+        let noise = r.noise.expect("noise record");
+        assert!(noise.cores >= 1);
         assert_eq!(
             r.rebuilt_for_query_params,
             r.algorithm == "instant-distance"
@@ -206,5 +222,32 @@ fn angular_sweep_runs() {
         let ids = read_neighbors(&path, &r).unwrap();
         let (want, _) = recompute(&ds, &ids, 10);
         assert!((r.recall_at_10.unwrap() - want).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn a_thread_list_measures_batch_qps_at_every_count() {
+    let ds = sweep_common::clustered(500, 20, 8, Metric::L2, 21);
+    let cfg = SweepConfig::from_json(
+        r#"{"datasets": ["tiny"], "scales": [500], "k": 10, "repeats": 2,
+            "threads": [2, 1], "algorithms": [{"name": "omendb-hnsw", "query": {"ef": [20, 40]}}]}"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let files = run(&cfg, &ds, out.path());
+    assert_eq!(files.len(), 2);
+    for path in &files {
+        let r = read_result(path).unwrap();
+        assert!(r.error.is_none(), "{:?}", r.error);
+        // Builds and the reported batch figure use the largest count.
+        assert_eq!((r.build_threads, r.batch_threads), (2, 2));
+        let counts: Vec<usize> = r.batch_scaling.iter().map(|p| p.threads).collect();
+        assert_eq!(counts, vec![1, 2]);
+        for p in &r.batch_scaling {
+            assert_eq!(p.qps_repeats.len(), 2, "{} thread(s)", p.threads);
+            assert!(p.qps.unwrap() > 0.0);
+        }
+        assert_eq!(r.qps_batch_repeats, r.batch_scaling[1].qps_repeats);
+        assert_eq!(r.qps_batch, r.batch_scaling[1].qps);
     }
 }

@@ -2,8 +2,11 @@
 //! a standard-library fake worker (`tests/fixtures/fake_worker.py`, brute
 //! force) round-trips ids and timings; crashing, hanging and erroring workers
 //! are recorded and the sweep goes on; with the pinned venv present, hnswlib
-//! and faiss reach the recall they should on 1k vectors.
+//! and faiss reach the recall they should on 1k vectors. Without python3 or
+//! the venv the tests fail under `CI=true` (`scripts/test.sh` makes the
+//! venv first) and are skipped elsewhere.
 
+mod ci_common;
 mod sweep_common;
 
 use std::path::{Path, PathBuf};
@@ -92,7 +95,7 @@ fn sweep(
 #[test]
 fn the_protocol_round_trips_with_a_fake_worker() {
     if !python3_available() {
-        eprintln!("NOTE: python3 not found; the protocol test is skipped");
+        ci_common::absent("python3", "install python3");
         return;
     }
     let ds = sweep_common::clustered(300, 12, 8, Metric::L2, 7);
@@ -133,6 +136,8 @@ fn the_protocol_round_trips_with_a_fake_worker() {
         // The worker's own RSS growth is what bytes_per_vector.rss divides.
         assert_eq!(w.build_rss_growth_bytes, Some(4096 * 300));
         assert_eq!(r.bytes_per_vector.rss, Some(4096.0));
+        // The worker reports no peak: null, never the harness's own figure.
+        assert_eq!(r.bytes_per_vector.peak, None);
         assert!(r.latency_ms.is_some());
     }
     // One build served both query sets.
@@ -145,7 +150,7 @@ fn the_protocol_round_trips_with_a_fake_worker() {
 #[test]
 fn failing_workers_are_recorded_and_the_sweep_goes_on() {
     if !python3_available() {
-        eprintln!("NOTE: python3 not found; the worker-failure test is skipped");
+        ci_common::absent("python3", "install python3");
         return;
     }
     let ds = sweep_common::clustered(100, 4, 4, Metric::L2, 3);
@@ -223,9 +228,7 @@ fn venv() -> Option<PathBuf> {
 #[test]
 fn hnswlib_and_faiss_reach_their_recall_through_the_harness() {
     let Some(python) = venv() else {
-        eprintln!(
-            "NOTE: .venv absent (scripts/python-env.sh makes it); hnswlib/faiss test skipped"
-        );
+        ci_common::absent("the Python venv (.venv)", "bash scripts/python-env.sh");
         return;
     };
     // Use the venv as is; never install from a test.

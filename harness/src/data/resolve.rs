@@ -113,6 +113,31 @@ impl Resolver {
         self.make(spec, n, queries, progress).map(|(d, _)| d)
     }
 
+    /// Checks that `spec` names a dataset and that its files are there and
+    /// readable, without loading it: a registry name is located (fetched
+    /// once if allowed), an `.hdf5` file's header is read, `.fvecs` files
+    /// must exist. A sweep calls this for every dataset before its first
+    /// build, so a typo or a broken file stops it at once.
+    pub fn check(&self, spec: &str) -> Result<()> {
+        let registry = self.registry()?;
+        let source = match registry.get(spec) {
+            Some(entry) => self.locate(&registry, &entry)?,
+            None => self.parse_path_spec(spec, &registry)?.1,
+        };
+        match &source {
+            Source::Hdf5(path) => {
+                hdf5::info(path).with_context(|| format!("{spec}: reading {}", path.display()))?;
+            }
+            Source::Texmex { base, query, .. } => {
+                for p in [base, query] {
+                    ensure!(p.is_file(), "{spec}: file {} does not exist", p.display());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Like [`Resolver::resolve`], also returning the ann-benchmarks HDF5
     /// file that holds exactly the returned dataset (a cache file, or the
     /// source itself when it is used whole with its shipped ground truth).

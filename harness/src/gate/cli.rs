@@ -29,6 +29,10 @@ pub struct GateArgs {
     /// No progress on stderr; the table and the verdict only.
     #[arg(long)]
     pub quiet: bool,
+    /// Keep each case's sweep results (one directory per case) here;
+    /// without it they go to a temporary directory, removed afterwards.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 impl GateArgs {
@@ -50,6 +54,7 @@ impl GateArgs {
 pub fn execute(args: GateArgs) -> anyhow::Result<()> {
     let opts = RunOptions {
         progress: !args.quiet,
+        out: args.out.clone(),
         ..RunOptions::default()
     };
     let stdout = std::io::stdout();

@@ -1,15 +1,25 @@
 //! The gate's configuration, `ci/gate.json`: a fixed list of seeded cases,
-//! each with its dataset, index, build and query parameters, and floors.
+//! each with its dataset, algorithm (a sweep registry name), build and query
+//! parameters, and floors.
 //!
-//! Parsing is strict: unknown fields and unknown algorithms are errors that
-//! name the case and the field, so a typo cannot silently weaken the gate.
+//! A case is a one-run sweep ([`Case::sweep`]): the algorithm and its
+//! parameters are checked by the same registry the sweep uses, so a case
+//! may name any algorithm `omenbench run` knows, and a new index kind needs
+//! no change here. Parsing is strict: unknown fields, algorithms and
+//! parameters are errors that name the case and the field, so a typo cannot
+//! silently weaken the gate.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::sweep::adapters::{Registry, SINGLE_INSERT};
+use crate::sweep::config::{AlgorithmConfig, Sweep, SweepConfig};
+use crate::sweep::Params;
 
 /// The whole gate: the cases it runs, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,59 +49,25 @@ pub struct Case {
     /// dataset's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queries: Option<usize>,
-    /// Which index to build.
-    pub algorithm: Algorithm,
+    /// The algorithm's sweep registry name, e.g. `omendb-hnsw-disk`.
+    pub algorithm: String,
     /// How vectors go in.
     pub insertion: Insertion,
-    /// Build parameters.
-    pub build: BuildParams,
+    /// Build parameters, by the algorithm's names (`m`, `ef_construction`,
+    /// `seed`, `pq_m`, …); the registry's default for any not given.
+    pub build: Params,
     /// Query parameters.
     pub query: QueryParams,
     /// Absolute recall floors.
     pub floors: Floors,
 }
 
-/// The index a case builds.
-///
-/// A new index kind gets a variant here, its checks in [`Case::validate`],
-/// a branch in `run.rs`'s `build`, and cases in `ci/gate.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Algorithm {
-    /// `omendb::HnswIndex`, in RAM.
-    #[serde(rename = "omendb-hnsw")]
-    OmendbHnsw,
-    /// `omendb::HnswPqIndex`: the graph navigated by PQ codes, exact
-    /// re-ranking. Needs `build.pq_m`, `query.rerank` and bulk insertion
-    /// (its quantizer is trained on the first batch).
-    #[serde(rename = "omendb-hnsw-pq")]
-    OmendbHnswPq,
-    /// `omendb::DiskIndex`: built in a temporary directory, closed
-    /// (checkpointed), reopened read-only and searched from the files.
-    #[serde(rename = "omendb-disk-hnsw")]
-    OmendbDiskHnsw,
-    /// `omendb::DiskIndex` of the PQ kind: graph and codes in RAM, full
-    /// vectors only in the mapped file; built, closed, reopened read-only.
-    /// Needs what `omendb-hnsw-pq` needs.
-    #[serde(rename = "omendb-disk-hnsw-pq")]
-    OmendbDiskHnswPq,
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Algorithm::OmendbHnsw => "omendb-hnsw",
-            Algorithm::OmendbHnswPq => "omendb-hnsw-pq",
-            Algorithm::OmendbDiskHnsw => "omendb-disk-hnsw",
-            Algorithm::OmendbDiskHnswPq => "omendb-disk-hnsw-pq",
-        })
-    }
-}
-
 /// How a case's vectors are inserted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Insertion {
-    /// One `add` call per vector, in row order, on one thread.
+    /// One `add` call per vector, in row order, on one thread (the
+    /// algorithm's `single_insert` build parameter set to 1).
     Single,
     /// One `add_batch` call with every vector, linked on all cores.
     Bulk,
@@ -106,33 +82,14 @@ impl fmt::Display for Insertion {
     }
 }
 
-/// Build parameters of an HNSW graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BuildParams {
-    /// `M`: links per node on the upper layers (`2·M` on layer 0).
-    pub m: usize,
-    /// Beam width while inserting.
-    pub ef_construction: usize,
-    /// Seed of the level generator (and of the PQ training, if any).
-    pub seed: u64,
-    /// PQ sub-spaces (bytes per code); `omendb-hnsw-pq` only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pq_m: Option<usize>,
-}
-
-/// Query parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Query parameters: the neighbours asked for, and the algorithm's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryParams {
-    /// Beam width of the search.
-    pub ef: usize,
     /// Neighbours asked per query; at least 10, since recall@10 is gated.
     pub k: usize,
-    /// Candidates re-ranked with exact distances; `omendb-hnsw-pq` only
-    /// (0 turns re-ranking off).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rerank: Option<usize>,
+    /// The algorithm's query parameters (`ef`, `rerank`, …).
+    #[serde(flatten)]
+    pub params: Params,
 }
 
 /// Absolute floors: a case below either fails, whatever its baseline.
@@ -145,36 +102,97 @@ pub struct Floors {
     pub recall_at_10: f64,
 }
 
+/// Build parameters that lead a fingerprint, in this order (the order the
+/// committed baseline's fingerprints were written in).
+const LEADING_BUILD: [&str; 3] = ["m", "ef_construction", "seed"];
+
 impl Case {
     /// A one-line fingerprint of everything that decides the case's figures;
-    /// a baseline recorded under another fingerprint is stale.
+    /// a baseline recorded under another fingerprint is stale. Parameters
+    /// appear as given: `m`, `ef_construction`, `seed`, then `ef`, `k`, then
+    /// the other build and then the other query parameters in name order.
     pub fn fingerprint(&self) -> String {
         let scale = |v: Option<usize>| v.map_or_else(|| "default".to_string(), |v| v.to_string());
         let mut f = format!(
-            "{} n={} queries={} {} {} m={} ef_construction={} seed={} ef={} k={}",
+            "{} n={} queries={} {} {}",
             self.dataset,
             scale(self.n),
             scale(self.queries),
             self.algorithm,
             self.insertion,
-            self.build.m,
-            self.build.ef_construction,
-            self.build.seed,
-            self.query.ef,
-            self.query.k
         );
-        if let Some(m) = self.build.pq_m {
-            f.push_str(&format!(" pq_m={m}"));
+        let mut push = |name: &str, v: usize| f.push_str(&format!(" {name}={v}"));
+        for name in LEADING_BUILD {
+            if let Some(&v) = self.build.get(name) {
+                push(name, v);
+            }
         }
-        if let Some(r) = self.query.rerank {
-            f.push_str(&format!(" rerank={r}"));
+        if let Some(&ef) = self.query.params.get("ef") {
+            push("ef", ef);
+        }
+        push("k", self.query.k);
+        for (name, &v) in &self.build {
+            if !LEADING_BUILD.contains(&name.as_str()) {
+                push(name, v);
+            }
+        }
+        for (name, &v) in &self.query.params {
+            if name != "ef" {
+                push(name, v);
+            }
         }
         f
     }
 
-    /// Checks values serde cannot: names, counts, parameter ranges, floors.
-    /// Errors name the field.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    /// The case as a one-run sweep over a dataset of `n_train` vectors:
+    /// one repeat, `k` neighbours, every parameter checked by `registry`.
+    pub fn sweep(&self, registry: &Registry, n_train: usize) -> anyhow::Result<Sweep> {
+        let build = self.build_grid();
+        let config = SweepConfig::from_json(
+            &json!({
+                "datasets": [self.dataset],
+                "scales": [n_train.max(1)],
+                "queries": self.queries,
+                "k": self.query.k,
+                "repeats": 1,
+                "algorithms": [self.algorithm_config(build)],
+            })
+            .to_string(),
+        )?;
+        config.validate(registry)
+    }
+
+    /// The case's algorithm as a sweep config entry, with build grid `build`.
+    fn algorithm_config(&self, build: BTreeMap<String, serde_json::Value>) -> AlgorithmConfig {
+        AlgorithmConfig {
+            build,
+            query: self
+                .query
+                .params
+                .iter()
+                .map(|(k, &v)| (k.clone(), json!(v)))
+                .collect(),
+            ..AlgorithmConfig::with_defaults(&self.algorithm)
+        }
+    }
+
+    /// The build grid: the case's parameters, and `single_insert` = 1 for
+    /// single insertion.
+    fn build_grid(&self) -> BTreeMap<String, serde_json::Value> {
+        let mut build: BTreeMap<String, serde_json::Value> = self
+            .build
+            .iter()
+            .map(|(k, &v)| (k.clone(), json!(v)))
+            .collect();
+        if self.insertion == Insertion::Single {
+            build.insert(SINGLE_INSERT.to_string(), json!(1));
+        }
+        build
+    }
+
+    /// Checks values serde cannot: names, counts, the algorithm and its
+    /// parameters (against `registry`), floors. Errors name the field.
+    pub fn validate(&self, registry: &Registry) -> anyhow::Result<()> {
         ensure!(!self.name.trim().is_empty(), "name: must not be empty");
         ensure!(
             !self.dataset.trim().is_empty(),
@@ -182,52 +200,30 @@ impl Case {
         );
         ensure!(self.n != Some(0), "n: must be at least 1");
         ensure!(self.queries != Some(0), "queries: must be at least 1");
-        let hnsw = omendb::HnswParams {
-            m: self.build.m,
-            ef_construction: self.build.ef_construction,
-            seed: self.build.seed,
-            ..omendb::HnswParams::default()
-        };
-        if let Err(e) = hnsw.validate() {
-            bail!("build: {e}");
-        }
         ensure!(
             self.query.k >= 10,
             "query.k: must be at least 10 (recall@10 is gated), got {}",
             self.query.k
         );
-        ensure!(self.query.ef >= 1, "query.ef: must be at least 1, got 0");
-        match self.algorithm {
-            Algorithm::OmendbHnswPq | Algorithm::OmendbDiskHnswPq => {
-                match self.build.pq_m {
-                    None => bail!("build.pq_m: required by {}", self.algorithm),
-                    Some(0) => bail!("build.pq_m: must be at least 1, got 0"),
-                    Some(_) => {}
-                }
-                ensure!(
-                    self.query.rerank.is_some(),
-                    "query.rerank: required by {}",
-                    self.algorithm
-                );
-                ensure!(
-                    self.insertion == Insertion::Bulk,
-                    "insertion: {} trains its quantizer on the first batch, so it needs \"bulk\"",
-                    self.algorithm
-                );
-            }
-            Algorithm::OmendbHnsw | Algorithm::OmendbDiskHnsw => {
-                ensure!(
-                    self.build.pq_m.is_none(),
-                    "build.pq_m: only the PQ kinds take it, not {}",
-                    self.algorithm
-                );
-                ensure!(
-                    self.query.rerank.is_none(),
-                    "query.rerank: only the PQ kinds take it, not {}",
-                    self.algorithm
-                );
-            }
+        let Some(spec) = registry.get(&self.algorithm) else {
+            bail!(
+                "algorithm: unknown algorithm `{}` (known: {})",
+                self.algorithm,
+                registry.names().join(", ")
+            );
+        };
+        if self.insertion == Insertion::Single
+            && !spec.build_params.iter().any(|p| p.name == SINGLE_INSERT)
+        {
+            bail!(
+                "insertion: `{}` takes its vectors in one batch only (use \"bulk\")",
+                self.algorithm
+            );
         }
+        ensure!(
+            !self.build.contains_key(SINGLE_INSERT),
+            "build.{SINGLE_INSERT}: set by `insertion`, not here"
+        );
         for (field, v) in [
             ("floors.recall_at_1", self.floors.recall_at_1),
             ("floors.recall_at_10", self.floors.recall_at_10),
@@ -237,6 +233,9 @@ impl Case {
                 "{field}: must be within 0..=1, got {v}"
             );
         }
+        // Parameter names and ranges, as a sweep checks them.
+        self.algorithm_config(self.build_grid())
+            .plan(registry, "")?;
         Ok(())
     }
 }
@@ -254,6 +253,7 @@ impl GateConfig {
             cases: Vec<serde_json::Value>,
         }
         let raw: Raw = serde_json::from_str(text).context("gate config")?;
+        let registry = Registry::builtin();
         let mut cases = Vec::with_capacity(raw.cases.len());
         for (i, value) in raw.cases.into_iter().enumerate() {
             let label = match value.get("name").and_then(|n| n.as_str()) {
@@ -261,7 +261,7 @@ impl GateConfig {
                 None => format!("case {i}"),
             };
             let case: Case = serde_json::from_value(value).with_context(|| label.clone())?;
-            case.validate().with_context(|| label.clone())?;
+            case.validate(&registry).with_context(|| label.clone())?;
             cases.push(case);
         }
         let config = GateConfig {
@@ -280,9 +280,9 @@ impl GateConfig {
     }
 
     /// Validates a config built in code: every case, and unique names.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self, registry: &Registry) -> anyhow::Result<()> {
         for (i, case) in self.cases.iter().enumerate() {
-            case.validate()
+            case.validate(registry)
                 .with_context(|| format!("case {i} ({:?})", case.name))?;
         }
         self.check_names()

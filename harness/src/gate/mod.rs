@@ -4,9 +4,9 @@
 //!
 //! | file | role |
 //! |---|---|
-//! | `config.rs` | the cases: dataset, index, insertion, build/query params, floors |
+//! | `config.rs` | the cases: dataset, algorithm (a sweep registry name), insertion, build/query params, floors; a case as a one-run sweep |
 //! | `baseline.rs` | accepted figures per case: load, save |
-//! | `run.rs` | building each index with `omendb`, searching, recall and speed |
+//! | `run.rs` | resolving every dataset first, then each case through the sweep runner |
 //! | `verdict.rs` | floors and baseline fail; speed only warns |
 //! | `cli.rs` | the subcommand: table, exit status, `--update-baseline` |
 
@@ -18,6 +18,6 @@ pub mod verdict;
 
 pub use baseline::{Baseline, BaselineEntry};
 pub use cli::GateArgs;
-pub use config::{Algorithm, Case, GateConfig, Insertion};
+pub use config::{Case, GateConfig, Insertion};
 pub use run::{run_all, run_case, CaseResult, RunOptions};
 pub use verdict::{judge, Verdict};

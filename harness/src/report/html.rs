@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use crate::sweep::ratios::{format_ratio, ratio_tables, RatioTable, RATIO_RECALLS};
 use crate::sweep::results::RunResult;
 
 use super::charts::{self, fmt_num, Palette};
@@ -347,6 +348,36 @@ fn reopen_cells(open_seconds: Option<f64>, rss_after_open_bytes: Option<f64>) ->
         )
 }
 
+/// The QPS ratios at equal recall ([`crate::sweep::ratios`]), one table per
+/// dataset scale where two engines or more ran; empty when none did.
+pub fn ratio_html(tables: &[RatioTable]) -> String {
+    let mut h = String::new();
+    for t in tables {
+        let _ = write!(
+            h,
+            "<p class=\"note\">QPS ratios at equal recall@10 — {}, n = {}: single thread, \
+             interpolated on each engine's Pareto frontier, median of the repeats (range).</p>\n\
+             <div class=\"scroll\"><table class=\"ratios\"><thead><tr><th>engine / {}</th>",
+            escape(&t.dataset),
+            fmt_count(t.n as f64),
+            escape(&t.reference)
+        );
+        for r in RATIO_RECALLS {
+            let _ = write!(h, "<th>at {r:.2}</th>");
+        }
+        h.push_str("</tr></thead><tbody>\n");
+        for (name, ratios) in &t.rows {
+            let _ = write!(h, "<tr>{}", text_cell(&format!("{name} / {}", t.reference)));
+            for r in ratios {
+                h.push_str(&text_cell(&r.map_or("–".to_string(), |r| format_ratio(&r))));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</tbody></table></div>\n");
+    }
+    h
+}
+
 /// The table of every run with its parameters and figures.
 pub fn runs_table(set: &ResultSet) -> String {
     // Reopen columns only when some run reopened a disk-backed index.
@@ -371,6 +402,17 @@ pub fn runs_table(set: &ResultSet) -> String {
             .to_string();
         let bytes = bytes_per_vector(r);
         let mut remarks: Vec<String> = r.error.iter().cloned().collect();
+        if let Some(n) = r.noise.filter(|n| n.loaded) {
+            remarks.push(format!(
+                "LOADED: load average {} on {} cores while timed",
+                [n.before.load_avg_1m, n.after.load_avg_1m]
+                    .iter()
+                    .map(|l| l.map_or("?".to_string(), |l| format!("{l:.1}")))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+                n.cores
+            ));
+        }
         remarks.extend(r.notes.iter().cloned());
         let _ = writeln!(
             h,
@@ -447,6 +489,7 @@ pub fn render_report(set: &ResultSet) -> anyhow::Result<String> {
         },
     );
     body.push_str("<h2 id=\"summary\">Summary</h2>\n");
+    body.push_str(&ratio_html(&ratio_tables(all.iter().copied())));
     body.push_str(&summary_table(&summarize(&all, &labeller)));
     for ds in set.datasets() {
         let _ = write!(

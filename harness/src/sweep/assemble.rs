@@ -98,7 +98,9 @@ pub(crate) fn record_build(r: &mut RunResult, b: &Built, n: usize) {
         r.rss_anon_growth_on_open_bytes = o.rss_anon_growth_bytes();
     }
     if let Some(sb) = b.adapter.self_measured_build() {
-        // The harness's own RSS says nothing about a worker process.
+        // The harness's own RSS says nothing about a worker process (whose
+        // peak is not reported: null, not the harness's figure).
+        r.bytes_per_vector.peak = None;
         r.bytes_per_vector.rss = sb
             .worker_rss_growth_bytes
             .filter(|_| n > 0)

@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::adapters::Registry;
-use super::config::{AlgorithmConfig, SweepConfig};
+use super::config::{AlgorithmConfig, SweepConfig, ThreadCounts};
 use super::runner::{run_sweep_part, SweepOptions};
 use super::shard::{self, Shard, ShardPlan};
 use super::{defaults, machine, source};
@@ -35,9 +35,11 @@ pub struct RunArgs {
     /// names are kept, names it lacks are added with default parameters.
     #[arg(long, value_delimiter = ',')]
     pub algorithms: Vec<String>,
-    /// Threads for builds and batch queries (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Threads for builds and batch queries (default: all cores); a
+    /// comma-separated list (`1,2,4`) measures batch QPS at each count and
+    /// builds on the largest.
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
     /// Query passes per parameter set (best reported, all kept).
     #[arg(long)]
     pub repeats: Option<usize>,
@@ -121,8 +123,10 @@ pub fn effective_config(args: &RunArgs, registry: &Registry) -> anyhow::Result<S
         }
         cfg.algorithms = chosen;
     }
-    if args.threads.is_some() {
-        cfg.threads = args.threads;
+    match args.threads.as_slice() {
+        [] => {}
+        [one] => cfg.threads = Some(ThreadCounts::One(*one)),
+        many => cfg.threads = Some(ThreadCounts::Many(many.to_vec())),
     }
     if let Some(r) = args.repeats {
         cfg.repeats = r;
@@ -190,7 +194,13 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
             loader.check(&needed(&sweep, plan))?;
             Some(loader)
         }
-        None => None,
+        None => {
+            // Every dataset resolved and its files checked before the first build.
+            for spec in &sweep.datasets {
+                source::check(spec).with_context(|| format!("dataset `{spec}`"))?;
+            }
+            None
+        }
     };
     if let Some(p) = plan {
         eprintln!(
@@ -227,6 +237,13 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
             ""
         }
     );
+    if all_failed(summary.results.len(), summary.errors) {
+        bail!(
+            "every run failed ({} of {}); see the errors above",
+            summary.errors,
+            summary.results.len()
+        );
+    }
     if let Some(s) = args.shard {
         if summary.interrupted {
             std::process::exit(130);
@@ -260,6 +277,12 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
         std::process::exit(130);
     }
     Ok(())
+}
+
+/// Whether a sweep of `runs` runs, `errors` of them failed, failed as a
+/// whole (and exits non-zero): every run failed.
+pub fn all_failed(runs: usize, errors: usize) -> bool {
+    runs > 0 && errors == runs
 }
 
 /// The (dataset, scale) pairs a run loads: those of its shard's build sets.
@@ -301,5 +324,12 @@ mod tests {
         };
         let e = effective_config(&bad, &r).unwrap_err().to_string();
         assert!(e.contains("--algorithms") && e.contains("faiss"), "{e}");
+    }
+
+    #[test]
+    fn a_sweep_fails_only_when_every_run_failed() {
+        assert!(all_failed(16, 16));
+        assert!(!all_failed(16, 15));
+        assert!(!all_failed(0, 0));
     }
 }

@@ -8,7 +8,7 @@
 //!   "scales": ["1k", "10k", 100000],
 //!   "queries": 1000,
 //!   "k": 10,
-//!   "threads": null,
+//!   "threads": null,                (or a count, or a list: [1, 2, 4])
 //!   "single_thread_build": false,
 //!   "repeats": 3,
 //!   "build_timeout_seconds": 1800,
@@ -58,9 +58,11 @@ pub struct SweepConfig {
     /// Neighbours asked per query.
     #[serde(default = "default_k")]
     pub k: usize,
-    /// Threads for builds and batch queries; all cores when absent.
+    /// Threads for builds and batch queries; all cores when absent. A list
+    /// (`[1, 2, 4]`) measures batch QPS at every count (a scaling curve);
+    /// builds run on the largest.
     #[serde(default)]
-    pub threads: Option<usize>,
+    pub threads: Option<ThreadCounts>,
     /// Also time each build on one thread (an extra build, then discarded).
     #[serde(default)]
     pub single_thread_build: bool,
@@ -77,6 +79,36 @@ pub struct SweepConfig {
     pub query_timeout_seconds: f64,
     /// Algorithms with their parameter grids.
     pub algorithms: Vec<AlgorithmConfig>,
+}
+
+/// `threads` as written: one count or a list of counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ThreadCounts {
+    /// One count.
+    One(usize),
+    /// Several counts: batch QPS is measured at each.
+    Many(Vec<usize>),
+}
+
+impl ThreadCounts {
+    /// The counts, ascending, each once; an error names the field when one
+    /// is 0 or the list is empty.
+    pub fn counts(&self) -> anyhow::Result<Vec<usize>> {
+        let mut v = match self {
+            ThreadCounts::One(t) => vec![*t],
+            ThreadCounts::Many(list) => list.clone(),
+        };
+        if v.is_empty() {
+            bail!("threads: an empty list leaves nothing to run");
+        }
+        if v.contains(&0) {
+            bail!("threads: must be at least 1");
+        }
+        v.sort_unstable();
+        v.dedup();
+        Ok(v)
+    }
 }
 
 /// One algorithm and its grids. A grid maps a parameter name to a value or
@@ -146,8 +178,11 @@ pub struct Sweep {
     pub queries: Option<usize>,
     /// Neighbours per query.
     pub k: usize,
-    /// Threads for builds and batch queries.
+    /// Threads for builds and batch queries (the largest configured count).
     pub threads: usize,
+    /// Every thread count batch QPS is measured at, ascending (ends with
+    /// `threads`).
+    pub batch_threads: Vec<usize>,
     /// Whether builds are also timed on one thread.
     pub single_thread_build: bool,
     /// Query passes per query-parameter set.
@@ -210,11 +245,11 @@ impl SweepConfig {
         if self.repeats == 0 || self.repeats > 1000 {
             bail!("repeats: {} is out of range 1..=1000", self.repeats);
         }
-        let threads = match self.threads {
-            Some(0) => bail!("threads: must be at least 1"),
-            Some(t) => t,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        let batch_threads = match &self.threads {
+            Some(t) => t.counts()?,
+            None => vec![std::thread::available_parallelism().map_or(1, |n| n.get())],
         };
+        let threads = *batch_threads.last().unwrap_or(&1);
         for (name, v) in [
             ("build_timeout_seconds", self.build_timeout_seconds),
             ("query_timeout_seconds", self.query_timeout_seconds),
@@ -240,6 +275,7 @@ impl SweepConfig {
             queries: self.queries,
             k: self.k,
             threads,
+            batch_threads,
             single_thread_build: self.single_thread_build,
             repeats: self.repeats,
             build_timeout_seconds: self.build_timeout_seconds,
@@ -266,32 +302,33 @@ impl AlgorithmConfig {
         }
     }
 
-    fn plan(&self, registry: &Registry, at: &str) -> anyhow::Result<AlgorithmPlan> {
+    /// Checks the name and the grids against `registry` and expands the
+    /// grids; errors name the field under `at` (e.g. `algorithms[1]`, or
+    /// nothing for a bare `build.m`).
+    pub fn plan(&self, registry: &Registry, at: &str) -> anyhow::Result<AlgorithmPlan> {
+        let field = |name: &str| {
+            if at.is_empty() {
+                name.to_string()
+            } else {
+                format!("{at}.{name}")
+            }
+        };
         if self.is_external() {
             return external::plan(self, registry, at);
         }
         external::check_builtin(self, at)?;
         let Some(spec) = registry.get(&self.name) else {
             bail!(
-                "{at}.name: unknown algorithm `{}` (known: {})",
+                "{}: unknown algorithm `{}` (known: {})",
+                field("name"),
                 self.name,
                 registry.names().join(", ")
             );
         };
         Ok(AlgorithmPlan {
             spec: *spec,
-            build_sets: expand(
-                &self.build,
-                spec.build_params,
-                spec.name,
-                &format!("{at}.build"),
-            )?,
-            query_sets: expand(
-                &self.query,
-                spec.query_params,
-                spec.name,
-                &format!("{at}.query"),
-            )?,
+            build_sets: expand(&self.build, spec.build_params, spec.name, &field("build"))?,
+            query_sets: expand(&self.query, spec.query_params, spec.name, &field("query"))?,
         })
     }
 }
@@ -319,7 +356,8 @@ fn parse_param_value(v: &Value, spec: &ParamSpec, at: &str) -> anyhow::Result<us
 }
 
 /// Expands a grid into parameter sets (cartesian product, parameters in
-/// name order, values in the given order), filling in defaults.
+/// name order, values in the given order), filling in defaults (optional
+/// parameters not given stay absent).
 fn expand(
     grid: &BTreeMap<String, Value>,
     specs: &[ParamSpec],
@@ -348,6 +386,7 @@ fn expand(
     for spec in ordered {
         let field = format!("{at}.{}", spec.name);
         let values = match grid.get(spec.name) {
+            None if spec.optional => continue,
             None => vec![spec.default],
             Some(Value::Array(items)) => {
                 if items.is_empty() {
@@ -399,6 +438,26 @@ mod tests {
         assert!(a.build_sets.iter().all(|b| b["ef_construction"] == efc));
         let efs: Vec<usize> = a.query_sets.iter().map(|q| q["ef"]).collect();
         assert_eq!(efs, vec![40, 10]);
+    }
+
+    #[test]
+    fn threads_take_a_count_or_a_list() {
+        let r = Registry::builtin();
+        let with = |threads: &str| {
+            SweepConfig::from_json(&format!(
+                r#"{{"datasets": ["d"], "scales": [1], "threads": {threads},
+                    "algorithms": [{{"name": "omendb-flat"}}]}}"#
+            ))
+            .and_then(|c| c.validate(&r))
+        };
+        let s = with("3").unwrap();
+        assert_eq!((s.threads, s.batch_threads.clone()), (3, vec![3]));
+        let s = with("[4, 1, 2, 2]").unwrap();
+        assert_eq!((s.threads, s.batch_threads.clone()), (4, vec![1, 2, 4]));
+        for bad in ["0", "[]", "[2, 0]"] {
+            let e = format!("{:#}", with(bad).unwrap_err());
+            assert!(e.contains("threads"), "{bad}: {e}");
+        }
     }
 
     fn hnsw_rs_default(name: &str) -> usize {

@@ -3,8 +3,11 @@
 //! Sized to finish in well under 15 minutes on a 2-core machine: a clustered
 //! synthetic 128-d L2 set and the real `digits-64-euclidean` set (1,600
 //! vectors, so its larger scales collapse into one), 100 → 100k vectors,
-//! OmenDB's exact and HNSW indexes beside `hnsw_rs` and `instant-distance`
-//! at M = 16 / ef_construction = 200, a few `ef` values each.
+//! OmenDB's exact and HNSW indexes beside the peers that count — hnswlib,
+//! faiss-hnsw (Python workers; the venv is made on first use) and usearch
+//! (when compiled in) — and `hnsw_rs` and `instant-distance`, at M = 16 /
+//! ef_construction = 200, a few `ef` values each. The summary leads with
+//! the QPS ratios to hnswlib at equal recall.
 //! instant-distance (M fixed at 32 by the crate) is rebuilt for every `ef`
 //! and is the slowest builder, so it gets ef_construction = 100 and two `ef`
 //! values.
@@ -42,6 +45,10 @@ pub fn default_sweep() -> SweepConfig {
     let algorithms = vec![
         AlgorithmConfig::with_defaults("omendb-flat"),
         graph("omendb-hnsw", &hnsw, &DEFAULT_EFS),
+        graph("hnswlib", &hnsw, &DEFAULT_EFS),
+        graph("faiss-hnsw", &hnsw, &DEFAULT_EFS),
+        #[cfg(feature = "usearch")]
+        graph("usearch", &hnsw, &DEFAULT_EFS),
         graph("hnsw_rs", &hnsw, &DEFAULT_EFS),
         // Rebuilt for every ef (fixed at build by the crate), and the
         // slowest builder here: ef_construction 100, two ef values.
@@ -82,7 +89,15 @@ mod tests {
     fn default_sweep_validates() {
         let s = default_sweep().validate(&Registry::builtin()).unwrap();
         assert_eq!(s.scales, vec![100, 1_000, 10_000, 100_000]);
-        assert!(s.algorithms.iter().any(|a| a.spec.name == "hnsw_rs"));
+        for peer in [
+            "omendb-hnsw",
+            "hnswlib",
+            "faiss-hnsw",
+            "hnsw_rs",
+            "instant-distance",
+        ] {
+            assert!(s.algorithms.iter().any(|a| a.spec.name == peer), "{peer}");
+        }
         let id = s
             .algorithms
             .iter()

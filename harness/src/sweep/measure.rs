@@ -23,7 +23,7 @@ use super::guard::{LiveSteps, Outcome};
 use super::memory::{self, MemoryReport, RssSample};
 use super::metrics::{per_second, Latency};
 use super::progress::{fmt_params, Progress};
-use super::results::{BuildTiming, RunResult};
+use super::results::{BuildTiming, RunResult, ThreadScaling};
 use crate::data::Dataset;
 
 /// An adapter shared with the guarded threads that build and query it.
@@ -61,11 +61,14 @@ pub(crate) struct Pools {
     pub(crate) all: Arc<ThreadPool>,
     /// One thread: single-thread builds and query passes.
     pub(crate) single: Arc<ThreadPool>,
+    /// A pool per batch thread count (the scaling curve), ascending.
+    pub(crate) batch: Vec<(usize, Arc<ThreadPool>)>,
 }
 
 impl Pools {
-    /// Starts a pool of `threads` threads and a one-thread pool.
-    pub(crate) fn new(threads: usize) -> anyhow::Result<Self> {
+    /// Starts a pool of `threads` threads, a one-thread pool, and one pool
+    /// per count of `batch_threads`.
+    pub(crate) fn new(threads: usize, batch_threads: &[usize]) -> anyhow::Result<Self> {
         let pool = |n: usize| -> anyhow::Result<Arc<ThreadPool>> {
             Ok(Arc::new(
                 ThreadPoolBuilder::new()
@@ -75,10 +78,19 @@ impl Pools {
                     .context("starting a rayon pool")?,
             ))
         };
-        Ok(Pools {
-            all: pool(threads)?,
-            single: pool(1)?,
-        })
+        let (all, single) = (pool(threads)?, pool(1)?);
+        let batch = batch_threads
+            .iter()
+            .map(|&n| {
+                let p = match n {
+                    1 => single.clone(),
+                    n if n == threads => all.clone(),
+                    n => pool(n)?,
+                };
+                Ok((n, p))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Pools { all, single, batch })
     }
 }
 
@@ -226,7 +238,7 @@ impl Measurer<'_> {
                 ds.n_train(),
                 fmt_params(qp)
             ),
-            (2 * self.sweep.repeats) as u64,
+            ((1 + self.pools.batch.len()) * self.sweep.repeats) as u64,
         );
         let first_ids = self.single_thread_passes(ds, adapter, r, || bar.inc(1));
         if r.error.is_none() {
@@ -295,8 +307,10 @@ impl Measurer<'_> {
         first_ids
     }
 
-    /// `repeats` passes of the whole query set through `batch_search` on
-    /// all threads: QPS of each pass into `r`.
+    /// `repeats` passes of the whole query set through `batch_search` at
+    /// every batch thread count, ascending: each count's passes into
+    /// `r.batch_scaling`, the last (`threads`) count's into
+    /// `qps_batch_repeats`.
     fn batch_passes(
         &self,
         ds: &Arc<Dataset>,
@@ -305,29 +319,45 @@ impl Measurer<'_> {
         tick: impl Fn(),
     ) {
         let (k, nq) = (self.sweep.k, ds.n_test());
-        for _ in 0..self.sweep.repeats {
-            let (a, data, pool) = (adapter.clone(), ds.clone(), self.pools.all.clone());
-            let outcome = self
-                .steps
-                .run("batch", self.sweep.query_timeout_seconds, move || {
-                    pool.install(|| {
-                        let t0 = Instant::now();
-                        let found = a.batch_search(&data.test, data.dims, k)?;
-                        anyhow::ensure!(
-                            found.len() == data.n_test(),
-                            "batch_search returned {} rows",
-                            found.len()
-                        );
-                        Ok(t0.elapsed().as_secs_f64())
-                    })
-                });
-            tick();
-            match outcome {
-                Outcome::Done(secs) => r.qps_batch_repeats.extend(per_second(nq, secs)),
-                other => {
-                    r.error = other.error_text("batch query pass");
-                    break;
+        for (threads, pool) in &self.pools.batch {
+            let mut point = ThreadScaling {
+                threads: *threads,
+                qps: None,
+                qps_repeats: Vec::new(),
+            };
+            for _ in 0..self.sweep.repeats {
+                let (a, data, pool) = (adapter.clone(), ds.clone(), pool.clone());
+                let outcome =
+                    self.steps
+                        .run("batch", self.sweep.query_timeout_seconds, move || {
+                            pool.install(|| {
+                                let t0 = Instant::now();
+                                let found = a.batch_search(&data.test, data.dims, k)?;
+                                anyhow::ensure!(
+                                    found.len() == data.n_test(),
+                                    "batch_search returned {} rows",
+                                    found.len()
+                                );
+                                Ok(t0.elapsed().as_secs_f64())
+                            })
+                        });
+                tick();
+                match outcome {
+                    Outcome::Done(secs) => point.qps_repeats.extend(per_second(nq, secs)),
+                    other => {
+                        r.error =
+                            other.error_text(&format!("batch query pass on {threads} thread(s)"));
+                        break;
+                    }
                 }
+            }
+            point.qps = point.qps_repeats.iter().copied().reduce(f64::max);
+            if *threads == self.sweep.threads {
+                r.qps_batch_repeats = point.qps_repeats.clone();
+            }
+            r.batch_scaling.push(point);
+            if r.error.is_some() {
+                break;
             }
         }
     }

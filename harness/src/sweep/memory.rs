@@ -120,7 +120,8 @@ impl MemoryReport {
     }
 }
 
-/// Bytes per vector, three ways, each `null` when not measured.
+/// Bytes per vector, four ways, each `null` when not measured (never 0 for
+/// "not measured").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct BytesPerVector {
     /// The index's own RAM accounting / n.
@@ -129,6 +130,10 @@ pub struct BytesPerVector {
     pub disk: Option<f64>,
     /// Process `RssAnon` growth during the build / n.
     pub rss: Option<f64>,
+    /// Peak RSS growth during the build (`VmHWM` after − `VmRSS` before) / n;
+    /// `null` when the peak could not be measured.
+    #[serde(default)]
+    pub peak: Option<f64>,
 }
 
 impl BytesPerVector {
@@ -139,6 +144,7 @@ impl BytesPerVector {
             index: per(m.index_components.map(|c| c.ram_total as f64)),
             disk: per(m.disk_bytes.map(|b| b as f64)),
             rss: per(m.rss_anon_growth_bytes.map(|b| b as f64)),
+            peak: per(m.rss_peak_growth_bytes.map(|b| b as f64)),
         }
     }
 }

@@ -28,7 +28,9 @@
 //! | `assemble.rs` | putting a result document together: shared fields, build figures, recall |
 //! | `progress.rs` | progress bars and the line printed per run |
 //! | `shard.rs` | `--shard I/N`: build sets, cost, the balanced split, shard markers |
-//! | `summary.rs` | the end-of-sweep table (`summary.md`) |
+//! | `summary.rs` | the end-of-sweep table (`summary.md`): failed runs counted first, then the ratio table |
+//! | `ratios.rs` | QPS ratios between engines at equal recall (interpolated on each frontier), median and range over repeats |
+//! | `noise.rs` | load average and CPU steal around each run's timed passes |
 //! | `cli.rs` | `omenbench run` |
 
 pub mod adapter;
@@ -43,7 +45,9 @@ pub mod machine;
 mod measure;
 pub mod memory;
 pub mod metrics;
+pub mod noise;
 mod progress;
+pub mod ratios;
 pub mod results;
 pub mod runner;
 pub mod shard;

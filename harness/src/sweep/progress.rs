@@ -91,18 +91,21 @@ pub(crate) fn run_line(r: &RunResult) -> String {
             fmt_params(&r.build_params)
         ),
         None => format!(
-            "{} {} n={} {} | {}: recall@10 {} qps1 {:.0} batch {:.0} build {:.0} vec/s",
+            "{} {} n={} {} | {}: recall@10 {} qps1 {} batch {} build {} vec/s",
             r.algorithm,
             r.dataset,
             r.n,
             fmt_params(&r.build_params),
             r.query_params.as_ref().map(fmt_params).unwrap_or_default(),
-            r.recall_at_10
-                .or(r.recall_at_1)
-                .map_or("-".to_string(), |x| format!("{x:.4}")),
-            r.qps_single_thread.unwrap_or(0.0),
-            r.qps_batch.unwrap_or(0.0),
-            r.build_vectors_per_second.unwrap_or(0.0),
+            figure(r.recall_at_10.or(r.recall_at_1), 4),
+            figure(r.qps_single_thread, 0),
+            figure(r.qps_batch, 0),
+            figure(r.build_vectors_per_second, 0),
         ),
     }
+}
+
+/// A figure with `digits` decimals, `-` when not measured.
+fn figure(x: Option<f64>, digits: usize) -> String {
+    x.map_or("-".to_string(), |v| format!("{v:.digits$}"))
 }

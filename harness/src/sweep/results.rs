@@ -16,6 +16,7 @@ use super::adapter::{Params, SelfMeasuredBuild, SelfMeasuredQueries};
 use super::machine::Machine;
 use super::memory::{BytesPerVector, MemoryReport};
 use super::metrics::Latency;
+use super::noise::NoiseRecord;
 use super::shard::Shard;
 
 /// Version of the result schema; bumped on any incompatible change.
@@ -30,6 +31,17 @@ pub struct BuildTiming {
     pub seconds: f64,
     /// n / seconds.
     pub vectors_per_second: Option<f64>,
+}
+
+/// Batch QPS at one thread count (a point of the scaling curve).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadScaling {
+    /// Threads the batch passes ran on.
+    pub threads: usize,
+    /// Best pass.
+    pub qps: Option<f64>,
+    /// Every pass, in order.
+    pub qps_repeats: Vec<f64>,
 }
 
 /// One run's result document.
@@ -149,6 +161,15 @@ pub struct RunResult {
     /// this field existed).
     #[serde(default)]
     pub shard: Option<Shard>,
+    /// Batch QPS at every configured thread count, ascending (`threads` as
+    /// a list); the last is `qps_batch`. Empty for out-of-process runs,
+    /// whose worker times its own batch passes on all threads.
+    #[serde(default)]
+    pub batch_scaling: Vec<ThreadScaling>,
+    /// The machine's load average and CPU steal around the timed passes
+    /// (`null` in documents written before it was recorded).
+    #[serde(default)]
+    pub noise: Option<NoiseRecord>,
 }
 
 fn in_process() -> String {

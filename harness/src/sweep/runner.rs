@@ -22,6 +22,7 @@ use super::config::{AlgorithmPlan, Sweep};
 use super::guard::LiveSteps;
 use super::machine;
 use super::measure::{BuildOutcome, Measurer, Pools};
+use super::noise::{self, LoadSample, NoiseRecord};
 use super::progress::{run_line, Progress};
 use super::results::{ResultWriter, RunResult};
 use super::shard::{self, BuildSetId, ShardPlan};
@@ -98,7 +99,7 @@ pub fn run_sweep_part(
         stamp,
         measure: Measurer {
             sweep,
-            pools: Pools::new(sweep.threads)?,
+            pools: Pools::new(sweep.threads, &sweep.batch_threads)?,
             steps: LiveSteps::default(),
             progress: Progress::new(opts.quiet, total as u64),
         },
@@ -378,6 +379,9 @@ impl Runner<'_> {
             r.error = Some("index still in use by an abandoned (timed-out) query pass".to_string());
             return self.out.emit(r, None, progress);
         };
+        // Out-of-process workers run their passes when given the query
+        // parameters: the noise record spans both steps.
+        let before = LoadSample::now();
         if let Err(e) = adapter.set_query_params(run.query_params) {
             r.error = Some(format!("setting query parameters failed: {e:#}"));
             return self.out.emit(r, None, progress);
@@ -385,6 +389,11 @@ impl Runner<'_> {
         let neighbors = self
             .measure
             .queries(run.ds, &b.adapter, &mut r, run.query_params);
+        r.noise = Some(NoiseRecord::between(
+            before,
+            LoadSample::now(),
+            noise::cores(),
+        ));
         self.out.emit(r, neighbors.as_deref(), progress)
     }
 }

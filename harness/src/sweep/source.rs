@@ -34,6 +34,12 @@ pub fn data_plan(sweep: &super::config::Sweep) -> crate::data::prepare::DataPlan
     }
 }
 
+/// Checks, without loading it, that `spec` names a dataset whose files are
+/// there and readable ([`crate::data::Resolver::check`]).
+pub fn check(spec: &str) -> anyhow::Result<()> {
+    crate::data::Resolver::from_env().check(spec)
+}
+
 /// Whether `spec` names files rather than a registry entry.
 pub fn is_path_spec(spec: &str) -> bool {
     spec.contains('/')

@@ -53,7 +53,10 @@ pub fn best_run<'a>(runs: &[&'a RunResult]) -> Option<&'a RunResult> {
     })
 }
 
-/// A Markdown table of `results` (in sweep order), one row per group.
+/// A Markdown table of `results` (in sweep order), one row per group,
+/// led by a count of the failed runs when any failed and by the QPS ratios
+/// at equal recall ([`super::ratios`]) when two or more engines ran. Runs
+/// timed on a machine loaded above its core count are marked `(loaded)`.
 pub fn table(results: &[RunResult]) -> String {
     let mut groups: Vec<(String, Vec<&RunResult>)> = Vec::new();
     for r in results {
@@ -72,14 +75,25 @@ pub fn table(results: &[RunResult]) -> String {
     // Reopen columns only when some run reopened a disk-backed index.
     let reopen = results.iter().any(|r| r.open_seconds.is_some());
     let mut out = String::new();
+    let failed = results.iter().filter(|r| r.error.is_some()).count();
+    if failed > 0 {
+        let _ = writeln!(
+            out,
+            "**{failed} of {} runs failed** (their `error` says why).\n",
+            results.len()
+        );
+    }
+    out.push_str(&super::ratios::markdown(&super::ratios::ratio_tables(
+        results,
+    )));
     let _ = writeln!(
         out,
-        "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread | QPS batch | build vec/s | B/vec index | B/vec RSS |{}",
+        "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread | QPS batch | build vec/s | B/vec index | B/vec RSS | B/vec peak |{}",
         if reopen { " open s | RSS after open MiB |" } else { "" }
     );
     let _ = writeln!(
         out,
-        "|---|---|---|---|---|---|---|---|---|---|---|{}",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|{}",
         if reopen { "---|---|" } else { "" }
     );
     for (_, runs) in &groups {
@@ -92,7 +106,7 @@ pub fn table(results: &[RunResult]) -> String {
             let err: String = err.chars().take(80).collect();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | error: {} | | | | | | |{}",
+                "| {} | {} | {} | {} | error: {} | | | | | | | |{}",
                 first.dataset_spec,
                 first.n,
                 first.algorithm,
@@ -104,16 +118,20 @@ pub fn table(results: &[RunResult]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} |{}",
+            "| {} | {} | {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} |{}",
             r.dataset_spec,
             r.n,
             r.algorithm,
             params(&r.build_params),
             r.query_params.as_ref().map_or("–".to_string(), params),
-            if r.rebuilt_for_query_params {
-                " (rebuilt)"
-            } else {
-                ""
+            match (
+                r.rebuilt_for_query_params,
+                r.noise.is_some_and(|n| n.loaded),
+            ) {
+                (false, false) => "",
+                (true, false) => " (rebuilt)",
+                (false, true) => " (loaded)",
+                (true, true) => " (rebuilt, loaded)",
             },
             num(recall_of(r), 4),
             num(r.qps_single_thread, 0),
@@ -121,6 +139,7 @@ pub fn table(results: &[RunResult]) -> String {
             num(r.build_vectors_per_second, 0),
             num(r.bytes_per_vector.index, 0),
             num(r.bytes_per_vector.rss, 0),
+            num(r.bytes_per_vector.peak, 0),
             if reopen {
                 format!(
                     " {} | {} |",
@@ -177,6 +196,14 @@ mod tests {
         failed.error = Some("boom".into());
         let t = table(&[plain, disk, failed]);
         let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "**1 of 3 runs failed** (their `error` says why).");
+        // Two engines ran: the ratio table comes before the runs table.
+        assert!(t.contains("| omendb-hnsw-disk / hnsw_rs |"), "{t}");
+        let start = lines
+            .iter()
+            .position(|l| l.starts_with("| dataset |"))
+            .unwrap();
+        let lines = &lines[start..];
         assert!(lines[0].ends_with("| open s | RSS after open MiB |"), "{t}");
         let cols = |l: &str| l.matches('|').count();
         assert!(lines.iter().all(|l| cols(l) == cols(lines[0])), "{t}");
@@ -237,6 +264,8 @@ mod tests {
             rss_growth_on_open_bytes: None,
             rss_anon_growth_on_open_bytes: None,
             shard: None,
+            noise: None,
+            batch_scaling: Vec::new(),
         }
     }
 }

@@ -101,6 +101,7 @@ pub fn run(
             index: index_bytes,
             disk: None,
             rss: Some(bytes * (180.0 + scale)),
+            peak: None,
         },
         memory: MemoryReport::default(),
         neighbors_file: None,
@@ -127,6 +128,8 @@ pub fn run(
         rss_growth_on_open_bytes: None,
         rss_anon_growth_on_open_bytes: None,
         shard: None,
+        noise: None,
+        batch_scaling: Vec::new(),
     }
 }
 

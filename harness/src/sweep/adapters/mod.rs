@@ -3,8 +3,8 @@
 //! | name | file | build params | query params |
 //! |---|---|---|---|
 //! | `omendb-flat` | `omendb_flat.rs` | – | – |
-//! | `omendb-hnsw` | `omendb_hnsw.rs` | `m`, `ef_construction`, `seed` | `ef` |
-//! | `omendb-hnsw-disk` | `omendb_hnsw_disk.rs` | `m`, `ef_construction`, `seed` | `ef` (built into a directory, closed, reopened read-only) |
+//! | `omendb-hnsw` | `omendb_hnsw.rs` | `m`, `ef_construction`, `seed`, `single_insert` | `ef` |
+//! | `omendb-hnsw-disk` | `omendb_hnsw_disk.rs` | `m`, `ef_construction`, `seed`, `single_insert` | `ef` (built into a directory, closed, reopened read-only) |
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
 //! | `omendb-hnsw-pq-disk` | `omendb_hnsw_pq_disk.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
@@ -14,6 +14,10 @@
 //! | `faiss-hnsw` | `python.rs` + `harness/adapters/faiss_hnsw.py` (Python worker) | `m`, `ef_construction` | `ef` |
 //! | `faiss-ivfpq` | `python.rs` + `harness/adapters/faiss_ivfpq.py` (Python worker) | `nlist`, `pq_m`, `nbits`, `refine` | `nprobe`, `k_factor` |
 //! | `omendb-python` | `python.rs` + `harness/adapters/omendb_python.py` (Python worker; the wheel from `python/`, `scripts/python-wheel.sh --release`) | `m`, `ef_construction`, `seed` | `ef` |
+//!
+//! `single_insert` (optional, 0 or 1) makes the build one `add` per vector
+//! instead of one `add_batch` (the gate's incremental cases); the PQ kinds
+//! train their quantizer on the first batch, so they have no such mode.
 //!
 //! The Python workers run out of process (`process: "python"` in results);
 //! `python.rs` documents their JSON-lines protocol and environment. Engines
@@ -50,6 +54,10 @@ pub struct ParamSpec {
     pub min: usize,
     /// Largest accepted value.
     pub max: usize,
+    /// Left out of a parameter set when a config does not give it (so
+    /// results and their comparisons stay as they were before it existed);
+    /// the adapter then behaves as for `default`.
+    pub optional: bool,
 }
 
 impl ParamSpec {
@@ -60,9 +68,30 @@ impl ParamSpec {
             default,
             min,
             max,
+            optional: false,
+        }
+    }
+
+    /// A parameter accepting `min..=max`, absent from the parameter set
+    /// when not given (the adapter then behaves as for `min`).
+    pub const fn optional(name: &'static str, min: usize, max: usize) -> Self {
+        ParamSpec {
+            name,
+            default: min,
+            min,
+            max,
+            optional: true,
         }
     }
 }
+
+/// Build parameter of the OmenDB kinds that can insert one vector at a
+/// time: 1 = one `add` call per vector, in row order, on one thread (an
+/// incremental build); 0 or absent = one `add_batch` call (a bulk load).
+pub const SINGLE_INSERT: &str = "single_insert";
+
+/// The [`SINGLE_INSERT`] parameter's spec.
+pub const SINGLE_INSERT_PARAM: ParamSpec = ParamSpec::optional(SINGLE_INSERT, 0, 1);
 
 /// What an adapter factory is given.
 #[derive(Debug, Clone, Copy)]

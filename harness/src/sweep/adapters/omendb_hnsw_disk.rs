@@ -7,8 +7,8 @@
 use omendb::HnswParams;
 use omendb::{DiskIndex, Durability, OpenOptions};
 
-use super::omendb_shared::OmendbDiskAdapter;
-use super::{param, AlgorithmSpec, BuildContext, ParamSpec};
+use super::omendb_shared::{Insert, OmendbDiskAdapter};
+use super::{param, AlgorithmSpec, BuildContext, ParamSpec, SINGLE_INSERT_PARAM};
 use crate::sweep::adapter::Adapter;
 
 /// Registry entry.
@@ -18,6 +18,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
         ParamSpec::new("m", 16, 2, 256),
         ParamSpec::new("ef_construction", 200, 1, 100_000),
         ParamSpec::new("seed", 42, 0, usize::MAX),
+        SINGLE_INSERT_PARAM,
     ],
     query_params: &[ParamSpec::new("ef", 64, 1, 100_000)],
     make: &make,
@@ -31,13 +32,18 @@ fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
         ..Default::default()
     };
     let (dims, metric) = (ctx.dims, ctx.metric);
-    Ok(OmendbDiskAdapter::boxed(SPEC.name, move |dir| {
-        DiskIndex::create(
-            dir,
-            dims,
-            metric,
-            params,
-            OpenOptions::with_durability(Durability::Never),
-        )
-    }))
+    let insert = Insert::from_params(ctx.build_params)?;
+    Ok(OmendbDiskAdapter::boxed_with(
+        SPEC.name,
+        move |dir| {
+            DiskIndex::create(
+                dir,
+                dims,
+                metric,
+                params,
+                OpenOptions::with_durability(Durability::Never),
+            )
+        },
+        insert,
+    ))
 }

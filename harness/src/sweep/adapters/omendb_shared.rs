@@ -11,22 +11,81 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use omendb::{DiskIndex, OpenOptions};
 use omendb::{Index, MemoryUsage, SearchParams};
 
+use super::{param, SINGLE_INSERT};
 use crate::sweep::adapter::{Adapter, Params, ReopenStats};
+
+/// How a build puts the train vectors into the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Insert {
+    /// One `add_batch` call with every vector (a bulk load, all cores).
+    #[default]
+    Batch,
+    /// One `add` call per vector, in row order, on the calling thread.
+    OneByOne,
+}
+
+impl Insert {
+    /// The mode a build-parameter set asks for ([`SINGLE_INSERT`]; a batch
+    /// when absent).
+    pub fn from_params(params: &Params) -> anyhow::Result<Insert> {
+        if !params.contains_key(SINGLE_INSERT) {
+            return Ok(Insert::Batch);
+        }
+        Ok(match param(params, SINGLE_INSERT)? {
+            0 => Insert::Batch,
+            _ => Insert::OneByOne,
+        })
+    }
+
+    /// Inserts every row of `train` (`dims` wide), ids = row numbers, and
+    /// checks the index then holds them all.
+    fn insert(self, index: &dyn Index, train: &[f32], dims: usize) -> anyhow::Result<()> {
+        let before = index.len();
+        match self {
+            Insert::Batch => index.add_batch(&train_ids(train, dims), train)?,
+            Insert::OneByOne => {
+                for (row, v) in train.chunks_exact(dims).enumerate() {
+                    index
+                        .add(row as u64, v)
+                        .map_err(|e| anyhow::anyhow!("adding train vector {row}: {e}"))?;
+                }
+            }
+        }
+        let n = train.len() / dims;
+        anyhow::ensure!(
+            index.len() == before + n,
+            "the index holds {} vectors after inserting {n}",
+            index.len()
+        );
+        Ok(())
+    }
+}
 
 /// An OmenDB index behind the harness trait.
 pub struct OmendbAdapter {
     name: &'static str,
     index: Box<dyn Index>,
     search: SearchParams,
+    insert: Insert,
 }
 
 impl OmendbAdapter {
-    /// Wraps `index` as the algorithm called `name`.
+    /// Wraps `index` as the algorithm called `name`, bulk-loaded.
     pub fn boxed(name: &'static str, index: impl Index + 'static) -> Box<dyn Adapter> {
+        Self::boxed_with(name, index, Insert::Batch)
+    }
+
+    /// Wraps `index` as the algorithm called `name`, built by `insert`.
+    pub fn boxed_with(
+        name: &'static str,
+        index: impl Index + 'static,
+        insert: Insert,
+    ) -> Box<dyn Adapter> {
         Box::new(OmendbAdapter {
             name,
             index: Box::new(index),
             search: SearchParams::default(),
+            insert,
         })
     }
 }
@@ -78,8 +137,7 @@ impl Adapter for OmendbAdapter {
     }
 
     fn build(&mut self, train: &[f32], dims: usize, _threads: usize) -> anyhow::Result<()> {
-        self.index.add_batch(&train_ids(train, dims), train)?;
-        Ok(())
+        self.insert.insert(self.index.as_ref(), train, dims)
     }
 
     fn set_query_params(&mut self, params: &Params) -> anyhow::Result<()> {
@@ -121,14 +179,24 @@ pub struct OmendbDiskAdapter {
     index: Option<DiskIndex>,
     search: SearchParams,
     reopen: Option<ReopenStats>,
+    insert: Insert,
 }
 
 impl OmendbDiskAdapter {
     /// The algorithm called `name`, whose index `create` makes in an empty
-    /// directory (with the durability a bulk load wants).
+    /// directory (with the durability a bulk load wants), bulk-loaded.
     pub fn boxed(
         name: &'static str,
         create: impl Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync + 'static,
+    ) -> Box<dyn Adapter> {
+        Self::boxed_with(name, create, Insert::Batch)
+    }
+
+    /// As [`boxed`](Self::boxed), built by `insert`.
+    pub fn boxed_with(
+        name: &'static str,
+        create: impl Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync + 'static,
+        insert: Insert,
     ) -> Box<dyn Adapter> {
         let dir = std::env::temp_dir().join(format!(
             "omenbench-{name}-{}-{}",
@@ -142,6 +210,7 @@ impl OmendbDiskAdapter {
             index: None,
             search: SearchParams::default(),
             reopen: None,
+            insert,
         })
     }
 
@@ -162,7 +231,7 @@ impl Adapter for OmendbDiskAdapter {
         self.reopen = None;
         let _ = std::fs::remove_dir_all(&self.dir);
         let index = (self.create)(&self.dir)?;
-        index.add_batch(&train_ids(train, dims), train)?;
+        self.insert.insert(&index, train, dims)?;
         index.close()?;
         let dir = &self.dir;
         let (reopened, stats) =
