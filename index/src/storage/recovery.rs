@@ -123,15 +123,10 @@ impl DiskIndex {
     pub fn open(dir: impl AsRef<Path>, opts: OpenOptions) -> Result<Self> {
         let t0 = Instant::now();
         let d = IndexDir::new(dir.as_ref());
-        // No index here: say so before a lock file is left behind.
-        if !d.manifest().exists() {
-            return Err(Error::io(
-                d.manifest(),
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no index in this directory (it has no MANIFEST)",
-                ),
-            ));
+        // No index here: say so (with the OS's own error, e.g. ENOENT)
+        // before a lock file is left behind.
+        if let Err(e) = std::fs::metadata(d.manifest()) {
+            return Err(Error::io(&d.manifest(), e));
         }
         let lock = DirLock::acquire(&d.lock(), &d.root, !opts.read_only)?;
         let manifest = Manifest::decode(&read_file(&d.manifest())?, &d.manifest())?;
