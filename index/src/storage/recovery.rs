@@ -126,7 +126,7 @@ impl DiskIndex {
         // No index here: say so (with the OS's own error, e.g. ENOENT)
         // before a lock file is left behind.
         if let Err(e) = std::fs::metadata(d.manifest()) {
-            return Err(Error::io(&d.manifest(), e));
+            return Err(Error::io(d.manifest(), e));
         }
         let lock = DirLock::acquire(&d.lock(), &d.root, !opts.read_only)?;
         let manifest = Manifest::decode(&read_file(&d.manifest())?, &d.manifest())?;
