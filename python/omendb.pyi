@@ -23,7 +23,7 @@ once.
 
 from os import PathLike
 from types import TracebackType
-from typing import Literal, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, Literal, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -181,6 +181,18 @@ class Index:
     def path(self) -> Optional[str]:
         """The directory of a disk index, ``None`` in RAM or once closed."""
     @property
+    def recovery(self) -> Optional[Dict[str, Any]]:
+        """What opening a disk index found (``None`` in RAM): ``generation``,
+        ``checkpoint_nodes``, ``replayed``, ``torn_tail``,
+        ``lost_synced_bytes`` (``None``, or how many synced log bytes were
+        missing: acknowledged writes lost; ``open(strict=True)`` refuses
+        instead), ``stale_log_discarded``, ``open_seconds``."""
+    @property
+    def checkpoint_error(self) -> Optional[str]:
+        """Why writes are refused (``StorageError``) after a checkpoint or a
+        log sync failed; ``None`` otherwise. A checkpoint that succeeds
+        clears it."""
+    @property
     def read_only(self) -> bool:
         """Whether writes are refused (opened with ``read_only=True``)."""
     @property
@@ -197,10 +209,14 @@ def open(
     read_only: bool = False,
     durability: Optional[_Durability] = None,
     verify_vectors: bool = True,
+    strict: bool = False,
 ) -> Index:
     """Opens the index directory ``path``: checks its checksums, maps its
     vectors and replays its log. ``read_only`` writes nothing and refuses
     writes (``ReadOnlyError``); ``verify_vectors`` checks the vector rows
-    against their checksums. A damaged directory raises
+    against their checksums. A log that ends before the point it was known
+    synced (acknowledged writes missing) opens without them and says so in
+    ``Index.recovery["lost_synced_bytes"]``; ``strict`` refuses it
+    (``CorruptIndexError``) instead. A damaged directory raises
     ``CorruptIndexError``; one open elsewhere for writing,
     ``IndexLockedError``."""

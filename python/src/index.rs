@@ -118,14 +118,7 @@ fn build(dims: usize, metric: Metric, kind: &str, b: &Build) -> omendb::Result<E
 }
 
 /// Opens the index directory at `path` (see `omendb.open`).
-pub fn open_dir(
-    py: Python<'_>,
-    path: PathBuf,
-    read_only: bool,
-    durability: omendb::Durability,
-    verify_vectors: bool,
-) -> PyResult<Index> {
-    let opts = options::open_options(read_only, durability, verify_vectors);
+pub fn open_dir(py: Python<'_>, path: PathBuf, opts: omendb::OpenOptions) -> PyResult<Index> {
     let disk = py.detach(|| DiskIndex::open(&path, opts)).map_err(to_py)?;
     Ok(Index::wrap(Engine::Disk(Box::new(disk))))
 }
@@ -389,6 +382,43 @@ impl Index {
             .read()
             .as_ref()
             .and_then(|e| e.path().map(|p| p.display().to_string()))
+    }
+
+    /// What opening a disk index found (`None` in RAM): a dict with
+    /// `generation`, `checkpoint_nodes`, `replayed`, `torn_tail` (bool),
+    /// `lost_synced_bytes` (`None`, or how many synced log bytes were
+    /// missing: acknowledged writes lost), `stale_log_discarded`,
+    /// `open_seconds`.
+    #[getter]
+    fn recovery<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let guard = self.engine()?;
+        let Some(Engine::Disk(d)) = guard.as_ref() else {
+            return Ok(None);
+        };
+        let r = d.recovery_report();
+        let out = PyDict::new(py);
+        out.set_item("generation", r.generation)?;
+        out.set_item("checkpoint_nodes", r.checkpoint_nodes)?;
+        out.set_item("replayed", r.replayed)?;
+        out.set_item("torn_tail", r.torn_tail.is_some())?;
+        out.set_item(
+            "lost_synced_bytes",
+            r.lost_synced_tail.map(|l| l.synced_bytes - l.valid_bytes),
+        )?;
+        out.set_item("stale_log_discarded", r.stale_log_discarded)?;
+        out.set_item("open_seconds", r.open_time.as_secs_f64())?;
+        Ok(Some(out))
+    }
+
+    /// Why writes are refused, when a checkpoint or a log sync failed
+    /// (`None` otherwise, and in RAM): a checkpoint that succeeds clears it.
+    #[getter]
+    fn checkpoint_error(&self) -> PyResult<Option<String>> {
+        let guard = self.engine()?;
+        Ok(match guard.as_ref() {
+            Some(Engine::Disk(d)) => d.checkpoint_error(),
+            _ => None,
+        })
     }
 
     /// Whether writes are refused (a disk index opened read-only).

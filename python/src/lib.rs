@@ -27,19 +27,24 @@ use pyo3::prelude::*;
 
 /// Opens the index directory at `path`.
 #[pyfunction]
-#[pyo3(signature = (path, read_only = false, durability = None, verify_vectors = true))]
+#[pyo3(signature = (path, read_only = false, durability = None, verify_vectors = true, strict = false))]
 fn open(
     py: Python<'_>,
     path: PathBuf,
     read_only: bool,
     durability: Option<&Bound<'_, PyAny>>,
     verify_vectors: bool,
+    strict: bool,
 ) -> PyResult<index::Index> {
     let durability = match durability {
         Some(d) => options::durability(d)?,
         None => omendb::Durability::default(),
     };
-    index::open_dir(py, path, read_only, durability, verify_vectors)
+    let opts = omendb::OpenOptions {
+        strict,
+        ..options::open_options(read_only, durability, verify_vectors)
+    };
+    index::open_dir(py, path, opts)
 }
 
 /// The `omendb` module.

@@ -118,3 +118,37 @@ def test_two_indexes_at_once(tmp_path):
     assert len(a) == 800 and len(b) == 800 and a.dims == 8 and b.dims == 12
     b.close()
     assert len(a) == 800, "closing one leaves the other open"
+
+
+def test_lost_synced_records_are_reported_and_refused_when_strict(tmp_path):
+    """A process that dies without closing (os._exit: no checkpoint), then
+    a log cut at a record boundary: the last acknowledged add is gone, and
+    the open says so (recovery) or refuses (strict)."""
+    import subprocess
+    import sys
+
+    d, path = 4, tmp_path / "idx"
+    script = (
+        "import os, numpy as np, omendb\n"
+        f"index = omendb.Index.create({str(path)!r}, {d}, durability='every-op')\n"
+        f"rows = np.arange(20 * {d}, dtype=np.float32).reshape(20, {d})\n"
+        "for i in range(20):\n"
+        "    index.add(rows[i : i + 1])\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    wal = path / "wal.log"
+    # One add of one row is one log record: framing, op, count, id, floats.
+    record = 12 + 1 + 4 + 8 + 4 * d
+    with open(wal, "r+b") as f:
+        f.truncate(os.path.getsize(wal) - record)
+    with pytest.raises(omendb.CorruptIndexError, match="acknowledged writes are missing"):
+        omendb.open(path, strict=True)
+    index = omendb.open(path)
+    assert index.recovery["lost_synced_bytes"] == record
+    assert index.recovery["replayed"] == 19 and len(index) == 19
+    assert index.checkpoint_error is None
+    index.close()
+    with omendb.open(path, strict=True) as again:
+        assert again.recovery["lost_synced_bytes"] is None and len(again) == 19
+    assert omendb.Index(4).recovery is None

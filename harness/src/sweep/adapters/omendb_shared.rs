@@ -234,8 +234,13 @@ impl Adapter for OmendbDiskAdapter {
         self.insert.insert(&index, train, dims)?;
         index.close()?;
         let dir = &self.dir;
-        let (reopened, stats) =
-            ReopenStats::measure(|| Ok(DiskIndex::open(dir, OpenOptions::read_only())?))?;
+        // Strict: a reopen that finds synced log records missing is an
+        // error in the results, never a quietly smaller index.
+        let opts = OpenOptions {
+            strict: true,
+            ..OpenOptions::read_only()
+        };
+        let (reopened, stats) = ReopenStats::measure(|| Ok(DiskIndex::open(dir, opts)?))?;
         self.index = Some(reopened);
         self.reopen = Some(stats);
         Ok(())
