@@ -424,3 +424,42 @@ fn lost_synced_records_are_told_from_a_torn_tail() {
     assert!(report.torn_tail.is_some() && report.lost_synced_tail.is_none());
     assert!(index.contains(19));
 }
+
+/// The sync mark (`wal.log.synced`) is a hint: damaged, truncated or
+/// missing, it makes the open check nothing, and never fails it.
+#[test]
+fn a_damaged_or_missing_sync_mark_only_weakens_the_check() {
+    let opts = OpenOptions {
+        checkpoint_on_close: false,
+        strict: true,
+        ..OpenOptions::with_durability(Durability::EveryOp)
+    };
+    for damage in ["flip", "truncate", "remove"] {
+        let dir = tempfile::tempdir().unwrap();
+        let index = DiskIndex::create(dir.path(), 4, Metric::L2, params(), opts).unwrap();
+        for i in 0..10u64 {
+            index.add(i, &[i as f32, 1.0, 2.0, 3.0]).unwrap();
+        }
+        drop(index);
+        let mark = dir.path().join("wal.log.synced");
+        let mut b = std::fs::read(&mark).unwrap();
+        match damage {
+            "flip" => {
+                b[9] ^= 0xFF;
+                std::fs::write(&mark, &b).unwrap();
+            }
+            "truncate" => std::fs::write(&mark, &b[..10]).unwrap(),
+            _ => std::fs::remove_file(&mark).unwrap(),
+        }
+        let index = DiskIndex::open(dir.path(), opts).unwrap();
+        assert!(
+            index.recovery_report().lost_synced_tail.is_none(),
+            "{damage}"
+        );
+        assert_eq!(index.len(), 10, "{damage}");
+        // The open rewrote the mark: the check is back for the next open.
+        index.add(10, &[0.5; 4]).unwrap();
+        drop(index);
+        assert_eq!(std::fs::read(&mark).unwrap().len(), 24, "{damage}");
+    }
+}
