@@ -129,14 +129,23 @@ fn check_case(dir: &Path, damaged: &Path, what: &str, states: &[BTreeSet<u64>]) 
         "{what}: opened a state no prefix of the writes produces"
     );
     assert_eq!(index.len(), live.len(), "{what}");
+    // A beam wider than the graph visits every node reachable on layer 0
+    // (and the engine keeps every node reachable), so a miss here is damage,
+    // never the approximation.
+    let beam = (BASE + 40) as usize + 1;
     for &id in &live {
+        assert_eq!(
+            index.hnsw().vector_of(id),
+            Some(vector_for(id)),
+            "{what}: id {id}"
+        );
         let hits = index
             .search(
                 &vector_for(id),
                 5,
                 &SearchParams {
-                    ef: 200,
-                    rerank: 200,
+                    ef: beam,
+                    rerank: beam,
                 },
             )
             .unwrap();

@@ -12,6 +12,7 @@
 //! (new nodes) happens only through `&mut Graph`, under the index's write lock.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use parking_lot::Mutex;
 
@@ -44,6 +45,10 @@ pub struct Graph {
     pub(super) entry: AtomicU64,
     pub(super) max0: usize,
     pub(super) max_upper: usize,
+    /// How many layer-0 lists name each node: counted from the links the
+    /// first time an insert needs them (a loaded graph that is only
+    /// searched never pays), then kept in step by every link change.
+    pub(super) in_degree0: OnceLock<Vec<AtomicU32>>,
 }
 
 impl Graph {
@@ -63,6 +68,7 @@ impl Graph {
             entry: AtomicU64::new(NO_ENTRY),
             max0: 2 * m,
             max_upper: m,
+            in_degree0: OnceLock::new(),
         }
     }
 
@@ -108,6 +114,9 @@ impl Graph {
             .extend((0..level * (1 + self.max_upper)).map(|_| AtomicU32::new(0)));
         self.locks.push(Mutex::new(()));
         self.deleted.push(AtomicBool::new(false));
+        if let Some(counts) = self.in_degree0.get_mut() {
+            counts.push(AtomicU32::new(0));
+        }
         Ok(node)
     }
 
@@ -174,6 +183,58 @@ impl Graph {
         slot[0].store(n as u32, Ordering::Release);
     }
 
+    /// Layer-0 in-degree of every node, counted from the links on first use.
+    fn in_degrees(&self) -> &[AtomicU32] {
+        self.in_degree0.get_or_init(|| {
+            let counts: Vec<AtomicU32> =
+                (0..self.node_count()).map(|_| AtomicU32::new(0)).collect();
+            for node in 0..self.node_count() as NodeId {
+                self.for_each_neighbor(node, 0, |n| {
+                    if let Some(c) = counts.get(n as usize) {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            counts
+        })
+    }
+
+    /// How many layer-0 lists name `node`.
+    pub fn in_degree(&self, node: NodeId) -> u32 {
+        self.in_degrees()[node as usize].load(Ordering::Relaxed)
+    }
+
+    /// Records a new layer-0 link to `node`.
+    pub fn count_link_to(&self, node: NodeId) {
+        self.in_degrees()[node as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a dropped layer-0 link to `node`, unless it is `node`'s last
+    /// one: returns `false` (and counts nothing) when dropping it would
+    /// leave `node` with no way in. The check and the count are one atomic
+    /// step, so two lists shrinking at once cannot both drop the last link.
+    pub fn try_uncount_link_to(&self, node: NodeId) -> bool {
+        self.in_degrees()[node as usize]
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                (c > 1).then(|| c - 1)
+            })
+            .is_ok()
+    }
+
+    /// Records a dropped layer-0 link to `node`, even its last.
+    pub fn uncount_link_to(&self, node: NodeId) {
+        let _ = self.in_degrees()[node as usize].fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            |c| c.checked_sub(1),
+        );
+    }
+
+    /// Counts in-degrees now, before links change (see [`Self::in_degree`]).
+    pub fn prepare_in_degrees(&self) {
+        self.in_degrees();
+    }
+
     /// The lock serialising writes to `node`'s links.
     #[inline]
     pub fn lock(&self, node: NodeId) -> parking_lot::MutexGuard<'_, ()> {
@@ -229,8 +290,10 @@ impl Graph {
         self.ids.capacity() * 8 + self.by_id.bytes()
     }
 
-    /// Bytes of per-node locks and deletion marks.
+    /// Bytes of per-node locks, deletion marks and in-degree counts.
     pub fn other_bytes(&self) -> usize {
-        self.locks.capacity() * std::mem::size_of::<Mutex<()>>() + self.deleted.capacity()
+        self.locks.capacity() * std::mem::size_of::<Mutex<()>>()
+            + self.deleted.capacity()
+            + self.in_degree0.get().map_or(0, |c| c.capacity() * 4)
     }
 }

@@ -185,6 +185,7 @@ impl HnswIndex {
     /// Phase two: links stored nodes, in parallel on the current rayon pool.
     pub(crate) fn link_all(&self, nodes: &[NodeId]) {
         let g = self.graph.read();
+        g.prepare_in_degrees();
         let linker = Linker {
             graph: &g,
             params: &self.params,
