@@ -158,6 +158,7 @@ pub fn run_case(
         out: out.join(sanitize(&case.name)),
         quiet: !progress,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let load = |_: &str, _: usize, _: Option<usize>, _: bool| Ok(ds.clone());
     let summary = run_sweep(&sweep, &load, &opts)?;
