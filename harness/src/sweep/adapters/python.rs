@@ -24,7 +24,12 @@
 //!    "build_params": {name: int}}` → `{"op": "built", "build_seconds",
 //!    "rss_growth_bytes" (the worker's own RSS growth during the build, or
 //!    null), "library" ("name version"), "params" (optional: the
-//!    build_params echoed back, recorded in results)}`. Engines brought in
+//!    build_params echoed back, recorded in results), "pid" (optional: the
+//!    worker's process id), "memory" (optional: `{"peak_reset", "before",
+//!    "after"}` with `{vm_rss, vm_hwm, rss_anon}` bytes from the worker's own
+//!    `/proc/self/status` around the build, peak mark reset first; the Rust
+//!    worker adds `index_components` and `disk_bytes`, and a `reopen`
+//!    record), see `sweep::worker::WorkerMemory`}`. Engines brought in
 //!    from a config get their parameters exactly as the config wrote them
 //!    (any JSON values), not just integers.
 //!    `train_f32` / `test_f32` are raw little-endian f32 row-major copies,
@@ -42,6 +47,11 @@
 //!    `ids_file` is given (large runs) the worker writes the ids there
 //!    instead, as raw little-endian i32, `n_queries × k`, −1 for none.
 //! 3. `{"op": "quit"}` → the worker exits.
+//!
+//! The Rust engines' worker (`omenbench worker`, `sweep/worker.rs`) speaks
+//! the same protocol with three additions: `query_params` in `build`
+//! (engines that fix `ef` at build), `batch_threads` in `query` (answered
+//! with `batch_scaling`), and an `open_loop` request.
 //!
 //! Any request may be answered `{"op": "error", "message"}` (a missing
 //! package, bad parameters); stdout lines that are not JSON objects are
