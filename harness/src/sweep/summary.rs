@@ -205,6 +205,21 @@ mod tests {
     }
 
     #[test]
+    fn qps_is_the_median_and_range_of_the_passes_and_memory_not_measured_is_a_dash() {
+        let mut r = run(20, 0.96, 3000.0);
+        r.qps_single_thread_repeats = vec![1000.0, 3000.0, 2000.0];
+        r.qps_single_thread_spread =
+            super::super::results::Spread::of(&r.qps_single_thread_repeats);
+        r.bytes_per_vector.rss = Some(700.0);
+        let t = table(&[r]);
+        let row = t.lines().last().unwrap();
+        assert!(row.contains("| 2000 (1000–3000) |"), "{row}");
+        // index and peak not measured: a dash, never 0.
+        assert!(row.ends_with("| – | 700 | – |"), "{row}");
+        assert!(t.contains("| index B/vec (own accounting) | RSS growth B/vec | peak RSS B/vec |"));
+    }
+
+    #[test]
     fn reopen_columns_appear_when_a_run_reopened() {
         let plain = run(10, 0.96, 9000.0);
         let mut disk = run(10, 0.96, 8000.0);
