@@ -30,6 +30,7 @@ fn sweep(ds: &Dataset, algorithms: &str, out: &Path) -> (PathBuf, Vec<(PathBuf, 
         out: out.to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     assert!(!summary.interrupted);

@@ -130,6 +130,10 @@ pub fn run(
         shard: None,
         noise: None,
         batch_scaling: Vec::new(),
+        qps_single_thread_spread: None,
+        qps_batch_spread: None,
+        passes: Vec::new(),
+        open_loop: Vec::new(),
     }
 }
 

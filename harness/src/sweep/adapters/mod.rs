@@ -26,6 +26,7 @@
 
 pub mod hnsw_rs;
 pub mod instant_distance;
+pub mod isolated;
 pub mod omendb_flat;
 pub mod omendb_hnsw;
 pub mod omendb_hnsw_disk;
@@ -37,6 +38,7 @@ pub mod python;
 #[cfg(feature = "usearch")]
 pub mod usearch;
 pub mod worker_files;
+pub mod worker_reply;
 
 use omendb::Metric;
 
