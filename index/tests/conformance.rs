@@ -10,10 +10,12 @@ mod common;
 use std::path::Path;
 
 use common::{clustered, ground_truth, recall};
-use omendb::test_support::{hnsw_on_mapped_vectors, hnsw_pq_on_mapped_vectors};
+use omendb::test_support::{
+    hnsw_on_mapped_vectors, hnsw_pq_on_mapped_vectors, hnsw_sq8_on_mapped_vectors,
+};
 use omendb::{
-    DiskIndex, Error, FlatIndex, HnswIndex, HnswParams, HnswPqIndex, HnswPqParams, Index, Metric,
-    Neighbor, OpenOptions, PqParams, SearchParams,
+    DiskIndex, Error, FlatIndex, HnswIndex, HnswParams, HnswPqIndex, HnswPqParams, HnswSq8Index,
+    HnswSq8Params, Index, Metric, Neighbor, OpenOptions, PqParams, SearchParams, Sq8Params,
 };
 
 const D: usize = 16;
@@ -37,6 +39,13 @@ fn pq_params() -> HnswPqParams {
     }
 }
 
+fn sq8_params() -> HnswSq8Params {
+    HnswSq8Params {
+        hnsw: hnsw_params(),
+        sq8: Sq8Params::default(),
+    }
+}
+
 /// Makes an empty index of a kind in a directory, for a metric.
 type Make = fn(&Path, Metric) -> Box<dyn Index>;
 /// Reopens the index kept in a directory.
@@ -57,6 +66,8 @@ fn kinds() -> Vec<Kind> {
     let exact = SearchParams::default();
     let graph = SearchParams::with_ef(64);
     let pq = SearchParams { ef: 64, rerank: 60 };
+    // SQ8 with its default re-rank depth (the whole beam).
+    let sq8 = SearchParams::with_ef(64);
     vec![
         Kind {
             name: "flat",
@@ -100,6 +111,23 @@ fn kinds() -> Vec<Kind> {
             min_recall: 0.9,
         },
         Kind {
+            name: "hnsw-sq8",
+            make: |_, m| Box::new(HnswSq8Index::new(D, m, sq8_params()).unwrap()),
+            reopen: None,
+            params: sq8,
+            min_recall: 0.95,
+        },
+        Kind {
+            name: "hnsw-sq8 on mapped vectors",
+            make: |dir, m| {
+                let p = dir.join("vectors.omv");
+                Box::new(hnsw_sq8_on_mapped_vectors(&p, D, m, sq8_params()).unwrap())
+            },
+            reopen: None,
+            params: sq8,
+            min_recall: 0.95,
+        },
+        Kind {
             name: "disk hnsw",
             make: |dir, m| {
                 Box::new(
@@ -118,6 +146,17 @@ fn kinds() -> Vec<Kind> {
             reopen: Some(|dir| Box::new(DiskIndex::open(dir, OpenOptions::default()).unwrap())),
             params: pq,
             min_recall: 0.9,
+        },
+        Kind {
+            name: "disk hnsw-sq8",
+            make: |dir, m| {
+                Box::new(
+                    DiskIndex::create(dir, D, m, sq8_params(), OpenOptions::default()).unwrap(),
+                )
+            },
+            reopen: Some(|dir| Box::new(DiskIndex::open(dir, OpenOptions::default()).unwrap())),
+            params: sq8,
+            min_recall: 0.95,
         },
     ]
 }
