@@ -9,7 +9,9 @@
 //! | [`IntKernels::l2`] | `Σ (q − c)²` | `[`[`L2_QUERY_MIN`]`, `[`L2_QUERY_MAX`]`]` |
 //! | [`IntKernels::dot`] | `Σ q · c` | `[−`[`DOT_QUERY_MAX`]`, `[`DOT_QUERY_MAX`]`]` |
 //!
-//! With those ranges and at most [`MAX_DIMS`] lanes no sum leaves `i32`.
+//! With those ranges and at most [`MAX_DIMS`] lanes no sum leaves `i32`
+//! (outside them the sums wrap, on every instruction set alike; nothing
+//! panics).
 //! Codes are widened to 16 bits before they meet the query (AVX2
 //! `vpmovzxbw` + `vpmaddwd`; AVX-512 VNNI `vpdpwssd`): `vpmaddubsw`, the
 //! one-instruction `u8 × i8` product, saturates its 16-bit pair sums as
@@ -140,7 +142,16 @@ pub fn dot_reference(q: &[i16], c: &[u8]) -> i64 {
         .sum()
 }
 
-/// Portable `Σ (q − c)²`; LLVM vectorises the independent lanes.
+/// `(q − c)²` as the SIMD kernels form it: the difference in 16 bits (exact
+/// within the L2 range), squared in 32.
+#[inline(always)]
+fn sq_diff(q: i16, c: u8) -> i32 {
+    let d = i32::from(q.wrapping_sub(i16::from(c)));
+    d * d
+}
+
+/// Portable `Σ (q − c)²`; LLVM vectorises the independent lanes (the
+/// 16-bit difference lets it use the same multiply-add as the AVX2 path).
 pub fn l2_portable(q: &[i16], c: &[u8]) -> i32 {
     let n = q.len().min(c.len());
     let mut acc = [0i32; 16];
@@ -148,16 +159,14 @@ pub fn l2_portable(q: &[i16], c: &[u8]) -> i32 {
     let (qt, ct) = (qc.remainder(), cc.remainder());
     for (a, b) in qc.zip(cc) {
         for j in 0..16 {
-            let d = i32::from(a[j]) - i32::from(b[j]);
-            acc[j] += d * d;
+            acc[j] = acc[j].wrapping_add(sq_diff(a[j], b[j]));
         }
     }
-    let tail: i32 = qt
+    let tail = qt
         .iter()
         .zip(ct)
-        .map(|(&a, &b)| (i32::from(a) - i32::from(b)).pow(2))
-        .sum();
-    acc.iter().sum::<i32>() + tail
+        .fold(0i32, |s, (&a, &b)| s.wrapping_add(sq_diff(a, b)));
+    acc.iter().fold(tail, |s, &x| s.wrapping_add(x))
 }
 
 /// Portable `Σ q · c`.
@@ -168,15 +177,13 @@ pub fn dot_portable(q: &[i16], c: &[u8]) -> i32 {
     let (qt, ct) = (qc.remainder(), cc.remainder());
     for (a, b) in qc.zip(cc) {
         for j in 0..16 {
-            acc[j] += i32::from(a[j]) * i32::from(b[j]);
+            acc[j] = acc[j].wrapping_add(i32::from(a[j]) * i32::from(b[j]));
         }
     }
-    let tail: i32 = qt
-        .iter()
-        .zip(ct)
-        .map(|(&a, &b)| i32::from(a) * i32::from(b))
-        .sum();
-    acc.iter().sum::<i32>() + tail
+    let tail = qt.iter().zip(ct).fold(0i32, |s, (&a, &b)| {
+        s.wrapping_add(i32::from(a) * i32::from(b))
+    });
+    acc.iter().fold(tail, |s, &x| s.wrapping_add(x))
 }
 
 #[cfg(test)]
@@ -246,6 +253,21 @@ mod tests {
                 dot_reference(&neg, &c),
                 "{isa:?}"
             );
+        }
+    }
+
+    #[test]
+    fn lanes_out_of_contract_wrap_alike_and_never_panic() {
+        let mut rng = SplitMix64::new(77);
+        for d in [1, 31, 33, 100, MAX_DIMS] {
+            let q: Vec<i16> = (0..d).map(|_| rng.next_u64() as i16).collect();
+            let c = codes(&mut rng, d);
+            let (l2, dot) = (l2_portable(&q, &c), dot_portable(&q, &c));
+            for isa in [IntIsa::Avx2, IntIsa::Avx512Vnni] {
+                if let Some(k) = IntKernels::for_isa(isa) {
+                    assert_eq!((k.l2(&q, &c), k.dot(&q, &c)), (l2, dot), "{isa:?} d={d}");
+                }
+            }
         }
     }
 

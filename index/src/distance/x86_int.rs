@@ -56,14 +56,20 @@ unsafe fn l2_avx2(q: &[i16], c: &[u8]) -> i32 {
             _mm256_madd_epi16(d, d)
         })
     };
-    sum + super::int::l2_portable(&q[done.min(q.len())..], &c[done.min(c.len())..])
+    sum.wrapping_add(super::int::l2_portable(
+        &q[done.min(q.len())..],
+        &c[done.min(c.len())..],
+    ))
 }
 
 #[target_feature(enable = "avx2")]
 unsafe fn dot_avx2(q: &[i16], c: &[u8]) -> i32 {
     // SAFETY: the caller guarantees AVX2 (this function's features).
     let (sum, done) = unsafe { fold_avx2(q, c, |a, b| _mm256_madd_epi16(a, b)) };
-    sum + super::int::dot_portable(&q[done.min(q.len())..], &c[done.min(c.len())..])
+    sum.wrapping_add(super::int::dot_portable(
+        &q[done.min(q.len())..],
+        &c[done.min(c.len())..],
+    ))
 }
 
 /// The shared AVX-512 loop: 32 lanes at a time, the tail by masked loads

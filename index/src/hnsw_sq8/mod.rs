@@ -65,8 +65,10 @@ pub struct HnswSq8Index {
 
 impl HnswSq8Index {
     /// An empty index; the quantizer is trained on the first `add_batch`,
-    /// which must then hold at least [`MIN_TRAIN_ROWS`] vectors. Dimensions
-    /// are limited to 8192 (the integer kernels' bound).
+    /// which must then hold at least [`MIN_TRAIN_ROWS`] vectors, and its
+    /// ranges stay fixed after that (later values beyond them are clamped
+    /// in the codes; re-ranking still sees them exactly). Dimensions are
+    /// limited to 8192 (the integer kernels' bound).
     pub fn new(dims: usize, metric: Metric, params: HnswSq8Params) -> Result<Self> {
         params.sq8.validate(dims)?; // dims = 0 included
         Ok(HnswSq8Index {
