@@ -154,3 +154,37 @@ fn a_directory_round_trips_and_keeps_only_codes_graph_and_ids_in_ram() {
     assert_eq!(after[0][0], 99_999);
     assert!(after.iter().all(|a| !a.contains(&7)));
 }
+
+#[test]
+fn on_disk_a_first_write_too_small_to_train_is_refused_before_logging() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = OpenOptions::with_durability(omendb::Durability::EveryOp);
+    let index = DiskIndex::create(dir.path(), 8, Metric::Cosine, params(), opts).unwrap();
+    assert!(matches!(
+        index.add(1, &[0.5; 8]),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        index.update(1, &[0.5; 8]),
+        Err(Error::InvalidParameter { .. })
+    ));
+    let ids: Vec<u64> = (0..100).collect();
+    assert!(index.add_batch(&ids, &[0.25; 100 * 8]).is_err());
+    index.close().unwrap();
+    let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();
+    assert_eq!((index.recovery_report().replayed, index.len()), (0, 0));
+}
+
+#[test]
+fn bad_parameters_are_refused_at_create_and_leave_no_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = || OpenOptions::with_durability(omendb::Durability::Never);
+    let mut p = params();
+    p.sq8.train_sample = 10;
+    assert!(DiskIndex::create(dir.path(), 8, Metric::L2, p, opts()).is_err());
+    let mut p = params();
+    p.sq8.trim = -0.1;
+    assert!(DiskIndex::create(dir.path(), 8, Metric::L2, p, opts()).is_err());
+    assert!(DiskIndex::create(dir.path(), 9_000, Metric::L2, params(), opts()).is_err());
+    assert!(!dir.path().join("MANIFEST").exists());
+}
