@@ -178,7 +178,7 @@ fn sq8_adapters_reach_recall_and_the_disk_kind_keeps_no_vectors_in_ram() {
         assert!(r.error.is_none(), "{:?}", r.error);
         let comps = r.memory.index_components.unwrap();
         assert!(comps.codes >= (r.n * r.dims) as u64, "{comps:?}");
-        // The default re-rank depth (the whole beam) re-ranks exactly.
+        // The default re-rank depth re-ranks exactly.
         assert!(
             r.recall_at_10.unwrap() > 0.9,
             "{}: {:?}",

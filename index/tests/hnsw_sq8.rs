@@ -37,7 +37,7 @@ fn level_with_f32(metric: Metric, seed: u64) {
         let p = SearchParams::with_ef(ef);
         let f32_recall = run(&|q| idx.search_exact(q, k, &p).unwrap());
         let sq8_recall = run(&|q| idx.search(q, k, &p).unwrap());
-        let shallow = run(&|q| idx.search(q, k, &SearchParams { ef, rerank: k }).unwrap());
+        let shallow = run(&|q| idx.search(q, k, &SearchParams::with_rerank(ef, k)).unwrap());
         println!(
             "{metric:?} 20k×128 ef {ef}: recall@10 f32 {f32_recall:.4}, sq8 (default depth) \
              {sq8_recall:.4}, sq8 (re-rank k) {shallow:.4}"

@@ -247,9 +247,15 @@ impl Index for HnswIndex {
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
         let g = self.graph.read();
         validate::query(query, self.dims, k, g.live_count())?;
+        let ef = params.ef.max(k);
+        if let Some(f) = &params.filter {
+            if let Some(ids) = f.ids().filter(|_| f.scans_exactly(g.live_count(), ef)) {
+                return Ok(self.scan_ids_in(&g, query, ids, k));
+            }
+        }
         let q = self.metric.prepared(query, &self.kernels);
         let scorer = ExactScorer::new(&g, &q, self.metric, self.kernels);
-        let found = self.search_graph(&g, &scorer, params.ef.max(k))?;
+        let found = self.search_graph(&g, &scorer, ef, params.filter.as_ref())?;
         Ok(found
             .into_iter()
             .take(k)

@@ -240,21 +240,31 @@ impl Index for HnswSq8Index {
     }
 
     /// Re-ranks `max(rerank, k)` candidates, or [`default_depth`] when
-    /// `rerank = 0` (see the module doc).
+    /// `rerank = 0` (see the module doc). A filter is applied during the
+    /// traversal (filtered-out nodes are walked through, never returned);
+    /// an allow-set small enough is scanned exactly instead, as every
+    /// graph kind does.
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
         validate::query(query, self.dims(), k, self.len())?;
-        let sq = self.sq.read();
-        let sq = sq.as_ref().ok_or(Error::EmptyIndex)?;
-        let q = Sq8Query::new(sq, query, self.kernels);
-        let codes = self.codes.read();
-        let scorer = Sq8Scorer::new(&q, &codes, self.dims());
         let depth = if params.rerank == 0 {
             default_depth(params.ef, k)
         } else {
             params.rerank.max(k)
         };
         let ef = params.ef.max(depth);
-        let found = self.graph.search_nodes(&scorer, ef)?;
+        if let Some(f) = &params.filter {
+            if let Some(ids) = f.ids().filter(|_| f.scans_exactly(self.len(), ef)) {
+                return Ok(self.graph.scan_ids(query, ids, k));
+            }
+        }
+        let sq = self.sq.read();
+        let sq = sq.as_ref().ok_or(Error::EmptyIndex)?;
+        let q = Sq8Query::new(sq, query, self.kernels);
+        let codes = self.codes.read();
+        let scorer = Sq8Scorer::new(&q, &codes, self.dims());
+        let found = self
+            .graph
+            .search_nodes(&scorer, ef, params.filter.as_ref())?;
         Ok(self
             .graph
             .rerank(query, &found[..found.len().min(depth)], k))

@@ -7,7 +7,7 @@
 //! | `omendb-hnsw-disk` | `omendb_hnsw_disk.rs` | `m`, `ef_construction`, `seed`, `single_insert` | `ef` (built into a directory, closed, reopened read-only) |
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
 //! | `omendb-hnsw-pq-disk` | `omendb_hnsw_pq_disk.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
-//! | `omendb-hnsw-sq8` | `omendb_hnsw_sq8.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (0: the whole beam) |
+//! | `omendb-hnsw-sq8` | `omendb_hnsw_sq8.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (0: the default depth, `max(ef, k) + ⌈k/2⌉`) |
 //! | `omendb-hnsw-sq8-disk` | `omendb_hnsw_sq8_disk.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
 //! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |

@@ -23,7 +23,7 @@ pub(super) const BUILD_PARAMS: &[ParamSpec] = &[
 ];
 
 /// Query parameters of both SQ8 kinds: `rerank = 0` (the default) re-ranks
-/// the whole beam of `ef` candidates exactly.
+/// the engine's default depth, `max(ef, k) + ⌈k/2⌉` candidates, exactly.
 pub(super) const QUERY_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("ef", 64, 1, 100_000),
     ParamSpec::new("rerank", 0, 0, 100_000),
