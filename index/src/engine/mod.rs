@@ -18,7 +18,6 @@ mod hnsw;
 mod hnsw_pq;
 mod hnsw_sq8;
 
-use std::fs::File;
 use std::io::{BufWriter, Cursor};
 use std::path::Path;
 use std::sync::Arc;
@@ -30,11 +29,12 @@ use crate::hnsw_sq8::{HnswSq8Index, HnswSq8Params};
 use crate::index::Index;
 use crate::metric::Metric;
 use crate::store::format::{Section, SectionWriter};
+use crate::store::io::GatedFile;
 use crate::store::mapped_graph::MappedGraphFile;
 use crate::store::VectorStore;
 
 /// A graph file being written.
-pub(crate) type GraphWriter = SectionWriter<BufWriter<File>>;
+pub(crate) type GraphWriter = SectionWriter<BufWriter<GatedFile>>;
 
 /// One write, as it is logged and then applied (borrowed from the
 /// caller's arguments).
