@@ -39,6 +39,7 @@ use serde_json::Value;
 use super::adapter::Params;
 use super::adapters::{AlgorithmSpec, ParamSpec, Registry};
 use super::external;
+use super::scenario::Scenario;
 use super::source;
 
 /// A sweep config as written in JSON (see the module docs).
@@ -79,6 +80,10 @@ pub struct SweepConfig {
     pub query_timeout_seconds: f64,
     /// Algorithms with their parameter grids.
     pub algorithms: Vec<AlgorithmConfig>,
+    /// A workload other than static k-NN (`filtered`, `streaming`; see
+    /// `sweep::scenario`); absent: plain k-NN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<Scenario>,
 }
 
 /// `threads` as written: one count or a list of counts.
@@ -268,6 +273,9 @@ impl SweepConfig {
             .map(|(i, a)| a.plan(registry, &format!("algorithms[{i}]")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         external::check_names(&self.algorithms)?;
+        if let Some(s) = &self.scenario {
+            s.validate(&algorithms)?;
+        }
         Ok(Sweep {
             config: self.clone(),
             datasets: self.datasets.clone(),

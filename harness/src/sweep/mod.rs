@@ -32,6 +32,7 @@
 //! | `ratios.rs` | QPS ratios between engines at equal recall (interpolated on each frontier), median and range over repeats |
 //! | `noise.rs` | load average and CPU steal around each run's timed passes |
 //! | `cli.rs` | `omenbench run` |
+//! | `scenario/` | the config's `scenario`: `filtered` (label filters) and `streaming` (runbooks); file map in its `mod.rs` |
 
 pub mod adapter;
 pub mod adapters;
@@ -50,6 +51,7 @@ mod progress;
 pub mod ratios;
 pub mod results;
 pub mod runner;
+pub mod scenario;
 pub mod shard;
 pub mod source;
 pub mod summary;

@@ -17,6 +17,7 @@ use super::machine::Machine;
 use super::memory::{BytesPerVector, MemoryReport};
 use super::metrics::Latency;
 use super::noise::NoiseRecord;
+use super::scenario::ScenarioFields;
 use super::shard::Shard;
 
 /// Version of the result schema; bumped on any incompatible change.
@@ -170,6 +171,10 @@ pub struct RunResult {
     /// (`null` in documents written before it was recorded).
     #[serde(default)]
     pub noise: Option<NoiseRecord>,
+    /// Scenario runs (`scenario`, `selectivity`, `filter`, `streaming`;
+    /// see `scenario/record.rs`); absent for plain k-NN runs.
+    #[serde(flatten)]
+    pub scenario: ScenarioFields,
 }
 
 fn in_process() -> String {
