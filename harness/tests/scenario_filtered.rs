@@ -143,6 +143,25 @@ fn check(ds: &Dataset, runs: &[(PathBuf, RunResult)]) -> Vec<(String, String, St
     out
 }
 
+/// Renders the report of `results` and returns (figure id, series names).
+fn report_figures(results: &std::path::Path) -> Vec<(String, String)> {
+    let out = results.join("report");
+    let path = omenbench::report::write_report(results, &out).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = scraper::Html::parse_document(&text);
+    assert!(doc.errors.is_empty(), "HTML parse errors: {:?}", doc.errors);
+    let sel = scraper::Selector::parse("figure.chart").unwrap();
+    doc.select(&sel)
+        .map(|f| {
+            let v = f.value();
+            (
+                v.attr("id").unwrap_or_default().to_string(),
+                v.attr("data-series").unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn filtered_recall_matches_brute_force_at_every_selectivity() {
     let ds = sweep_common::clustered(3000, 40, 16, Metric::L2, 3);
@@ -156,7 +175,7 @@ fn filtered_recall_matches_brute_force_at_every_selectivity() {
             {"name": "omendb-hnsw-disk", "query": {"ef": 64}},
             {"name": "hnsw_rs", "query": {"ef": 64}}]"#
     };
-    let (_out, runs) = sweep(&ds, algorithms);
+    let (out, runs) = sweep(&ds, algorithms);
     let engines = if cfg!(feature = "usearch") { 4 } else { 3 };
     assert_eq!(runs.len(), engines * 8);
     let figures = check(&ds, &runs);
@@ -168,6 +187,31 @@ fn filtered_recall_matches_brute_force_at_every_selectivity() {
             assert!(*recall >= 0.9, "{alg} {label}: recall@10 {recall}");
         }
     }
+    // The report draws recall vs selectivity and recall/QPS per selectivity.
+    let figs = report_figures(out.path());
+    let n = ds.n_train();
+    for corr in ["none", "clusters"] {
+        let key = format!("filtered-recall-{}-{n}-{corr}", ds.name);
+        let (_, series) = figs
+            .iter()
+            .find(|f| f.0.ends_with(&key))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {key} among {:?}",
+                    figs.iter().map(|f| &f.0).collect::<Vec<_>>()
+                )
+            });
+        assert!(
+            series.contains("omendb-hnsw") && series.contains("hnsw_rs (post-filter)"),
+            "{series}"
+        );
+        for s in ["0_5", "0_1", "0_01", "0_001"] {
+            let key = format!("filtered-pareto-{}-{n}-{corr}-{s}", ds.name);
+            assert!(figs.iter().any(|f| f.0.ends_with(&key)), "no {key}");
+        }
+    }
+    // Scenario runs stay off the plain k-NN charts.
+    assert!(!figs.iter().any(|f| f.0.starts_with("pareto-")), "{figs:?}");
 }
 
 #[test]

@@ -92,6 +92,25 @@ fn check(runs: &[(PathBuf, RunResult)]) {
     }
 }
 
+/// Renders the report of `results` and returns (figure id, series names).
+fn report_figures(results: &std::path::Path) -> Vec<(String, String)> {
+    let out = results.join("report");
+    let path = omenbench::report::write_report(results, &out).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = scraper::Html::parse_document(&text);
+    assert!(doc.errors.is_empty(), "HTML parse errors: {:?}", doc.errors);
+    let sel = scraper::Selector::parse("figure.chart").unwrap();
+    doc.select(&sel)
+        .map(|f| {
+            let v = f.value();
+            (
+                v.attr("id").unwrap_or_default().to_string(),
+                v.attr("data-series").unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn runbooks_run_on_every_in_process_engine_with_deletes() {
     let ds = sweep_common::clustered(1000, 40, 16, Metric::L2, 21);
@@ -103,9 +122,30 @@ fn runbooks_run_on_every_in_process_engine_with_deletes() {
         r#"[{"name": "omendb-hnsw", "query": {"ef": 64}},
             {"name": "omendb-hnsw-disk", "query": {"ef": 64}}]"#
     };
-    let (_out, runs) = sweep(&ds, algorithms);
+    let (out, runs) = sweep(&ds, algorithms);
     assert_eq!(runs.len(), if cfg!(feature = "usearch") { 3 } else { 2 });
     check(&runs);
+    let figs = report_figures(out.path());
+    for key in [
+        "streaming-recall-test-clustered-16-euclidean-1000",
+        "streaming-p99-test-clustered-16-euclidean-1000",
+    ] {
+        let (_, series) = figs
+            .iter()
+            .find(|f| f.0.ends_with(key))
+            .unwrap_or_else(|| panic!("no {key} among {figs:?}"));
+        assert!(series.contains("omendb-hnsw-disk ef=64"), "{series}");
+    }
+    let (_, p99) = figs
+        .iter()
+        .find(|f| {
+            f.0.ends_with("streaming-p99-test-clustered-16-euclidean-1000")
+        })
+        .unwrap();
+    assert!(
+        p99.contains("under inserts") && p99.contains("read-only"),
+        "{p99}"
+    );
 }
 
 /// The venv's Python, or `None` (a failure under `CI=true`).
