@@ -13,8 +13,8 @@ harness/src/sweep/scenario/worker.rs; the harness computes recall.
 - streaming (hnswlib): the expanded runbook; inserts with ``add_items`` on
   ``threads`` threads, deletes with ``mark_deleted``, searches one query per
   call (latency per call, the binding's overhead included); an
-  ``insert_while_searching`` step inserts on one thread while this one
-  searches (hnswlib releases the GIL inside both calls).
+  ``insert_while_searching`` step inserts on one thread (``num_threads=1``)
+  while this one searches (hnswlib releases the GIL inside both calls).
 """
 
 import json
@@ -226,7 +226,7 @@ def streaming(req):
 
             def writer():
                 try:
-                    box["seconds"] = insert(op["start"], op["end"])
+                    box["seconds"] = insert(op["start"], op["end"], 1)
                 except Exception as e:
                     box["error"] = e
                 finally:

@@ -2,7 +2,7 @@
 //!
 //! For every dataset scale, one label per (selectivity, correlation) is
 //! drawn (`data::labels`) and its exact ground truth computed over the
-//! allowed ids; both are written to `labels/` in the sweep directory. Each
+//! allowed ids; both are written to `neighbors/labels/` in the sweep directory (beside the ids each run found). Each
 //! algorithm's build-parameter set is built once, then every query set
 //! (`ef`) runs every label: `repeats` single-thread passes, one query per
 //! call, timed per query. One result per (label, query set) carries
@@ -136,7 +136,7 @@ pub struct Case {
     pub allow: Allow,
     /// Exact neighbours among the allowed ids.
     pub truth: GroundTruth,
-    /// `labels/…json` in the sweep directory.
+    /// `neighbors/labels/…json` in the sweep directory.
     pub file: String,
 }
 
@@ -203,7 +203,7 @@ pub(crate) fn run_dataset(
         })?;
         let file = em.write_side_file(
             &format!(
-                "labels/{}-{}-{}.json",
+                "neighbors/labels/{}-{}-{}.json",
                 stem(&ds.name),
                 ds.n_train(),
                 ls.name()

@@ -3,7 +3,7 @@
 //!
 //! Per dataset scale the runbook is expanded once and the exact ground
 //! truth of the live set at every search step computed; both go to
-//! `streaming/` in the sweep directory. Each run records every step
+//! `neighbors/streaming/` in the sweep directory. Each run records every step
 //! (`streaming.steps`: count, live size, seconds, rate; for searches
 //! recall@10 and latency), insert and delete throughput, and latency
 //! read-only vs while an insert thread writes. Its `recall_at_10` is the
@@ -105,7 +105,11 @@ pub(crate) fn run_dataset(
         }
     };
     let truth_file = em.write_side_file(
-        &format!("streaming/{}-{}-truth.json", stem(&ds.name), ds.n_train()),
+        &format!(
+            "neighbors/streaming/{}-{}-truth.json",
+            stem(&ds.name),
+            ds.n_train()
+        ),
         &TruthFile {
             ops: &plan.ops,
             live: &plan.live,
@@ -184,8 +188,9 @@ fn run_engine(
     }
 }
 
-/// Runs every op of `plan` on `index`: writes on `pool`, searches one query
-/// at a time on the calling thread.
+/// Runs every op of `plan` on `index`: inserts on `pool` (all its threads),
+/// deletes and searches one at a time on the calling thread; a concurrent
+/// step inserts on one thread of its own while the calling thread searches.
 pub fn drive(
     index: &dyn LiveIndex,
     plan: &Plan,
@@ -194,7 +199,12 @@ pub fn drive(
     pool: &rayon::ThreadPool,
 ) -> anyhow::Result<Vec<StepOutcome>> {
     let d = ds.dims;
-    let insert = |start: usize, end: usize| -> anyhow::Result<f64> {
+    // The concurrent steps' one insert thread.
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| anyhow::anyhow!("an insert thread: {e}"))?;
+    let insert = |start: usize, end: usize, pool: &rayon::ThreadPool| -> anyhow::Result<f64> {
         let t = Instant::now();
         let mut s = start;
         while s < end {
@@ -209,7 +219,7 @@ pub fn drive(
     for op in &plan.ops {
         let step = match op {
             Op::Insert { start, end } => StepOutcome {
-                seconds: insert(*start, *end)?,
+                seconds: insert(*start, *end, pool)?,
                 ..StepOutcome::default()
             },
             Op::Delete { ids } => {
@@ -241,7 +251,7 @@ pub fn drive(
                 let done = AtomicBool::new(false);
                 let (written, latency_ms) = std::thread::scope(|s| {
                     let writer = s.spawn(|| {
-                        let r = insert(*start, *end);
+                        let r = insert(*start, *end, &one);
                         done.store(true, Ordering::SeqCst);
                         r
                     });
@@ -380,7 +390,7 @@ fn record(
     );
     let series_file = em.write_side_file(
         &format!(
-            "streaming/{:04}-{}-{}-{}-series.json",
+            "neighbors/streaming/{:04}-{}-{}-{}-series.json",
             em.writer.written().len() + 1,
             stem(&r.algorithm),
             stem(&ds.name),
