@@ -125,6 +125,7 @@ class Index:
         ef: Optional[int] = None,
         rerank: Optional[int] = None,
         threads: Optional[int] = None,
+        filter: Optional[_Ids] = None,
     ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """The ``k`` nearest neighbours of each query, closest first:
         ``(ids int64[nq, k], distances float32[nq, k])`` for ``[nq, dims]``
@@ -136,6 +137,12 @@ class Index:
         ``k``); ``rerank`` (``"hnsw-pq"``) how many candidates to re-score
         exactly (default: all ``max(ef, k)`` the beam kept; 0 returns
         PQ-estimated distances). ``k`` must be between 1 and ``len(self)``.
+
+        ``filter`` (a sequence or array of ids) restricts the answer to those
+        ids: they are found during the graph search (filtered-out vectors
+        are walked through, never returned), or by an exact scan of the
+        allowed vectors when few are allowed. Rows with fewer than ``k``
+        allowed ids are padded with id ``-1`` and distance ``inf``.
         """
 
     def remove(self, ids: _Ids) -> None:

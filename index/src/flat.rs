@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use crate::distance::Kernels;
 use crate::error::{Error, Result};
+use crate::filter::Filter;
 use crate::id_map::IdMap;
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
@@ -59,7 +60,14 @@ impl FlatIndex {
         self.search_batch(queries, k, &SearchParams::default())
     }
 
-    fn scan(&self, data: &FlatData, queries: &[Vec<f32>], k: usize) -> Vec<Vec<Neighbor>> {
+    /// The best `k` rows for each query, among the rows `filter` allows.
+    fn scan(
+        &self,
+        data: &FlatData,
+        queries: &[Vec<f32>],
+        k: usize,
+        filter: Option<&Filter>,
+    ) -> Vec<Vec<Neighbor>> {
         let d = self.dims;
         let mut tops: Vec<TopK<u64>> = queries.iter().map(|_| TopK::new(k)).collect();
         let rows_per_block = (DATA_BLOCK_BYTES / (d * 4)).max(1);
@@ -67,6 +75,9 @@ impl FlatIndex {
             let base = b * rows_per_block;
             for (q, top) in queries.iter().zip(tops.iter_mut()) {
                 for (r, v) in block.chunks_exact(d).enumerate() {
+                    if filter.is_some_and(|f| !f.allows(data.ids[base + r])) {
+                        continue;
+                    }
                     let dist = self.metric.distance(&self.kernels, q, v);
                     if dist < top.threshold() {
                         top.push(dist, data.ids[base + r]);
@@ -158,18 +169,21 @@ impl Index for FlatIndex {
         Ok(())
     }
 
-    fn search(&self, query: &[f32], k: usize, _params: &SearchParams) -> Result<Vec<Neighbor>> {
+    fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
         let data = self.data.read();
         validate::query(query, self.dims, k, data.ids.len())?;
         let q = self.metric.prepared(query, &self.kernels);
-        Ok(self.scan(&data, &[q], k).pop().unwrap_or_default())
+        Ok(self
+            .scan(&data, &[q], k, params.filter.as_ref())
+            .pop()
+            .unwrap_or_default())
     }
 
     fn search_batch(
         &self,
         queries: &[f32],
         k: usize,
-        _params: &SearchParams,
+        params: &SearchParams,
     ) -> Result<Vec<Vec<Neighbor>>> {
         let d = self.dims;
         validate::query_batch(queries, d)?;
@@ -192,7 +206,7 @@ impl Index for FlatIndex {
             .collect();
         Ok(prepared
             .par_chunks(QUERY_BLOCK)
-            .flat_map_iter(|block| self.scan(&data, block, k))
+            .flat_map_iter(|block| self.scan(&data, block, k, params.filter.as_ref()))
             .collect())
     }
 

@@ -1,6 +1,7 @@
 //! The `Index` trait every index kind implements, and the types it speaks.
 
 use crate::error::Result;
+use crate::filter::Filter;
 use crate::metric::Metric;
 
 /// One search result: the caller's id and its distance under the index's
@@ -14,26 +15,51 @@ pub struct Neighbor {
 }
 
 /// Per-query knobs, so one built index can be swept without rebuilding.
-/// Each index kind reads the fields it understands and ignores the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Each index kind reads the fields it understands and ignores the rest;
+/// every kind honours `filter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchParams {
     /// Beam width for graph search (HNSW's `ef`); raised to `k` when smaller.
     pub ef: usize,
     /// How many candidates to re-score with exact distances (PQ indexes);
     /// 0 turns re-ranking off.
     pub rerank: usize,
+    /// Only ids this filter allows are returned (fewer than `k` when fewer
+    /// pass; none for an empty allow-set). `None` searches everything.
+    pub filter: Option<Filter>,
 }
 
 impl Default for SearchParams {
     fn default() -> Self {
-        SearchParams { ef: 64, rerank: 0 }
+        SearchParams {
+            ef: 64,
+            rerank: 0,
+            filter: None,
+        }
     }
 }
 
 impl SearchParams {
     /// Params with the given `ef` and no re-ranking.
-    pub fn with_ef(ef: usize) -> Self {
-        SearchParams { ef, rerank: 0 }
+    pub const fn with_ef(ef: usize) -> Self {
+        SearchParams::with_rerank(ef, 0)
+    }
+
+    /// Params with the given `ef` and re-ranking depth.
+    pub const fn with_rerank(ef: usize, rerank: usize) -> Self {
+        SearchParams {
+            ef,
+            rerank,
+            filter: None,
+        }
+    }
+
+    /// These params, returning only ids `filter` allows.
+    pub fn filtered(self, filter: Filter) -> Self {
+        SearchParams {
+            filter: Some(filter),
+            ..self
+        }
     }
 }
 

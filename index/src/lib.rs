@@ -19,6 +19,7 @@
 pub mod distance;
 mod engine;
 pub mod error;
+pub mod filter;
 pub mod flat;
 pub mod hnsw;
 pub mod hnsw_pq;
@@ -38,6 +39,7 @@ mod validate;
 pub use distance::Kernels;
 pub use engine::DiskKind;
 pub use error::{Error, Result};
+pub use filter::Filter;
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams};
 pub use hnsw_pq::{HnswPqIndex, HnswPqParams};

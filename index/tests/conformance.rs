@@ -9,118 +9,12 @@ mod common;
 
 use std::path::Path;
 
+use common::kinds::{kinds, Kind, D};
 use common::{clustered, ground_truth, recall};
-use omendb::test_support::{hnsw_on_mapped_vectors, hnsw_pq_on_mapped_vectors};
-use omendb::{
-    DiskIndex, Error, FlatIndex, HnswIndex, HnswParams, HnswPqIndex, HnswPqParams, Index, Metric,
-    Neighbor, OpenOptions, PqParams, SearchParams,
-};
+use omendb::{Error, Index, Metric, Neighbor, SearchParams};
 
-const D: usize = 16;
 const N: usize = 1_500;
 const NQ: usize = 40;
-
-fn hnsw_params() -> HnswParams {
-    HnswParams {
-        seed: 7,
-        ..HnswParams::new(12, 100)
-    }
-}
-
-fn pq_params() -> HnswPqParams {
-    HnswPqParams {
-        hnsw: hnsw_params(),
-        pq: PqParams {
-            train_sample: 1_000,
-            ..PqParams::with_m(8)
-        },
-    }
-}
-
-/// Makes an empty index of a kind in a directory, for a metric.
-type Make = fn(&Path, Metric) -> Box<dyn Index>;
-/// Reopens the index kept in a directory.
-type Reopen = fn(&Path) -> Box<dyn Index>;
-
-/// One index kind: how to make an empty one in `dir`, how to reopen it
-/// (kinds kept in a directory only), and the search knobs and recall floor
-/// it must reach at them.
-struct Kind {
-    name: &'static str,
-    make: Make,
-    reopen: Option<Reopen>,
-    params: SearchParams,
-    min_recall: f64,
-}
-
-fn kinds() -> Vec<Kind> {
-    let exact = SearchParams::default();
-    let graph = SearchParams::with_ef(64);
-    let pq = SearchParams { ef: 64, rerank: 60 };
-    vec![
-        Kind {
-            name: "flat",
-            make: |_, m| Box::new(FlatIndex::new(D, m).unwrap()),
-            reopen: None,
-            params: exact,
-            min_recall: 1.0,
-        },
-        Kind {
-            name: "hnsw",
-            make: |_, m| Box::new(HnswIndex::new(D, m, hnsw_params()).unwrap()),
-            reopen: None,
-            params: graph,
-            min_recall: 0.95,
-        },
-        Kind {
-            name: "hnsw on mapped vectors",
-            make: |dir, m| {
-                let p = dir.join("vectors.omv");
-                Box::new(hnsw_on_mapped_vectors(&p, D, m, hnsw_params()).unwrap())
-            },
-            reopen: None,
-            params: graph,
-            min_recall: 0.95,
-        },
-        Kind {
-            name: "hnsw-pq",
-            make: |_, m| Box::new(HnswPqIndex::new(D, m, pq_params()).unwrap()),
-            reopen: None,
-            params: pq,
-            min_recall: 0.9,
-        },
-        Kind {
-            name: "hnsw-pq on mapped vectors",
-            make: |dir, m| {
-                let p = dir.join("vectors.omv");
-                Box::new(hnsw_pq_on_mapped_vectors(&p, D, m, pq_params()).unwrap())
-            },
-            reopen: None,
-            params: pq,
-            min_recall: 0.9,
-        },
-        Kind {
-            name: "disk hnsw",
-            make: |dir, m| {
-                Box::new(
-                    DiskIndex::create(dir, D, m, hnsw_params(), OpenOptions::default()).unwrap(),
-                )
-            },
-            reopen: Some(|dir| Box::new(DiskIndex::open(dir, OpenOptions::default()).unwrap())),
-            params: graph,
-            min_recall: 0.95,
-        },
-        Kind {
-            name: "disk hnsw-pq",
-            make: |dir, m| {
-                Box::new(DiskIndex::create(dir, D, m, pq_params(), OpenOptions::default()).unwrap())
-            },
-            reopen: Some(|dir| Box::new(DiskIndex::open(dir, OpenOptions::default()).unwrap())),
-            params: pq,
-            min_recall: 0.9,
-        },
-    ]
-}
 
 fn ids(found: &[Neighbor]) -> Vec<u64> {
     found.iter().map(|n| n.id).collect()

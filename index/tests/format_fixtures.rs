@@ -25,8 +25,8 @@ const NQ: usize = 20;
 
 /// The fixtures of format version 1: directory name and search knobs.
 const FIXTURES: [(&str, SearchParams); 2] = [
-    ("v1-hnsw", SearchParams { ef: 64, rerank: 0 }),
-    ("v1-hnsw-pq", SearchParams { ef: 64, rerank: 40 }),
+    ("v1-hnsw", SearchParams::with_rerank(64, 0)),
+    ("v1-hnsw-pq", SearchParams::with_rerank(64, 40)),
 ];
 
 fn fixture(name: &str) -> PathBuf {

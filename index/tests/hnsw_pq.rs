@@ -58,7 +58,10 @@ fn reranking_recovers_recall_on_20k() {
     let run = |rerank: usize| {
         let res: Vec<_> = test
             .chunks_exact(d)
-            .map(|q| idx.search(q, k, &SearchParams { ef: 128, rerank }).unwrap())
+            .map(|q| {
+                idx.search(q, k, &SearchParams::with_rerank(128, rerank))
+                    .unwrap()
+            })
             .collect();
         recall(&res, &truth, &train, &test, Metric::L2, k)
     };
@@ -84,7 +87,10 @@ fn isotropic_data_is_reported_not_hidden() {
     let r = |rerank| {
         let res: Vec<_> = test
             .chunks_exact(d)
-            .map(|q| idx.search(q, k, &SearchParams { ef: 200, rerank }).unwrap())
+            .map(|q| {
+                idx.search(q, k, &SearchParams::with_rerank(200, rerank))
+                    .unwrap()
+            })
             .collect();
         recall(&res, &truth, &train, &test, Metric::L2, k)
     };

@@ -140,14 +140,7 @@ fn check_case(dir: &Path, damaged: &Path, what: &str, states: &[BTreeSet<u64>]) 
             "{what}: id {id}"
         );
         let hits = index
-            .search(
-                &vector_for(id),
-                5,
-                &SearchParams {
-                    ef: beam,
-                    rerank: beam,
-                },
-            )
+            .search(&vector_for(id), 5, &SearchParams::with_rerank(beam, beam))
             .unwrap();
         assert!(
             hits.iter().any(|h| h.id == id && h.distance < 1e-5),

@@ -241,7 +241,7 @@ fn crash_trials(kind: &str, trials: usize) {
             // which visits every node reachable on layer 0.
             let find = |ef: usize| {
                 let hits = index
-                    .search(&vector_for(id), 10, &SearchParams { ef, rerank: ef })
+                    .search(&vector_for(id), 10, &SearchParams::with_rerank(ef, ef))
                     .unwrap();
                 (hits.iter().find(|h| h.id == id).copied(), hits)
             };

@@ -24,7 +24,7 @@ fn params() -> HnswPqParams {
 
 fn search(index: &dyn Index, queries: &[f32], rerank: usize) -> Vec<Vec<Neighbor>> {
     index
-        .search_batch(queries, 10, &SearchParams { ef: 64, rerank })
+        .search_batch(queries, 10, &SearchParams::with_rerank(64, rerank))
         .unwrap()
 }
 
@@ -246,7 +246,7 @@ fn concurrent_pq_writers_keep_codes_and_nodes_in_step() {
         s.spawn(|| {
             for q in test.chunks_exact(D).cycle().take(300) {
                 let hits = index
-                    .search(q, 10, &SearchParams { ef: 32, rerank: 30 })
+                    .search(q, 10, &SearchParams::with_rerank(32, 30))
                     .unwrap();
                 assert_eq!(hits.len(), 10);
             }
@@ -263,7 +263,7 @@ fn concurrent_pq_writers_keep_codes_and_nodes_in_step() {
             .step_by(37)
             .filter(|(i, v)| {
                 index
-                    .search(v, 1, &SearchParams { ef: 64, rerank: 64 })
+                    .search(v, 1, &SearchParams::with_rerank(64, 64))
                     .unwrap()[0]
                     .id
                     == *i as u64

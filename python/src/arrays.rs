@@ -78,6 +78,11 @@ pub const MAX_ID: u64 = i64::MAX as u64;
 /// Reads `n` ids from `obj` (an integer, or a sequence / array of integers),
 /// refusing negatives and non-integers.
 pub fn ids(obj: &Bound<'_, PyAny>, n: usize) -> PyResult<Vec<u64>> {
+    id_list(obj, Some(n))
+}
+
+/// Ids of any number (`n: None`) or exactly `n`, checked as [`ids`] does.
+pub fn id_list(obj: &Bound<'_, PyAny>, n: Option<usize>) -> PyResult<Vec<u64>> {
     let np = obj.py().import("numpy")?;
     let a = np.call_method1("asarray", (obj,))?;
     let size: usize = a.getattr("size")?.extract()?;
@@ -94,7 +99,7 @@ pub fn ids(obj: &Bound<'_, PyAny>, n: usize) -> PyResult<Vec<u64>> {
             "ids must be an integer or a 1-D sequence, got {ndim} dimensions"
         )));
     }
-    if size != n {
+    if let Some(n) = n.filter(|&n| n != size) {
         return Err(value_error(format!("got {size} ids for {n} vectors")));
     }
     if kind == "u" {

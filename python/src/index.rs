@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use numpy::PyArray1;
-use omendb::{DiskIndex, FlatIndex, HnswIndex, HnswPqIndex, Metric, SearchParams};
+use omendb::{DiskIndex, Filter, FlatIndex, HnswIndex, HnswPqIndex, Metric, SearchParams};
 use parking_lot::{RwLock, RwLockReadGuard};
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
@@ -105,7 +105,7 @@ impl Index {
             None if self.kind == "hnsw-pq" => ef.max(k),
             None => 0,
         };
-        Ok(SearchParams { ef, rerank })
+        Ok(SearchParams::with_rerank(ef, rerank))
     }
 }
 
@@ -216,7 +216,8 @@ impl Index {
 
     /// The `k` nearest neighbours of each query row: `(ids int64[nq, k],
     /// distances float32[nq, k])`, or `[k]`-shaped arrays for a 1-D query.
-    #[pyo3(signature = (queries, k = 10, ef = None, rerank = None, threads = None))]
+    #[pyo3(signature = (queries, k = 10, ef = None, rerank = None, threads = None, filter = None))]
+    #[allow(clippy::too_many_arguments)]
     fn search<'py>(
         &self,
         py: Python<'py>,
@@ -225,13 +226,17 @@ impl Index {
         ef: Option<i64>,
         rerank: Option<i64>,
         threads: Option<i64>,
+        filter: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let rows = self.rows(queries, "queries")?;
         if k == 0 {
             return Err(to_py(omendb::Error::ZeroK));
         }
         let k = count("k", k, 1)?;
-        let params = self.search_params(k, ef, rerank)?;
+        let mut params = self.search_params(k, ef, rerank)?;
+        if let Some(allowed) = filter {
+            params = params.filtered(Filter::allow_ids(arrays::id_list(allowed, None)?));
+        }
         let data = rows.as_slice()?;
         if rows.single {
             let list = self.with_engine(py, threads, |e| {

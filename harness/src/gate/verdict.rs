@@ -3,11 +3,20 @@
 //! machines are noisy.
 
 use super::baseline::BaselineEntry;
-use super::config::Case;
+use super::config::{Case, Insertion};
 use super::run::CaseResult;
 
-/// How far (absolute recall) a case may fall below its baseline: 0.5 point.
+/// How far (absolute recall) a seeded single-threaded case may fall below
+/// its baseline: 0.5 point. Its build is reproducible, so any drop beyond
+/// one or two queries' worth is a change in the engine.
 pub const BASELINE_TOLERANCE: f64 = 0.005;
+
+/// The same for a case built on all cores: parallel links are not
+/// reproducible, and repeated builds of the 100k PQ-on-disk case spread
+/// over 0.8 point of recall@1 (0.9714–0.9797), so 0.5 point failed CI on
+/// an unchanged engine. 1.5 points still catches any real regression the
+/// single-threaded twin of each case would not.
+pub const PARALLEL_BASELINE_TOLERANCE: f64 = 0.015;
 
 /// Speed below this share of the baseline's prints a warning.
 pub const SPEED_WARN_RATIO: f64 = 0.8;
@@ -80,11 +89,15 @@ pub fn judge(case: &Case, result: &CaseResult, baseline: Option<&BaselineEntry>)
                 ("recall@1", result.recall_at_1, b.recall_at_1),
                 ("recall@10", result.recall_at_10, b.recall_at_10),
             ];
+            let tolerance = match case.insertion {
+                Insertion::Single => BASELINE_TOLERANCE,
+                Insertion::Bulk => PARALLEL_BASELINE_TOLERANCE,
+            };
             for (what, got, base) in against {
-                if got + BASELINE_TOLERANCE + EPS < base {
+                if got + tolerance + EPS < base {
                     failures.push(format!(
                         "case {name}: {what} {got:.4} is {:.4} below its baseline {base:.4} \
-                         (tolerance {BASELINE_TOLERANCE})",
+                         (tolerance {tolerance})",
                         base - got
                     ));
                 }
@@ -111,4 +124,54 @@ pub fn judge(case: &Case, result: &CaseResult, baseline: Option<&BaselineEntry>)
 
 fn ratio(now: f64, base: f64) -> Option<f64> {
     (base > 0.0 && now.is_finite()).then(|| now / base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::config::GateConfig;
+
+    fn case(insertion: &str) -> Case {
+        let text = serde_json::json!({ "cases": [{
+            "name": "c", "dataset": "clustered-32-euclidean", "n": 100, "queries": 10,
+            "algorithm": "omendb-hnsw", "insertion": insertion,
+            "build": { "m": 8 }, "query": { "ef": 16, "k": 10 },
+            "floors": { "recall_at_1": 0.5, "recall_at_10": 0.5 }
+        }]});
+        GateConfig::parse(&text.to_string())
+            .unwrap()
+            .cases
+            .remove(0)
+    }
+
+    fn result(recall: f64) -> CaseResult {
+        CaseResult {
+            name: "c".into(),
+            n_train: 100,
+            n_queries: 10,
+            recall_at_1: recall,
+            recall_at_10: recall,
+            build_seconds: 1.0,
+            build_vectors_per_s: 100.0,
+            qps: 100.0,
+            wall_seconds: 1.0,
+        }
+    }
+
+    /// A parallel build is not reproducible, so its baseline allows 1.5
+    /// points of recall; a seeded single-threaded one only 0.5.
+    #[test]
+    fn bulk_cases_get_the_wider_parallel_tolerance() {
+        for (insertion, below, passes) in [
+            ("bulk", 0.012, true),
+            ("bulk", 0.02, false),
+            ("single", 0.004, true),
+            ("single", 0.012, false),
+        ] {
+            let case = case(insertion);
+            let base = BaselineEntry::from_result(case.fingerprint(), &result(0.95));
+            let v = judge(&case, &result(0.95 - below), Some(&base));
+            assert_eq!(v.passed(), passes, "{insertion} {below} below: {v:?}");
+        }
+    }
 }

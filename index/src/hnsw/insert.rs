@@ -79,7 +79,7 @@ impl Linker<'_> {
                 self.params.ef_construction,
                 layer,
                 &mut scratch,
-                false,
+                |_| true,
                 &mut found,
             );
             found.retain(|c| c.item != node);

@@ -183,24 +183,29 @@ impl HnswIndex {
     }
 
     /// Phase two: links stored nodes, in parallel on the current rayon pool.
+    ///
+    /// Each node is linked under its own read guard, not one for the whole
+    /// batch: a store waiting for the exclusive lock (and every search that
+    /// queues behind a waiting writer) then waits for one link in flight,
+    /// not for the rest of a batch.
     pub(crate) fn link_all(&self, nodes: &[NodeId]) {
-        let g = self.graph.read();
-        g.prepare_in_degrees();
-        let linker = Linker {
-            graph: &g,
-            params: &self.params,
-            metric: self.metric,
-            kernels: self.kernels,
-            scratch: &self.scratch,
-            entry_lock: &self.entry_lock,
+        self.graph.read().prepare_in_degrees();
+        let link = |node: NodeId| {
+            let g = self.graph.read();
+            Linker {
+                graph: &g,
+                params: &self.params,
+                metric: self.metric,
+                kernels: self.kernels,
+                scratch: &self.scratch,
+                entry_lock: &self.entry_lock,
+            }
+            .link(node);
         };
         if nodes.len() == 1 || rayon::current_num_threads() == 1 {
-            nodes.iter().for_each(|&n| linker.link(n));
+            nodes.iter().for_each(|&n| link(n));
         } else {
-            nodes
-                .par_iter()
-                .with_min_len(16)
-                .for_each(|&n| linker.link(n));
+            nodes.par_iter().with_min_len(16).for_each(|&n| link(n));
         }
     }
 }
@@ -247,9 +252,15 @@ impl Index for HnswIndex {
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
         let g = self.graph.read();
         validate::query(query, self.dims, k, g.live_count())?;
+        let ef = params.ef.max(k);
+        if let Some(f) = &params.filter {
+            if let Some(ids) = f.ids().filter(|_| f.scans_exactly(g.live_count(), ef)) {
+                return Ok(self.scan_ids_in(&g, query, ids, k));
+            }
+        }
         let q = self.metric.prepared(query, &self.kernels);
         let scorer = ExactScorer::new(&g, &q, self.metric, self.kernels);
-        let found = self.search_graph(&g, &scorer, params.ef.max(k))?;
+        let found = self.search_graph(&g, &scorer, ef, params.filter.as_ref())?;
         Ok(found
             .into_iter()
             .take(k)

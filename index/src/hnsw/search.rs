@@ -57,19 +57,20 @@ pub fn descend<S: Scorer>(
 }
 
 /// Beam search of width `ef` on `layer` from `entries`, leaving up to `ef`
-/// nodes in `out` sorted by distance, ascending. With `skip_deleted`,
-/// deleted nodes are walked through but never returned. `scratch` must have
+/// nodes in `out` sorted by distance, ascending. Nodes `accept` refuses
+/// (deleted ones, ones a filter excludes) are walked through but never
+/// returned, and do not count towards `ef`. `scratch` must have
 /// been reset for this search (the visited set is shared across layers of
 /// one insert only when the caller wants that).
 #[allow(clippy::too_many_arguments)]
-pub fn search_layer<S: Scorer>(
+pub fn search_layer<S: Scorer, A: Fn(NodeId) -> bool>(
     graph: &Graph,
     scorer: &S,
     entries: &[Candidate],
     ef: usize,
     layer: usize,
     scratch: &mut Scratch,
-    skip_deleted: bool,
+    accept: A,
     out: &mut Vec<Candidate>,
 ) {
     let Scratch {
@@ -85,7 +86,7 @@ pub fn search_layer<S: Scorer>(
             continue;
         }
         frontier.push(Reverse(e));
-        if !(skip_deleted && graph.is_deleted(e.item)) {
+        if accept(e.item) {
             results.push(e);
         }
     }
@@ -116,7 +117,7 @@ pub fn search_layer<S: Scorer>(
                     item: n,
                 };
                 frontier.push(Reverse(cand));
-                if !(skip_deleted && graph.is_deleted(n)) {
+                if accept(n) {
                     results.push(cand);
                     if results.len() > ef {
                         results.pop();

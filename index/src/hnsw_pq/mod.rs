@@ -196,14 +196,21 @@ impl Index for HnswPqIndex {
 
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
         validate::query(query, self.dims(), k, self.len())?;
+        let depth = params.rerank.max(k);
+        let ef = params.ef.max(depth);
+        if let Some(f) = &params.filter {
+            if let Some(ids) = f.ids().filter(|_| f.scans_exactly(self.len(), ef)) {
+                return Ok(self.graph.scan_ids(query, ids, k));
+            }
+        }
         let pq = self.pq.read();
         let pq = pq.as_ref().ok_or(Error::EmptyIndex)?;
         let table = pq.adc_table(query)?;
         let codes = self.codes.read();
         let scorer = PqScorer::new(&table, &codes);
-        let depth = params.rerank.max(k);
-        let ef = params.ef.max(depth);
-        let found = self.graph.search_nodes(&scorer, ef)?;
+        let found = self
+            .graph
+            .search_nodes(&scorer, ef, params.filter.as_ref())?;
         if params.rerank == 0 {
             return Ok(self.graph.neighbors_of(&found[..found.len().min(k)]));
         }

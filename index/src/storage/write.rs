@@ -111,8 +111,9 @@ impl DiskIndex {
             (nodes, self.linking.read())
         };
         // Outside it: linking, while the next write is checked and logged
-        // (its store then waits for this link). A checkpoint waits for every
-        // link in flight (the `linking` lock).
+        // (its store waits only for the node each linking thread has in
+        // hand). A checkpoint waits for every link in flight (the `linking`
+        // lock).
         self.inner.link(&nodes);
         drop(linking);
         let mut w = self.writer.lock();

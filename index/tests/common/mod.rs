@@ -1,6 +1,8 @@
 //! Shared helpers for the engine's integration tests: seeded data and recall.
 #![allow(dead_code)]
 
+pub mod kinds;
+
 use omendb::recall::recall_at;
 use omendb::rng::SplitMix64;
 use omendb::{FlatIndex, Index, Metric, Neighbor, SearchParams};

@@ -94,10 +94,10 @@ impl OmendbAdapter {
 /// `rerank` where the algorithm has them, the engine's defaults otherwise.
 pub fn search_params(params: &Params) -> SearchParams {
     let default = SearchParams::default();
-    SearchParams {
-        ef: params.get("ef").copied().unwrap_or(default.ef),
-        rerank: params.get("rerank").copied().unwrap_or(default.rerank),
-    }
+    SearchParams::with_rerank(
+        params.get("ef").copied().unwrap_or(default.ef),
+        params.get("rerank").copied().unwrap_or(default.rerank),
+    )
 }
 
 /// Caller ids (train row numbers) of a result list.
