@@ -14,16 +14,8 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use omendb::SearchParams;
 use omendb::{DiskIndex, Durability, HnswIndex, HnswParams, Index, Metric, OpenOptions};
-/// TEMP: stand-in until the filter API lands on main.
-#[derive(Clone)]
-pub struct Filter;
-impl Filter {
-    fn allow_ids(_: impl IntoIterator<Item = u64>) -> Filter {
-        Filter
-    }
-}
+use omendb::{Filter, SearchParams};
 
 use crate::data::labels::Labels;
 use crate::sweep::adapter::Params;
@@ -166,16 +158,12 @@ impl LiveIndex for Omendb {
     }
 
     fn search(&self, query: &[f32], k: usize, filter: Option<&Allow>) -> anyhow::Result<Vec<u32>> {
-        let params = SearchParams::with_ef(self.ef);
-        let found = self
-            .index
-            .search(query, if filter.is_some() { 1000 } else { k }, &params)?;
-        Ok(found
-            .iter()
-            .map(|n| n.id as u32)
-            .filter(|&i| filter.is_none_or(|f| f.allows(u64::from(i))))
-            .take(k)
-            .collect())
+        let mut params = SearchParams::with_ef(self.ef);
+        if let Some(f) = filter {
+            params = params.filtered(f.omendb.clone());
+        }
+        let found = self.index.search(query, k, &params)?;
+        Ok(found.iter().map(|n| n.id as u32).collect())
     }
 }
 
