@@ -210,6 +210,19 @@ fn filtered_recall_matches_brute_force_at_every_selectivity() {
             assert!(figs.iter().any(|f| f.0.ends_with(&key)), "no {key}");
         }
     }
+    // The end-of-sweep table lists every label, post-filtering named.
+    let summary = std::fs::read_to_string(runs[0].0.parent().unwrap().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| mode |") && summary.contains("post-filter (k′ = "),
+        "{summary}"
+    );
+    assert_eq!(
+        summary
+            .lines()
+            .filter(|l| l.contains("s0.001-clusters"))
+            .count(),
+        engines
+    );
     // Scenario runs stay off the plain k-NN charts.
     assert!(!figs.iter().any(|f| f.0.starts_with("pareto-")), "{figs:?}");
 }

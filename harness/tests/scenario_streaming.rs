@@ -125,6 +125,11 @@ fn runbooks_run_on_every_in_process_engine_with_deletes() {
     let (out, runs) = sweep(&ds, algorithms);
     assert_eq!(runs.len(), if cfg!(feature = "usearch") { 3 } else { 2 });
     check(&runs);
+    let summary = std::fs::read_to_string(runs[0].0.parent().unwrap().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("min recall@10") && summary.contains("| omendb-hnsw-disk | 64 |"),
+        "{summary}"
+    );
     let figs = report_figures(out.path());
     for key in [
         "streaming-recall-test-clustered-16-euclidean-1000",

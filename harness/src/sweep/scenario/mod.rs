@@ -18,6 +18,7 @@
 //! | `runbook.rs` | `streaming`'s runbook: config, expansion into operations, live-set ground truth |
 //! | `streaming.rs` | `streaming`: running a runbook, per-step recall, throughput, latency |
 //! | `live.rs` | in-process engines with inserts, deletes and filtered search (OmenDB RAM and disk, usearch) |
+//! | `table.rs` | the end-of-sweep table (`summary.md`) of a scenario sweep |
 //! | `worker.rs` | the Python engines (hnswlib, faiss HNSW) through `harness/adapters/scenario.py` |
 
 pub mod filtered;
@@ -25,6 +26,7 @@ pub mod live;
 pub mod record;
 pub mod runbook;
 pub mod streaming;
+pub mod table;
 pub mod worker;
 
 use std::sync::atomic::Ordering;
@@ -41,7 +43,6 @@ use super::results::{ResultWriter, RunResult};
 use super::runner::{SweepOptions, SweepSummary};
 use super::shard::ShardPlan;
 use super::source::LoadDataset;
-use super::summary;
 use crate::data::groundtruth::GroundTruth;
 use crate::data::Dataset;
 
@@ -242,7 +243,7 @@ pub(crate) fn run(
             }
         }
     }
-    let table = summary::table(&em.finished);
+    let table = table::table(&em.finished);
     std::fs::write(em.writer.dir().join("summary.md"), &table)
         .with_context(|| format!("writing summary.md in {}", em.writer.dir().display()))?;
     Ok(SweepSummary {
