@@ -295,3 +295,26 @@ fn hnswlib_and_faiss_filter_natively_in_the_scenario_worker() {
         }
     }
 }
+
+#[test]
+fn committed_scenario_configs_validate_and_fit_10k() {
+    use omenbench::sweep::scenario::Scenario;
+    for name in ["filtered-100k.json", "streaming-100k.json"] {
+        let path = omenbench::data::repo_root()
+            .join("harness/configs")
+            .join(name);
+        let cfg = SweepConfig::load(&path).unwrap();
+        let sweep = cfg.validate(&Registry::builtin()).unwrap();
+        match cfg.scenario.as_ref().expect("a scenario") {
+            Scenario::Filtered(f) => {
+                assert_eq!(f.selectivities, [0.5, 0.1, 0.01, 0.001]);
+                assert!(sweep.algorithms.iter().any(|a| a.spec.name == "hnswlib"));
+            }
+            Scenario::Streaming(book) => {
+                for n in [10_000, 100_000] {
+                    book.expand(n).unwrap();
+                }
+            }
+        }
+    }
+}
