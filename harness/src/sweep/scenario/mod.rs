@@ -10,6 +10,10 @@
 //! grids, and writes the same result documents plus the scenario fields
 //! (`record.rs`).
 //!
+//! Panics are caught and recorded per run as in k-NN sweeps; the sweep's
+//! timeouts bind the Python worker (killed past them) but not in-process
+//! engines, whose steps run to the end. Sharded runs are refused.
+//!
 //! | file | what it holds |
 //! |---|---|
 //! | `mod.rs` | [`Scenario`] (the config field), the scenario sweep loop, emitting results |
