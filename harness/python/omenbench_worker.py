@@ -68,6 +68,26 @@ def _status_bytes(field):
     return None
 
 
+def _status():
+    """VmRSS, VmHWM and RssAnon of this process, bytes (None where absent),
+    under the names the harness reads (``vm_rss``, ``vm_hwm``, ``rss_anon``)."""
+    return {
+        "vm_rss": _status_bytes("VmRSS"),
+        "vm_hwm": _status_bytes("VmHWM"),
+        "rss_anon": _status_bytes("RssAnon"),
+    }
+
+
+def _reset_peak():
+    """Resets the kernel's peak-RSS mark (VmHWM) to the current RSS."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def _protocol_stream():
     # Keep the protocol on the original stdout; anything the libraries print
     # to fd 1 goes to stderr instead.
@@ -171,18 +191,26 @@ def _loop(make, out, state):
                 if hasattr(lib, "configure"):
                     lib.configure(request)
                 train, test = load(request)
-                before = _status_bytes("RssAnon")
+                # Memory as every worker measures it (the Rust engines' too):
+                # peak mark reset, then /proc/self/status around the build.
+                peak_reset = _reset_peak()
+                before = _status()
                 t0 = time.perf_counter()
                 lib.build(train, request["metric"], request["build_params"], request["threads"])
                 seconds = time.perf_counter() - t0
-                after = _status_bytes("RssAnon")
+                after = _status()
                 del train
+                growth = None
+                if before["rss_anon"] is not None and after["rss_anon"] is not None:
+                    growth = after["rss_anon"] - before["rss_anon"]
                 reply = {
                     "op": "built",
                     "build_seconds": seconds,
-                    "rss_growth_bytes": None if before is None or after is None else after - before,
+                    "rss_growth_bytes": growth,
                     "library": lib.library(),
                     "params": request["build_params"],
+                    "pid": os.getpid(),
+                    "memory": {"peak_reset": peak_reset, "before": before, "after": after},
                 }
             elif op == "query":
                 if state["lib"] is None:

@@ -31,6 +31,13 @@ enum Command {
     /// Run a sweep sharded over a Slurm cluster (prepare job, job array,
     /// report job); `slurm status DIR`, `slurm resume DIR`.
     Slurm(Box<slurm::cli::SlurmArgs>),
+    /// Host one built-in Rust engine for a sweep (JSON lines on stdin and
+    /// stdout; started by `omenbench run` for isolated builds).
+    #[command(hide = true)]
+    Worker {
+        /// The engine's registry name.
+        algorithm: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +49,6 @@ fn main() -> anyhow::Result<()> {
         Command::Report(args) => report::cli::execute_report(args),
         Command::Compare(args) => report::cli::execute_compare(args),
         Command::Slurm(args) => slurm::cli::execute(*args),
+        Command::Worker { algorithm } => sweep::worker::serve(&algorithm),
     }
 }

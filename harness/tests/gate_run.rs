@@ -18,6 +18,7 @@ fn opts(dir: &Path) -> RunOptions {
         },
         progress: false,
         out: None,
+        worker: None,
     }
 }
 
@@ -215,4 +216,64 @@ fn default_baseline_sits_beside_the_config() {
         out: None,
     };
     assert_eq!(a.baseline_path(), PathBuf::from("ci/baseline.json"));
+}
+
+/// A ratio floor of omendb-hnsw over the exact index at recall@10 0.9.
+fn ratio_floor(floor: f64) -> Value {
+    json!({
+        "name": "hnsw-vs-flat",
+        "dataset": "clustered-32-euclidean", "n": 2000, "queries": 200, "repeats": 2,
+        "engine": {"name": "omendb-hnsw", "build": {"m": 16, "ef_construction": 100},
+                   "query": {"ef": [8, 16, 32, 64]}},
+        "reference": {"name": "omendb-flat"},
+        "recall": 0.9, "floor": floor
+    })
+}
+
+fn args_with_floor(dir: &Path, floor: Value) -> GateArgs {
+    let mut a = args(dir, sane(), false);
+    let config = json!({ "cases": sane(), "ratio_floors": [floor] });
+    std::fs::write(&a.config, config.to_string()).unwrap();
+    a.baseline = Some(dir.join("no-baseline.json"));
+    a
+}
+
+#[test]
+fn a_ratio_floor_not_met_warns_but_never_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (table, r) = run(&args_with_floor(dir.path(), ratio_floor(1e6)), dir.path());
+    r.expect("a ratio floor must not fail the gate");
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("ratio hnsw-vs-flat: omendb-hnsw / omendb-flat at recall@10 0.90"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        line.contains("× (") && line.ends_with("floor 1000000.00"),
+        "{line}"
+    );
+    assert!(
+        table.contains("warning: ratio hnsw-vs-flat: omendb-hnsw / omendb-flat")
+            && table.contains("below its floor 1000000.00 (warning only)"),
+        "{table}"
+    );
+    assert!(
+        table.lines().last().unwrap().starts_with("gate: PASSED"),
+        "{table}"
+    );
+
+    // Met: the line, no warning.
+    let (table, r) = run(&args_with_floor(dir.path(), ratio_floor(1e-6)), dir.path());
+    r.unwrap();
+    assert!(table.contains("ratio hnsw-vs-flat:"), "{table}");
+    assert!(!table.contains("warning: ratio"), "{table}");
+
+    // A broken floor is a config error naming it.
+    let mut bad = ratio_floor(-1.0);
+    bad["name"] = json!("broken");
+    let (_, r) = run(&args_with_floor(dir.path(), bad), dir.path());
+    let e = format!("{:#}", r.unwrap_err());
+    assert!(
+        e.contains("ratio_floors[0] (\"broken\")") && e.contains("floor"),
+        "{e}"
+    );
 }

@@ -34,6 +34,7 @@ fn sweep(ds: &Dataset, algorithms: &str) -> (tempfile::TempDir, Vec<(PathBuf, Ru
         out: out.path().to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let load = |_: &str, _: usize, _: Option<usize>, _: bool| Ok(ds.clone());
     let summary = run_sweep(&sweep, &load, &opts).unwrap();

@@ -102,6 +102,7 @@ fn shards_run_in_turn_equal_the_whole_sweep() {
         out: dir,
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let whole = run_sweep(&sweep, &load, &opts(out.path().join("whole"))).unwrap();
     let count = 3;

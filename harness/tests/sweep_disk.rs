@@ -30,6 +30,7 @@ fn sweep(ds: &Dataset, algorithms: &str, out: &Path) -> (PathBuf, Vec<(PathBuf, 
         out: out.to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     assert!(!summary.interrupted);
@@ -159,4 +160,36 @@ fn pq_disk_adapter_keeps_only_graph_and_codes_in_ram() {
     };
     assert!(recall(50) > 0.8, "{}", recall(50));
     assert!(recall(50) >= recall(0), "{} < {}", recall(50), recall(0));
+}
+
+#[test]
+fn sq8_adapters_reach_recall_and_the_disk_kind_keeps_no_vectors_in_ram() {
+    let ds = sweep_common::clustered(2000, 50, 16, Metric::L2, 17);
+    let out = tempfile::tempdir().unwrap();
+    let (_, results) = sweep(
+        &ds,
+        r#"[{"name": "omendb-hnsw-sq8", "build": {"m": 8, "ef_construction": 40},
+             "query": {"ef": 40}},
+            {"name": "omendb-hnsw-sq8-disk", "build": {"m": 8, "ef_construction": 40},
+             "query": {"ef": 40}}]"#,
+        out.path(),
+    );
+    assert_eq!(results.len(), 2);
+    for (path, r) in &results {
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let comps = r.memory.index_components.unwrap();
+        assert!(comps.codes >= (r.n * r.dims) as u64, "{comps:?}");
+        // The default re-rank depth re-ranks exactly.
+        assert!(
+            r.recall_at_10.unwrap() > 0.9,
+            "{}: {:?}",
+            r.algorithm,
+            r.recall_at_10
+        );
+        if r.algorithm.ends_with("-disk") {
+            check_reopen(path, r);
+        } else {
+            assert!(comps.vectors >= (r.n * r.dims * 4) as u64, "{comps:?}");
+        }
+    }
 }

@@ -28,6 +28,7 @@ fn run(cfg: &SweepConfig, ds: &Dataset, out: &Path) -> Vec<PathBuf> {
         out: out.to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     assert!(!summary.interrupted);

@@ -56,6 +56,7 @@ fn sweep(ds: &Dataset, cfg: &SweepConfig) -> (tempfile::TempDir, Vec<RunResult>)
         out: out.path().to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     let runs = summary

@@ -78,6 +78,7 @@ fn faulty_adapters_are_recorded_and_the_sweep_goes_on() {
         out: out.path().to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     let results: Vec<_> = summary
@@ -130,6 +131,7 @@ fn a_dataset_that_fails_to_load_is_recorded() {
         out: out.path().to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     assert_eq!(summary.results.len(), 1);
@@ -151,6 +153,7 @@ fn a_stop_request_ends_the_sweep_keeping_what_was_written() {
         out: out.path().to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(true)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     assert!(summary.interrupted);

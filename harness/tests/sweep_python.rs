@@ -82,6 +82,7 @@ fn sweep(
         out: out.path().to_path_buf(),
         quiet: true,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let summary = run_sweep(&sweep, &load, &opts).unwrap();
     let runs = summary

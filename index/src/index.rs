@@ -21,8 +21,10 @@ pub struct Neighbor {
 pub struct SearchParams {
     /// Beam width for graph search (HNSW's `ef`); raised to `k` when smaller.
     pub ef: usize,
-    /// How many candidates to re-score with exact distances (PQ indexes);
-    /// 0 turns re-ranking off.
+    /// How many candidates to re-score with exact distances (quantized
+    /// indexes). For PQ, 0 turns re-ranking off; for SQ8, 0 picks its
+    /// default depth (`hnsw_sq8::default_depth`), and results are always
+    /// re-ranked.
     pub rerank: usize,
     /// Only ids this filter allows are returned (fewer than `k` when fewer
     /// pass; none for an empty allow-set). `None` searches everything.

@@ -16,6 +16,7 @@ use std::path::Path;
 use crate::error::Result;
 use crate::hnsw::{HnswIndex, HnswParams};
 use crate::hnsw_pq::{HnswPqIndex, HnswPqParams};
+use crate::hnsw_sq8::{HnswSq8Index, HnswSq8Params};
 use crate::metric::Metric;
 use crate::store::mmap_vectors::MmapVectors;
 use crate::store::VectorStore;
@@ -41,4 +42,15 @@ pub fn hnsw_pq_on_mapped_vectors(
 ) -> Result<HnswPqIndex> {
     let vectors = VectorStore::Mapped(MmapVectors::create(path, dims, metric)?);
     HnswPqIndex::with_vector_store(dims, metric, params, vectors)
+}
+
+/// [`hnsw_on_mapped_vectors`] for the SQ8-navigated index.
+pub fn hnsw_sq8_on_mapped_vectors(
+    path: &Path,
+    dims: usize,
+    metric: Metric,
+    params: HnswSq8Params,
+) -> Result<HnswSq8Index> {
+    let vectors = VectorStore::Mapped(MmapVectors::create(path, dims, metric)?);
+    HnswSq8Index::with_vector_store(dims, metric, params, vectors)
 }

@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::baseline::{Baseline, BaselineEntry, BASELINE_VERSION};
 use super::config::GateConfig;
-use super::run::{run_all, CaseResult, RunOptions};
+use super::run::{run_all, run_ratio_floors, CaseResult, RunOptions};
 use super::verdict::{judge, Verdict};
 
 /// Arguments of `omenbench gate`.
@@ -55,6 +55,8 @@ pub fn execute(args: GateArgs) -> anyhow::Result<()> {
     let opts = RunOptions {
         progress: !args.quiet,
         out: args.out.clone(),
+        // Ratio floors build their Rust engines in `omenbench worker`.
+        worker: std::env::current_exe().ok(),
         ..RunOptions::default()
     };
     let stdout = std::io::stdout();
@@ -103,6 +105,13 @@ fn gate_inner(args: &GateArgs, opts: &RunOptions, out: &mut dyn Write) -> anyhow
     write_table(out, &config, &results, &verdicts, baseline.as_ref())?;
     for w in verdicts.iter().flat_map(|v| &v.warnings) {
         writeln!(out, "warning: {w}")?;
+    }
+    // Ratio floors only ever warn.
+    for check in run_ratio_floors(&config, opts)? {
+        writeln!(out, "{}", check.line)?;
+        if let Some(w) = check.warning {
+            writeln!(out, "warning: {w}")?;
+        }
     }
     let wall = start.elapsed().as_secs_f64();
     let failures: Vec<&String> = verdicts.iter().flat_map(|v| &v.failures).collect();

@@ -17,6 +17,7 @@ use anyhow::{bail, ensure, Context};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::ratio_floor::RatioFloor;
 use crate::sweep::adapters::{Registry, SINGLE_INSERT};
 use crate::sweep::config::{AlgorithmConfig, Sweep, SweepConfig};
 use crate::sweep::scenario::Scenario;
@@ -31,6 +32,10 @@ pub struct GateConfig {
     pub description: Option<String>,
     /// The cases, run in this order.
     pub cases: Vec<Case>,
+    /// Speed ratios between two engines that warn (never fail) when not
+    /// met (`ratio_floor.rs`); run after the cases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratio_floors: Vec<RatioFloor>,
 }
 
 /// One gate case: an index built one way over one dataset, queried one way.
@@ -276,6 +281,8 @@ impl GateConfig {
             #[serde(default)]
             description: Option<String>,
             cases: Vec<serde_json::Value>,
+            #[serde(default)]
+            ratio_floors: Vec<serde_json::Value>,
         }
         let raw: Raw = serde_json::from_str(text).context("gate config")?;
         let registry = Registry::builtin();
@@ -289,9 +296,20 @@ impl GateConfig {
             case.validate(&registry).with_context(|| label.clone())?;
             cases.push(case);
         }
+        let mut ratio_floors = Vec::with_capacity(raw.ratio_floors.len());
+        for (i, value) in raw.ratio_floors.into_iter().enumerate() {
+            let label = match value.get("name").and_then(|n| n.as_str()) {
+                Some(name) => format!("ratio_floors[{i}] ({name:?})"),
+                None => format!("ratio_floors[{i}]"),
+            };
+            let floor: RatioFloor = serde_json::from_value(value).with_context(|| label.clone())?;
+            floor.validate(&registry).with_context(|| label.clone())?;
+            ratio_floors.push(floor);
+        }
         let config = GateConfig {
             description: raw.description,
             cases,
+            ratio_floors,
         };
         config.check_names()?;
         Ok(config)
@@ -310,6 +328,10 @@ impl GateConfig {
             case.validate(registry)
                 .with_context(|| format!("case {i} ({:?})", case.name))?;
         }
+        for (i, f) in self.ratio_floors.iter().enumerate() {
+            f.validate(registry)
+                .with_context(|| format!("ratio_floors[{i}] ({:?})", f.name))?;
+        }
         self.check_names()
     }
 
@@ -321,6 +343,13 @@ impl GateConfig {
                 seen.insert(case.name.as_str()),
                 "cases: the name {:?} is used twice",
                 case.name
+            );
+        }
+        for f in &self.ratio_floors {
+            ensure!(
+                seen.insert(f.name.as_str()),
+                "ratio_floors: the name {:?} is used twice",
+                f.name
             );
         }
         Ok(())

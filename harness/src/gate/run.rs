@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context};
 
 use super::config::{Case, GateConfig};
+use super::ratio_floor::RatioCheck;
 use crate::data::{Dataset, Resolver};
 use crate::sweep::adapters::Registry;
 use crate::sweep::runner::{run_sweep, SweepOptions};
@@ -73,6 +74,10 @@ pub struct RunOptions {
     /// Where the cases' sweep results are kept (one directory per case
     /// under it); `None`: a temporary directory, removed afterwards.
     pub out: Option<PathBuf>,
+    /// The omenbench binary that hosts Rust engines in worker processes for
+    /// the ratio floors (`omenbench gate` passes itself); `None` runs them
+    /// in this process. Cases always run in this process.
+    pub worker: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -81,6 +86,7 @@ impl Default for RunOptions {
             resolver: Resolver::from_env(),
             progress: true,
             out: None,
+            worker: None,
         }
     }
 }
@@ -158,6 +164,7 @@ pub fn run_case(
         out: out.join(sanitize(&case.name)),
         quiet: !progress,
         stop: Arc::new(AtomicBool::new(false)),
+        worker: None,
     };
     let load = |_: &str, _: usize, _: Option<usize>, _: bool| Ok(ds.clone());
     let summary = run_sweep(&sweep, &load, &opts)?;
@@ -169,8 +176,45 @@ pub fn run_case(
     Ok(result)
 }
 
+/// Runs every ratio floor of `config` (datasets resolved first), after
+/// the cases; their results go under `out` as the cases' do.
+pub fn run_ratio_floors(config: &GateConfig, opts: &RunOptions) -> anyhow::Result<Vec<RatioCheck>> {
+    let registry = Registry::builtin();
+    let mut datasets = Vec::with_capacity(config.ratio_floors.len());
+    for f in &config.ratio_floors {
+        let ds = opts
+            .resolver
+            .resolve(&f.dataset, f.n, f.queries, opts.progress)
+            .with_context(|| format!("ratio floor {:?}: dataset {:?}", f.name, f.dataset))?;
+        datasets.push(ds);
+    }
+    let scratch;
+    let out = match &opts.out {
+        Some(dir) => dir.clone(),
+        None => {
+            scratch = tempfile::tempdir().context("making a directory for the gate's results")?;
+            scratch.path().to_path_buf()
+        }
+    };
+    config
+        .ratio_floors
+        .iter()
+        .zip(&datasets)
+        .map(|(f, ds)| {
+            if opts.progress {
+                eprintln!(
+                    "gate: ratio {}: {} / {}",
+                    f.name, f.engine.name, f.reference.name
+                );
+            }
+            f.check(ds, &registry, &out, opts.worker.as_deref(), opts.progress)
+                .with_context(|| format!("ratio floor {:?}", f.name))
+        })
+        .collect()
+}
+
 /// Keeps `[A-Za-z0-9._-]` of a case name for a directory name.
-fn sanitize(name: &str) -> String {
+pub(crate) fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {

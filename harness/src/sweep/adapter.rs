@@ -9,8 +9,10 @@ use std::time::Instant;
 
 use omendb::MemoryUsage;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use super::memory::RssSample;
+use super::memory::{MemoryReport, RssSample};
+use super::open_loop::{OpenLoad, OpenLoopPoint};
 
 /// Named integer parameters (`m`, `ef_construction`, `ef`, …), in name order
 /// so results and file names are stable.
@@ -97,6 +99,17 @@ pub trait Adapter: Send + Sync {
     fn self_measured_queries(&self) -> Option<&SelfMeasuredQueries> {
         None
     }
+
+    /// Offers `load` at query parameters `qp` in the adapter's own process,
+    /// for adapters that run in a worker; `None` when the harness drives
+    /// [`search`](Adapter::search) itself (in-process adapters).
+    fn open_loop(
+        &mut self,
+        _qp: &Params,
+        _load: &OpenLoad,
+    ) -> Option<anyhow::Result<OpenLoopPoint>> {
+        None
+    }
 }
 
 /// The `process` label of adapters that run inside the harness.
@@ -104,7 +117,7 @@ pub const IN_PROCESS: &str = "in-process";
 
 /// What reopening a disk-backed index cost: its open time and the process's
 /// resident memory just before and just after the open.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReopenStats {
     /// Wall time of the open call (validation, mapping, graph load).
     pub open_seconds: f64,
@@ -164,6 +177,15 @@ pub struct SelfMeasuredBuild {
     pub script: Option<String>,
     /// The build parameters as the worker echoed them back.
     pub params: Option<serde_json::Value>,
+    /// The worker's process id.
+    pub pid: Option<u32>,
+    /// Memory around the build as the worker sampled its own
+    /// `/proc/self/status` (peak mark reset just before), and the index's
+    /// own accounting when the engine keeps one; `None` from workers that
+    /// do not report it.
+    pub memory: Option<MemoryReport>,
+    /// The reopen that ended the build (disk-backed engines in a worker).
+    pub reopen: Option<ReopenStats>,
 }
 
 /// One query-parameter set as run and timed by an out-of-process worker.
@@ -186,4 +208,32 @@ pub struct SelfMeasuredQueries {
     pub params: Option<serde_json::Value>,
     /// What the engine said about this query set (its worker's `info()`).
     pub info: Option<serde_json::Value>,
+    /// Seconds of each batch pass at each thread count of the scaling
+    /// curve, ascending by threads (workers that measure one; empty else).
+    pub batch_scaling: Vec<(usize, Vec<f64>)>,
+}
+
+impl SelfMeasuredQueries {
+    /// Appends `later`'s passes to these (interleaved rounds of one query
+    /// set): every list grows, the first pass's ids are kept, the latest
+    /// echo and info win.
+    pub fn append(&mut self, later: SelfMeasuredQueries) {
+        if self.ids.is_empty() {
+            self.ids = later.ids;
+        }
+        self.batch_single_thread_seconds
+            .extend(later.batch_single_thread_seconds);
+        self.per_call_seconds.extend(later.per_call_seconds);
+        self.batch_all_threads_seconds
+            .extend(later.batch_all_threads_seconds);
+        self.per_call_latency_ms.extend(later.per_call_latency_ms);
+        self.params = later.params.or(self.params.take());
+        self.info = later.info.or(self.info.take());
+        for (threads, secs) in later.batch_scaling {
+            match self.batch_scaling.iter_mut().find(|(t, _)| *t == threads) {
+                Some((_, s)) => s.extend(secs),
+                None => self.batch_scaling.push((threads, secs)),
+            }
+        }
+    }
 }

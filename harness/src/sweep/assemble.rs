@@ -8,7 +8,7 @@ use super::machine::{self, Machine};
 use super::measure::Built;
 use super::memory::BytesPerVector;
 use super::metrics::{per_second, recall, Latency, RECALL_DEPTHS};
-use super::results::{RunResult, WorkerReport, SCHEMA_VERSION};
+use super::results::{RunResult, ThreadScaling, WorkerReport, SCHEMA_VERSION};
 use crate::data::Dataset;
 
 /// What every result of one sweep shares.
@@ -98,18 +98,36 @@ pub(crate) fn record_build(r: &mut RunResult, b: &Built, n: usize) {
         r.rss_anon_growth_on_open_bytes = o.rss_anon_growth_bytes();
     }
     if let Some(sb) = b.adapter.self_measured_build() {
-        // The harness's own RSS says nothing about a worker process (whose
-        // peak is not reported: null, not the harness's figure).
-        r.bytes_per_vector.peak = None;
-        r.bytes_per_vector.rss = sb
-            .worker_rss_growth_bytes
-            .filter(|_| n > 0)
-            .map(|g| g as f64 / n as f64);
+        match &sb.memory {
+            // Every worker samples its own /proc/self/status around the
+            // build, its peak mark reset first: the same three columns for
+            // every engine.
+            Some(m) => {
+                r.memory = m.clone();
+                r.bytes_per_vector = BytesPerVector::from_report(m, n);
+                r.notes.push(format!(
+                    "process {}: build time and memory are the worker's own (its /proc/self/status around the build, peak mark reset first)",
+                    r.process
+                ));
+            }
+            // An older worker: only its RSS growth. The harness's own RSS
+            // says nothing about it (null, not the harness's figure).
+            None => {
+                r.memory = Default::default();
+                r.bytes_per_vector = BytesPerVector {
+                    rss: sb
+                        .worker_rss_growth_bytes
+                        .filter(|_| n > 0)
+                        .map(|g| g as f64 / n as f64),
+                    ..BytesPerVector::default()
+                };
+                r.notes.push(format!(
+                    "process {}: build time and bytes_per_vector.rss are the worker's own (RSS growth of the worker during build)",
+                    r.process
+                ));
+            }
+        }
         r.worker = Some(WorkerReport::from_build(sb));
-        r.notes.push(format!(
-            "process {}: build time and bytes_per_vector.rss are the worker's own (RSS growth of the worker during build)",
-            r.process
-        ));
     }
 }
 
@@ -143,6 +161,18 @@ pub(crate) fn fill_self_measured(r: &mut RunResult, sq: &SelfMeasuredQueries, nq
     let per_call = qps(&sq.per_call_seconds);
     r.qps_single_thread_per_call = best(&per_call);
     r.latency_ms = Latency::from_ms(&sq.per_call_latency_ms);
+    r.batch_scaling = sq
+        .batch_scaling
+        .iter()
+        .map(|(threads, secs)| {
+            let qps_repeats = qps(secs);
+            ThreadScaling {
+                threads: *threads,
+                qps: best(&qps_repeats),
+                qps_repeats,
+            }
+        })
+        .collect();
     if let Some(w) = r.worker.as_mut() {
         w.record_queries(sq, per_call);
     }

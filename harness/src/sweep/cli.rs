@@ -171,6 +171,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<()> {
         out: args.out.clone(),
         quiet: args.quiet,
         stop,
+        // Isolated builds: each Rust engine in `omenbench worker` (this binary).
+        worker: Some(std::env::current_exe().context("locating the omenbench binary")?),
     };
     let plan = match args.shard {
         Some(s) => Some(ShardPlan::new(

@@ -13,6 +13,9 @@
 //!   "repeats": 3,
 //!   "build_timeout_seconds": 1800,
 //!   "query_timeout_seconds": 300,
+//!   "isolate_builds": true,         (Rust engines built in `omenbench worker` processes)
+//!   "interleave": true,             (engines' passes alternate in rounds)
+//!   "open_loop": { "offered_qps": [500, 1000], "seconds": 2 },   (optional)
 //!   "algorithms": [
 //!     { "name": "hnsw_rs", "build": { "m": [16, 32], "ef_construction": 200 },
 //!       "query": { "ef": [10, 20, 40, 80] } },
@@ -39,6 +42,7 @@ use serde_json::Value;
 use super::adapter::Params;
 use super::adapters::{AlgorithmSpec, ParamSpec, Registry};
 use super::external;
+use super::open_loop::OpenLoopConfig;
 use super::scenario::Scenario;
 use super::source;
 
@@ -84,6 +88,23 @@ pub struct SweepConfig {
     /// `sweep::scenario`); absent: plain k-NN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<Scenario>,
+    /// Build every Rust engine in a fresh `omenbench worker` process, as the
+    /// Python engines are, so memory is measured the same way for all
+    /// (when run by `omenbench run`; library callers choose by
+    /// `SweepOptions::worker`).
+    #[serde(default = "yes")]
+    pub isolate_builds: bool,
+    /// Build every engine of a dataset scale first, then alternate their
+    /// query passes in rounds (A B C A B C …), one pass per round.
+    #[serde(default = "yes")]
+    pub interleave: bool,
+    /// Open-loop load at fixed offered rates (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<OpenLoopConfig>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `threads` as written: one count or a list of counts.
@@ -198,6 +219,12 @@ pub struct Sweep {
     pub query_timeout_seconds: f64,
     /// Algorithms with expanded grids.
     pub algorithms: Vec<AlgorithmPlan>,
+    /// Whether Rust engines are built in worker processes (given one).
+    pub isolate_builds: bool,
+    /// Whether query passes are interleaved across the engines of a scale.
+    pub interleave: bool,
+    /// Open-loop load, when configured.
+    pub open_loop: Option<OpenLoopConfig>,
 }
 
 /// One algorithm's expanded grids.
@@ -276,6 +303,9 @@ impl SweepConfig {
         if let Some(s) = &self.scenario {
             s.validate(&algorithms)?;
         }
+        if let Some(o) = &self.open_loop {
+            o.validate()?;
+        }
         Ok(Sweep {
             config: self.clone(),
             datasets: self.datasets.clone(),
@@ -289,6 +319,9 @@ impl SweepConfig {
             build_timeout_seconds: self.build_timeout_seconds,
             query_timeout_seconds: self.query_timeout_seconds,
             algorithms,
+            isolate_builds: self.isolate_builds,
+            interleave: self.interleave,
+            open_loop: self.open_loop.clone(),
         })
     }
 }

@@ -78,6 +78,9 @@ pub fn default_sweep() -> SweepConfig {
         query_timeout_seconds: 120.0,
         algorithms,
         scenario: None,
+        isolate_builds: true,
+        interleave: true,
+        open_loop: None,
     }
 }
 

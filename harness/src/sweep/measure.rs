@@ -9,13 +9,15 @@
 //! * Batch QPS: the whole query set through `batch_search` in the
 //!   `threads`-thread pool, `repeats` passes.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::adapter::{Adapter, Params, ReopenStats};
+use super::adapter::{Adapter, Params, ReopenStats, IN_PROCESS};
+use super::adapters::isolated::{IsolatedAdapter, Isolation};
 use super::adapters::BuildContext;
 use super::assemble::{fill_recall, fill_self_measured};
 use super::config::{AlgorithmPlan, Sweep};
@@ -104,6 +106,9 @@ pub(crate) struct Measurer<'a> {
     pub(crate) steps: LiveSteps,
     /// Spinners and bars.
     pub(crate) progress: Progress,
+    /// The omenbench binary that hosts Rust engines in worker processes
+    /// (isolated builds); `None` runs them in this process.
+    pub(crate) worker: Option<PathBuf>,
 }
 
 impl Measurer<'_> {
@@ -116,9 +121,43 @@ impl Measurer<'_> {
             k: self.sweep.k,
             build_params: bp,
             data: ds,
-            repeats: self.sweep.repeats,
+            repeats: self.passes_per_request(),
             build_timeout_seconds: self.sweep.build_timeout_seconds,
             query_timeout_seconds: self.sweep.query_timeout_seconds,
+        }
+    }
+
+    /// Timed passes of each kind one query request runs: every configured
+    /// repeat, or one when passes are interleaved (one per round).
+    pub(crate) fn passes_per_request(&self) -> usize {
+        if self.sweep.interleave {
+            1
+        } else {
+            self.sweep.repeats
+        }
+    }
+
+    /// Makes `plan`'s adapter from `ctx`: an in-process engine goes into an
+    /// `omenbench worker` process of its own when the sweep isolates builds
+    /// and has the binary for it.
+    pub(crate) fn make(
+        &self,
+        ctx: &BuildContext<'_>,
+        plan: &AlgorithmPlan,
+    ) -> anyhow::Result<Box<dyn Adapter>> {
+        let a = (plan.spec.make)(ctx)?;
+        match &self.worker {
+            Some(exe) if self.sweep.isolate_builds && a.process() == IN_PROCESS => {
+                let how = Isolation {
+                    exe,
+                    algorithm: plan.spec.name,
+                    ef_fixed_at_build: a.ef_fixed_at_build(),
+                    batch_threads: &self.sweep.batch_threads,
+                };
+                drop(a);
+                Ok(Box::new(IsolatedAdapter::new(ctx, how)?))
+            }
+            _ => Ok(a),
         }
     }
 
@@ -133,7 +172,7 @@ impl Measurer<'_> {
     ) -> BuildOutcome {
         let ctx = self.context(ds, bp);
         let make = || -> anyhow::Result<Box<dyn Adapter>> {
-            let mut a = (plan.spec.make)(&ctx)?;
+            let mut a = self.make(&ctx, plan)?;
             if let Some(qp) = qp {
                 a.set_query_params(qp)?;
             }
@@ -230,6 +269,25 @@ impl Measurer<'_> {
             fill_recall(ds, &sq.ids, k, r);
             return Some(sq.ids.clone());
         }
+        let mut latencies = Vec::new();
+        self.passes(ds, adapter, r, qp, self.sweep.repeats, &mut latencies)
+    }
+
+    /// Runs `repeats` passes of each kind on an in-process adapter, adding
+    /// them to those already in `r` (interleaved rounds call this once per
+    /// round) and their latencies to `latencies`; recomputes the best
+    /// figures, latency percentiles and recall; returns this call's first
+    /// pass's ids.
+    pub(crate) fn passes(
+        &self,
+        ds: &Arc<Dataset>,
+        adapter: &Shared,
+        r: &mut RunResult,
+        qp: &Params,
+        repeats: usize,
+        latencies: &mut Vec<f64>,
+    ) -> Option<Vec<Vec<u32>>> {
+        let k = self.sweep.k;
         let bar = self.progress.passes(
             format!(
                 "query {} {} n={} {}",
@@ -238,11 +296,13 @@ impl Measurer<'_> {
                 ds.n_train(),
                 fmt_params(qp)
             ),
-            ((1 + self.pools.batch.len()) * self.sweep.repeats) as u64,
+            ((1 + self.pools.batch.len()) * repeats) as u64,
         );
-        let first_ids = self.single_thread_passes(ds, adapter, r, || bar.inc(1));
+        let first_ids =
+            self.single_thread_passes(ds, adapter, r, repeats, latencies, || bar.inc(1));
+        r.latency_ms = Latency::from_ms(latencies);
         if r.error.is_none() {
-            self.batch_passes(ds, adapter, r, || bar.inc(1));
+            self.batch_passes(ds, adapter, r, repeats, || bar.inc(1));
         }
         bar.finish_and_clear();
         let best = |v: &[f64]| v.iter().copied().reduce(f64::max);
@@ -255,18 +315,19 @@ impl Measurer<'_> {
     }
 
     /// `repeats` passes of one query per call on one thread: QPS of each
-    /// pass and latency over all of them into `r`; the first pass's ids.
+    /// pass into `r`, every latency into `latencies`; the first pass's ids.
     fn single_thread_passes(
         &self,
         ds: &Arc<Dataset>,
         adapter: &Shared,
         r: &mut RunResult,
+        repeats: usize,
+        latencies: &mut Vec<f64>,
         tick: impl Fn(),
     ) -> Option<Vec<Vec<u32>>> {
         let (k, nq) = (self.sweep.k, ds.n_test());
         let mut first_ids = None;
-        let mut latencies = Vec::with_capacity(nq * self.sweep.repeats);
-        for rep in 0..self.sweep.repeats {
+        for rep in 0..repeats {
             let (a, data, pool) = (adapter.clone(), ds.clone(), self.pools.single.clone());
             let keep = rep == 0;
             let outcome = self
@@ -303,29 +364,37 @@ impl Measurer<'_> {
                 }
             }
         }
-        r.latency_ms = Latency::from_ms(&latencies);
         first_ids
     }
 
     /// `repeats` passes of the whole query set through `batch_search` at
-    /// every batch thread count, ascending: each count's passes into
-    /// `r.batch_scaling`, the last (`threads`) count's into
+    /// every batch thread count, ascending: each count's passes added to
+    /// its point of `r.batch_scaling`, the last (`threads`) count's to
     /// `qps_batch_repeats`.
     fn batch_passes(
         &self,
         ds: &Arc<Dataset>,
         adapter: &Shared,
         r: &mut RunResult,
+        repeats: usize,
         tick: impl Fn(),
     ) {
         let (k, nq) = (self.sweep.k, ds.n_test());
         for (threads, pool) in &self.pools.batch {
-            let mut point = ThreadScaling {
-                threads: *threads,
-                qps: None,
-                qps_repeats: Vec::new(),
+            let at = match r.batch_scaling.iter().position(|p| p.threads == *threads) {
+                Some(i) => i,
+                None => {
+                    r.batch_scaling.push(ThreadScaling {
+                        threads: *threads,
+                        qps: None,
+                        qps_repeats: Vec::new(),
+                    });
+                    r.batch_scaling.len() - 1
+                }
             };
-            for _ in 0..self.sweep.repeats {
+            let mut point = r.batch_scaling.remove(at);
+            let before = point.qps_repeats.len();
+            for _ in 0..repeats {
                 let (a, data, pool) = (adapter.clone(), ds.clone(), pool.clone());
                 let outcome =
                     self.steps
@@ -353,9 +422,10 @@ impl Measurer<'_> {
             }
             point.qps = point.qps_repeats.iter().copied().reduce(f64::max);
             if *threads == self.sweep.threads {
-                r.qps_batch_repeats = point.qps_repeats.clone();
+                r.qps_batch_repeats
+                    .extend_from_slice(&point.qps_repeats[before..]);
             }
-            r.batch_scaling.push(point);
+            r.batch_scaling.insert(at, point);
             if r.error.is_some() {
                 break;
             }

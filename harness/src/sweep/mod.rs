@@ -33,6 +33,9 @@
 //! | `noise.rs` | load average and CPU steal around each run's timed passes |
 //! | `cli.rs` | `omenbench run` |
 //! | `scenario/` | the config's `scenario`: `filtered` (label filters) and `streaming` (runbooks); file map in its `mod.rs` |
+//! | `worker.rs` | `omenbench worker ALGORITHM`: a Rust engine in a process of its own, in the workers' protocol (isolated builds) |
+//! | `interleave.rs` | interleaved timing: a scale's engines built first and kept alive, then their passes in rounds (A B C A B C …) |
+//! | `open_loop.rs` | open-loop load: queries at a fixed offered rate, latency from the due time (no coordinated omission) |
 
 pub mod adapter;
 pub mod adapters;
@@ -42,11 +45,13 @@ pub mod config;
 pub mod defaults;
 pub mod external;
 pub mod guard;
+mod interleave;
 pub mod machine;
 mod measure;
 pub mod memory;
 pub mod metrics;
 pub mod noise;
+pub mod open_loop;
 mod progress;
 pub mod ratios;
 pub mod results;
@@ -55,6 +60,7 @@ pub mod scenario;
 pub mod shard;
 pub mod source;
 pub mod summary;
+pub mod worker;
 
 pub use adapter::{Adapter, Params};
 pub use adapters::{AlgorithmSpec, ParamSpec, Registry};

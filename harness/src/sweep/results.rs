@@ -17,6 +17,7 @@ use super::machine::Machine;
 use super::memory::{BytesPerVector, MemoryReport};
 use super::metrics::Latency;
 use super::noise::NoiseRecord;
+use super::open_loop::OpenLoopPoint;
 use super::scenario::ScenarioFields;
 use super::shard::Shard;
 
@@ -43,6 +44,56 @@ pub struct ThreadScaling {
     pub qps: Option<f64>,
     /// Every pass, in order.
     pub qps_repeats: Vec<f64>,
+}
+
+/// The median and range of a list of figures (QPS of every pass).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Median (the mean of the middle two for an even count).
+    pub median: f64,
+    /// Smallest.
+    pub min: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`; `None` when there are none.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        let median = if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[v.len() - 1],
+        })
+    }
+}
+
+/// One timed pass of an interleaved sweep (every kind of pass of one query
+/// set, once), with when it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PassRecord {
+    /// The round (0-based): round `i` runs the `i`-th pass of every run of
+    /// the dataset scale, in sweep order.
+    pub round: usize,
+    /// Start, seconds since the Unix epoch (sub-second).
+    pub started_unix_seconds: f64,
+    /// Start, RFC 3339 UTC.
+    pub started: String,
+    /// Wall time of the pass (every kind), seconds.
+    pub seconds: f64,
+    /// Single-thread QPS of this pass.
+    pub qps_single_thread: Option<f64>,
 }
 
 /// One run's result document.
@@ -163,8 +214,8 @@ pub struct RunResult {
     #[serde(default)]
     pub shard: Option<Shard>,
     /// Batch QPS at every configured thread count, ascending (`threads` as
-    /// a list); the last is `qps_batch`. Empty for out-of-process runs,
-    /// whose worker times its own batch passes on all threads.
+    /// a list); the last is `qps_batch`. Empty for Python workers, which
+    /// time their own batch passes on all threads only.
     #[serde(default)]
     pub batch_scaling: Vec<ThreadScaling>,
     /// The machine's load average and CPU steal around the timed passes
@@ -175,6 +226,20 @@ pub struct RunResult {
     /// see `scenario/record.rs`); absent for plain k-NN runs.
     #[serde(flatten)]
     pub scenario: ScenarioFields,
+    /// Median and range of `qps_single_thread_repeats`.
+    #[serde(default)]
+    pub qps_single_thread_spread: Option<Spread>,
+    /// Median and range of `qps_batch_repeats`.
+    #[serde(default)]
+    pub qps_batch_spread: Option<Spread>,
+    /// Every pass of an interleaved sweep, in order, with its start time
+    /// (empty when passes ran back to back).
+    #[serde(default)]
+    pub passes: Vec<PassRecord>,
+    /// Open-loop runs at each configured offered rate (`open_loop` in the
+    /// config; empty when off).
+    #[serde(default)]
+    pub open_loop: Vec<OpenLoopPoint>,
 }
 
 fn in_process() -> String {
@@ -199,6 +264,9 @@ pub struct WorkerReport {
     /// The build parameters exactly as the worker received them (its echo).
     #[serde(default)]
     pub build_params: Option<serde_json::Value>,
+    /// The worker's process id (each build set runs in a fresh process).
+    #[serde(default)]
+    pub pid: Option<u32>,
     /// The query parameters exactly as the worker received them (its echo).
     #[serde(default)]
     pub query_params: Option<serde_json::Value>,
@@ -218,6 +286,7 @@ impl WorkerReport {
             qps_single_thread_per_call_repeats: Vec::new(),
             script: b.script,
             build_params: b.params,
+            pid: b.pid,
             query_params: None,
             info: None,
         }

@@ -24,7 +24,7 @@ use super::machine;
 use super::measure::{BuildOutcome, Measurer, Pools};
 use super::noise::{self, LoadSample, NoiseRecord};
 use super::progress::{run_line, Progress};
-use super::results::{ResultWriter, RunResult};
+use super::results::{ResultWriter, RunResult, Spread};
 use super::shard::{self, BuildSetId, ShardPlan};
 use super::source::LoadDataset;
 use super::summary;
@@ -39,6 +39,11 @@ pub struct SweepOptions {
     pub quiet: bool,
     /// Set (by a Ctrl-C handler) to stop after the current step.
     pub stop: Arc<AtomicBool>,
+    /// The omenbench binary whose `worker` subcommand hosts each Rust
+    /// engine's build in a process of its own (isolated builds, unless the
+    /// config says `isolate_builds: false`); `None` runs them in this
+    /// process. `omenbench run` passes itself.
+    pub worker: Option<PathBuf>,
 }
 
 /// What a finished (or interrupted) sweep produced.
@@ -105,6 +110,7 @@ pub fn run_sweep_part(
             pools: Pools::new(sweep.threads, &sweep.batch_threads)?,
             steps: LiveSteps::default(),
             progress: Progress::new(opts.quiet, total as u64),
+            worker: opts.worker.clone(),
         },
         out: Output {
             writer,
@@ -143,7 +149,7 @@ fn runs_per_scale(sweep: &Sweep) -> usize {
 }
 
 /// Where finished results go.
-struct Output {
+pub(crate) struct Output {
     writer: ResultWriter,
     /// Runs that recorded an error.
     errors: usize,
@@ -153,13 +159,15 @@ struct Output {
 
 impl Output {
     /// Writes `r` (and the ids found, when any) and prints its line.
-    fn emit(
+    pub(crate) fn emit(
         &mut self,
         mut r: RunResult,
         neighbors: Option<&[Vec<u32>]>,
         progress: &Progress,
     ) -> anyhow::Result<()> {
         r.timestamp = machine::now_rfc3339();
+        r.qps_single_thread_spread = Spread::of(&r.qps_single_thread_repeats);
+        r.qps_batch_spread = Spread::of(&r.qps_batch_repeats);
         if r.error.is_some() {
             self.errors += 1;
         }
@@ -188,18 +196,19 @@ struct Run<'a> {
     process: &'a str,
 }
 
-struct Runner<'a> {
-    sweep: &'a Sweep,
+/// A sweep in progress (the interleaved schedule is in `interleave.rs`).
+pub(crate) struct Runner<'a> {
+    pub(crate) sweep: &'a Sweep,
     opts: &'a SweepOptions,
-    stamp: SweepStamp,
-    measure: Measurer<'a>,
-    out: Output,
+    pub(crate) stamp: SweepStamp,
+    pub(crate) measure: Measurer<'a>,
+    pub(crate) out: Output,
     /// The part of the sweep this run does (`--shard I/N`); all of it when `None`.
-    shard: Option<&'a ShardPlan>,
+    pub(crate) shard: Option<&'a ShardPlan>,
 }
 
 impl Runner<'_> {
-    fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.opts.stop.load(Ordering::SeqCst)
     }
 
@@ -259,6 +268,12 @@ impl Runner<'_> {
                 } else {
                     seen.insert(n);
                 }
+                if self.sweep.interleave {
+                    if self.run_scale_interleaved(spec, &ds, (di, si), &notes)? {
+                        return Ok(true);
+                    }
+                    continue;
+                }
                 for (ai, plan) in self.sweep.algorithms.iter().enumerate() {
                     for (bi, bp) in plan.build_sets.iter().enumerate() {
                         if self.stopped() {
@@ -311,7 +326,7 @@ impl Runner<'_> {
     ) -> anyhow::Result<()> {
         let overall = self.measure.progress.overall.clone();
         let ctx = self.measure.context(ds, bp);
-        let (fixed, process) = match (plan.spec.make)(&ctx) {
+        let (fixed, process) = match self.measure.make(&ctx, plan) {
             Ok(a) => (a.ef_fixed_at_build(), a.process().to_string()),
             Err(e) => {
                 let id = RunId {
@@ -397,6 +412,7 @@ impl Runner<'_> {
             LoadSample::now(),
             noise::cores(),
         ));
+        self.measure.open_loop(run.ds, b, run.query_params, &mut r);
         self.out.emit(r, neighbors.as_deref(), progress)
     }
 }

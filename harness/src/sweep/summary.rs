@@ -27,6 +27,24 @@ fn recall_of(r: &RunResult) -> Option<f64> {
     r.recall_at_10.or(r.recall_at_1)
 }
 
+/// Single-thread QPS as the summary ranks it: the median of the passes
+/// when there are several, else the one figure.
+fn qps_of(r: &RunResult) -> Option<f64> {
+    r.qps_single_thread_spread
+        .map(|s| s.median)
+        .or(r.qps_single_thread)
+}
+
+/// `median (min–max)` of the passes, or the one figure.
+fn qps_cell(r: &RunResult) -> String {
+    match r.qps_single_thread_spread {
+        Some(s) if r.qps_single_thread_repeats.len() > 1 => {
+            format!("{:.0} ({:.0}–{:.0})", s.median, s.min, s.max)
+        }
+        _ => num(r.qps_single_thread, 0),
+    }
+}
+
 fn num(x: Option<f64>, digits: usize) -> String {
     x.map_or("–".to_string(), |v| format!("{v:.digits$}"))
 }
@@ -38,7 +56,7 @@ pub fn best_run<'a>(runs: &[&'a RunResult]) -> Option<&'a RunResult> {
         .copied()
         .filter(|r| r.error.is_none() && recall_of(r).is_some())
         .collect();
-    let qps = |r: &RunResult| r.qps_single_thread.unwrap_or(0.0);
+    let qps = |r: &RunResult| qps_of(r).unwrap_or(0.0);
     let reaching = ok
         .iter()
         .copied()
@@ -54,6 +72,8 @@ pub fn best_run<'a>(runs: &[&'a RunResult]) -> Option<&'a RunResult> {
 }
 
 /// A Markdown table of `results` (in sweep order), one row per group,
+/// single-thread QPS as the median and range of the passes, memory in three
+/// labelled columns (`–` where not measured, never 0),
 /// led by a count of the failed runs when any failed and by the QPS ratios
 /// at equal recall ([`super::ratios`]) when two or more engines ran. Runs
 /// timed on a machine loaded above its core count are marked `(loaded)`.
@@ -88,7 +108,7 @@ pub fn table(results: &[RunResult]) -> String {
     )));
     let _ = writeln!(
         out,
-        "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread | QPS batch | build vec/s | B/vec index | B/vec RSS | B/vec peak |{}",
+        "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread, median (range) | QPS batch | build vec/s | index B/vec (own accounting) | RSS growth B/vec | peak RSS B/vec |{}",
         if reopen { " open s | RSS after open MiB |" } else { "" }
     );
     let _ = writeln!(
@@ -134,7 +154,7 @@ pub fn table(results: &[RunResult]) -> String {
                 (true, true) => " (rebuilt, loaded)",
             },
             num(recall_of(r), 4),
-            num(r.qps_single_thread, 0),
+            qps_cell(r),
             num(r.qps_batch, 0),
             num(r.build_vectors_per_second, 0),
             num(r.bytes_per_vector.index, 0),
@@ -182,6 +202,21 @@ mod tests {
         assert_eq!(t.lines().count(), 3, "{t}");
         assert!(t.contains("ef=20"));
         assert!(!t.contains("open s"), "{t}");
+    }
+
+    #[test]
+    fn qps_is_the_median_and_range_of_the_passes_and_memory_not_measured_is_a_dash() {
+        let mut r = run(20, 0.96, 3000.0);
+        r.qps_single_thread_repeats = vec![1000.0, 3000.0, 2000.0];
+        r.qps_single_thread_spread =
+            super::super::results::Spread::of(&r.qps_single_thread_repeats);
+        r.bytes_per_vector.rss = Some(700.0);
+        let t = table(&[r]);
+        let row = t.lines().last().unwrap();
+        assert!(row.contains("| 2000 (1000–3000) |"), "{row}");
+        // index and peak not measured: a dash, never 0.
+        assert!(row.ends_with("| – | 700 | – |"), "{row}");
+        assert!(t.contains("| index B/vec (own accounting) | RSS growth B/vec | peak RSS B/vec |"));
     }
 
     #[test]
@@ -267,6 +302,10 @@ mod tests {
             noise: None,
             scenario: Default::default(),
             batch_scaling: Vec::new(),
+            qps_single_thread_spread: None,
+            qps_batch_spread: None,
+            passes: Vec::new(),
+            open_loop: Vec::new(),
         }
     }
 }

@@ -131,6 +131,10 @@ pub fn run(
         noise: None,
         scenario: Default::default(),
         batch_scaling: Vec::new(),
+        qps_single_thread_spread: None,
+        qps_batch_spread: None,
+        passes: Vec::new(),
+        open_loop: Vec::new(),
     }
 }
 

@@ -3,10 +3,15 @@
 //! [`Kernels::detect`] picks the fastest implementation the CPU supports
 //! (AVX-512F, then AVX2+FMA, then the portable loops) and returns plain
 //! function pointers that each index stores: no global mutable state.
+//! [`int::IntKernels`] does the same for the integer kernels of 8-bit
+//! scalar-quantized codes.
 
+pub mod int;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_int;
 
 /// Which instruction set a [`Kernels`] value dispatches to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,11 +12,12 @@
 //! |---|---|
 //! | `hnsw.rs` | [`HnswIndex`]: exact distances throughout |
 //! | `hnsw_pq.rs` | [`HnswPqIndex`]: PQ codes to navigate, exact re-ranking |
+//! | `hnsw_sq8.rs` | [`HnswSq8Index`]: SQ8 codes to navigate, exact re-ranking |
 
 mod hnsw;
 mod hnsw_pq;
+mod hnsw_sq8;
 
-use std::fs::File;
 use std::io::{BufWriter, Cursor};
 use std::path::Path;
 use std::sync::Arc;
@@ -24,14 +25,16 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::hnsw::{HnswIndex, HnswParams};
 use crate::hnsw_pq::{HnswPqIndex, HnswPqParams};
+use crate::hnsw_sq8::{HnswSq8Index, HnswSq8Params};
 use crate::index::Index;
 use crate::metric::Metric;
 use crate::store::format::{Section, SectionWriter};
+use crate::store::io::GatedFile;
 use crate::store::mapped_graph::MappedGraphFile;
 use crate::store::VectorStore;
 
 /// A graph file being written.
-pub(crate) type GraphWriter = SectionWriter<BufWriter<File>>;
+pub(crate) type GraphWriter = SectionWriter<BufWriter<GatedFile>>;
 
 /// One write, as it is logged and then applied (borrowed from the
 /// caller's arguments).
@@ -123,6 +126,10 @@ pub enum DiskKind {
     /// exact re-ranking ([`HnswPqIndex`]). The first write trains the
     /// quantizer and must hold at least 256 vectors.
     HnswPq(HnswPqParams),
+    /// HNSW navigated by SQ8 codes held in RAM, full vectors mapped for
+    /// exact re-ranking ([`HnswSq8Index`]). The first write trains the
+    /// quantizer's ranges and must hold at least 256 vectors.
+    HnswSq8(HnswSq8Params),
 }
 
 impl From<HnswParams> for DiskKind {
@@ -137,12 +144,19 @@ impl From<HnswPqParams> for DiskKind {
     }
 }
 
+impl From<HnswSq8Params> for DiskKind {
+    fn from(p: HnswSq8Params) -> Self {
+        DiskKind::HnswSq8(p)
+    }
+}
+
 impl DiskKind {
     /// The graph's parameters.
     pub fn hnsw_params(&self) -> HnswParams {
         match self {
             DiskKind::Hnsw(p) => *p,
             DiskKind::HnswPq(p) => p.hnsw,
+            DiskKind::HnswSq8(p) => p.hnsw,
         }
     }
 
@@ -155,14 +169,17 @@ impl DiskKind {
         match self {
             DiskKind::Hnsw(_) => Ok(()),
             DiskKind::HnswPq(p) => p.pq.validate(dims),
+            DiskKind::HnswSq8(p) => p.sq8.validate(dims),
         }
     }
 
     /// Writes the kind's manifest sections.
     pub(crate) fn encode_manifest(&self, w: &mut SectionWriter<Cursor<Vec<u8>>>) {
         hnsw::encode_params(&self.hnsw_params(), w);
-        if let DiskKind::HnswPq(p) = self {
-            hnsw_pq::encode_params(&p.pq, w);
+        match self {
+            DiskKind::Hnsw(_) => {}
+            DiskKind::HnswPq(p) => hnsw_pq::encode_params(&p.pq, w),
+            DiskKind::HnswSq8(p) => hnsw_sq8::encode_params(&p.sq8, w),
         }
     }
 
@@ -173,9 +190,19 @@ impl DiskKind {
         file: &Path,
     ) -> Result<Self> {
         let params = hnsw::decode_params(sections, file)?;
-        Ok(match hnsw_pq::decode_params(dims, sections, file)? {
-            None => DiskKind::Hnsw(params),
-            Some(pq) => DiskKind::HnswPq(HnswPqParams { hnsw: params, pq }),
+        let pq = hnsw_pq::decode_params(dims, sections, file)?;
+        let sq8 = hnsw_sq8::decode_params(dims, sections, file)?;
+        Ok(match (pq, sq8) {
+            (None, None) => DiskKind::Hnsw(params),
+            (Some(pq), None) => DiskKind::HnswPq(HnswPqParams { hnsw: params, pq }),
+            (None, Some(sq8)) => DiskKind::HnswSq8(HnswSq8Params { hnsw: params, sq8 }),
+            (Some(_), Some(_)) => {
+                return Err(crate::store::format::corrupt(
+                    file,
+                    0,
+                    "manifest names two quantizers (PQ and SQ8)",
+                ))
+            }
         })
     }
 
@@ -190,6 +217,9 @@ impl DiskKind {
             DiskKind::Hnsw(p) => Box::new(HnswIndex::with_vector_store(dims, metric, *p, vectors)?),
             DiskKind::HnswPq(p) => {
                 Box::new(HnswPqIndex::with_vector_store(dims, metric, *p, vectors)?)
+            }
+            DiskKind::HnswSq8(p) => {
+                Box::new(HnswSq8Index::with_vector_store(dims, metric, *p, vectors)?)
             }
         })
     }
@@ -209,6 +239,9 @@ impl DiskKind {
                 dims, metric, *p, sections, vectors, file, mapped,
             )?),
             DiskKind::HnswPq(p) => Box::new(HnswPqIndex::from_sections(
+                dims, metric, *p, sections, vectors, file, mapped,
+            )?),
+            DiskKind::HnswSq8(p) => Box::new(HnswSq8Index::from_sections(
                 dims, metric, *p, sections, vectors, file, mapped,
             )?),
         })

@@ -18,7 +18,7 @@
 //! [`Error::Incompatible`]; a truncated file, a checksum mismatch or
 //! inconsistent fields are [`Error::Corrupt`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::quantizer::{sub_dims_for, ProductQuantizer, KS};
 use crate::error::{Error, Result};
@@ -75,12 +75,7 @@ impl ProductQuantizer {
     /// Writes the codebook to `path`, through a temporary file renamed into
     /// place so a crash never leaves a half-written codebook under `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        std::fs::write(&tmp, self.to_bytes()).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        crate::store::directory::atomic_write(path.as_ref(), &self.to_bytes())
     }
 
     /// Reads a codebook written by [`save`](Self::save). Check it against

@@ -10,7 +10,6 @@
 //! 12  4·n crc32c of each chunk, the last one partial
 //! ```
 
-use std::fs::File;
 use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
 use std::time::Instant;
@@ -25,6 +24,7 @@ use crate::store::format::{
     corrupt, u32_at, u64_at, FileHeader, FileKind, Section, SectionWriter, FLAG_REQUIRED,
     HEADER_LEN,
 };
+use crate::store::io::{self as store_io, GatedFile};
 use crate::store::sections::VECTOR_CRCS;
 
 /// Bytes of vector rows per checksum.
@@ -124,8 +124,8 @@ impl DiskIndex {
         let tmp = tmp_path(&path);
         let io = |e| Error::io(&tmp, e);
         self.update_crcs(w);
-        let file = File::create(&tmp).map_err(io)?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let file = store_io::create(&tmp).map_err(io)?;
+        let mut out = BufWriter::with_capacity(1 << 20, GatedFile::new(file, &tmp));
         let nodes = self.inner.graph().node_count();
         let mut h = FileHeader::new(
             FileKind::Graph,
@@ -144,8 +144,9 @@ impl DiskIndex {
         let len = out.stream_position().map_err(io)?;
         let file = out
             .into_inner()
-            .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        file.sync_all().map_err(io)?;
+            .map_err(|e| Error::io(&tmp, e.into_error()))?
+            .into_file();
+        store_io::sync_all(&file, &tmp).map_err(io)?;
         drop(file);
         commit_tmp(&path)?;
         sync_dir(&self.dir.root)?;

@@ -38,6 +38,8 @@
 
 mod checkpoint;
 mod disk_index;
+#[cfg(test)]
+mod fault_sweep;
 pub(crate) mod manifest;
 mod options;
 mod recovery;

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::store::directory::{atomic_write, tmp_path, IndexDir};
 use crate::store::format::{corrupt, read_sections, FileHeader, FileKind, FLAG_REQUIRED};
+use crate::store::io as store_io;
 use crate::store::lock::DirLock;
 use crate::store::mapped_graph::MappedGraphFile;
 use crate::store::mmap_vectors::{verify_rows, MmapVectors};
@@ -56,7 +57,7 @@ impl DiskIndex {
         }
         manifest.kind.validate(dims)?;
         let d = IndexDir::new(dir.as_ref());
-        std::fs::create_dir_all(&d.root).map_err(|e| Error::io(&d.root, e))?;
+        store_io::create_dir_all(&d.root).map_err(|e| Error::io(&d.root, e))?;
         let lock = DirLock::acquire(&d.lock(), &d.root, true)?;
         if d.manifest().exists() {
             return Err(Error::invalid(
@@ -75,7 +76,7 @@ impl DiskIndex {
             tmp_path(&d.graph()),
             tmp_path(&d.wal()),
         ] {
-            match std::fs::remove_file(&p) {
+            match store_io::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&p, e)),
                 _ => {}
             }

@@ -19,6 +19,7 @@ use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::store::io;
 
 const LEN: usize = 24;
 
@@ -41,12 +42,11 @@ impl SyncMark {
     /// and records `synced` bytes.
     pub(crate) fn open(wal: &Path, generation: u64, synced: u64) -> Result<Self> {
         let path = mark_path(wal);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let file = io::open(
+            &path,
+            OpenOptions::new().write(true).create(true).truncate(false),
+        )
+        .map_err(|e| Error::io(&path, e))?;
         let mut mark = SyncMark { file, generation };
         mark.record(synced);
         Ok(mark)

@@ -21,13 +21,14 @@
 //! [`Error::Corrupt`]: acknowledged writes after it would otherwise vanish.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::sync_mark::SyncMark;
 use crate::engine::WriteOp;
 use crate::error::{Error, Result};
 use crate::store::format::{corrupt, u32_at, u64_at, FileHeader, FileKind, HEADER_LEN};
+use crate::store::io as store_io;
 
 /// Bytes of a record's framing.
 pub const RECORD_HEADER_LEN: usize = 12;
@@ -314,10 +315,10 @@ impl WalWriter {
         generation: u64,
     ) -> Result<Self> {
         let io = |e| Error::io(path, e);
-        let mut file = OpenOptions::new().write(true).open(path).map_err(io)?;
+        let mut file = store_io::open(path, OpenOptions::new().write(true)).map_err(io)?;
         if file.metadata().map_err(io)?.len() != valid_len {
-            file.set_len(valid_len).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            store_io::set_len(&file, path, valid_len).map_err(io)?;
+            store_io::sync_all(&file, path).map_err(io)?;
         }
         file.seek(SeekFrom::Start(valid_len)).map_err(io)?;
         Ok(WalWriter {
@@ -398,7 +399,7 @@ impl WalWriter {
         {
             return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
         }
-        self.file.write_all(&self.scratch[..n])
+        store_io::write_all(&mut self.file, &self.path, &self.scratch[..n])
     }
 
     /// Takes back the record just appended, for a write the index refused
@@ -415,10 +416,9 @@ impl WalWriter {
             return Ok(());
         }
         self.len -= n as u64;
-        self.file
-            .set_len(self.len)
+        store_io::set_len(&self.file, &self.path, self.len)
             .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(drop))
-            .and_then(|()| self.file.sync_data())
+            .and_then(|()| store_io::sync_data(&self.file, &self.path))
             .map_err(|e| Error::io(&self.path, e))?;
         self.mark.record(self.len);
         self.unsynced = self.unsynced.saturating_sub(1);
@@ -429,7 +429,7 @@ impl WalWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.file.write_all(&self.pending) {
+        if let Err(e) = store_io::write_all(&mut self.file, &self.path, &self.pending) {
             self.rollback();
             return Err(Error::io(&self.path, e));
         }
@@ -440,7 +440,7 @@ impl WalWriter {
 
     /// Cuts off a partly written record so later appends stay readable.
     fn rollback(&mut self) {
-        let _ = self.file.set_len(self.len);
+        let _ = store_io::set_len(&self.file, &self.path, self.len);
         let _ = self.file.seek(SeekFrom::Start(self.len));
     }
 
@@ -457,10 +457,10 @@ impl WalWriter {
         let synced = if self.fail_sync {
             Err(std::io::Error::from_raw_os_error(5)) // EIO
         } else {
-            self.file.sync_data()
+            store_io::sync_data(&self.file, &self.path)
         };
         #[cfg(not(test))]
-        let synced = self.file.sync_data();
+        let synced = store_io::sync_data(&self.file, &self.path);
         if let Err(e) = synced {
             self.failure = Some(format!("log sync failed on {}: {e}", self.path.display()));
             return Err(Error::io(&self.path, e));

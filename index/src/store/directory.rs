@@ -13,10 +13,9 @@
 //! temporary name, synced, renamed over the old one, and the directory
 //! synced, so a crash leaves either the old file or the new one.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::io;
 use crate::error::{Error, Result};
 
 /// The paths of one index directory's files.
@@ -68,11 +67,7 @@ pub fn tmp_path(path: &Path) -> PathBuf {
 /// Syncs a directory so renames and creations in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, e))?;
-    }
+    io::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
@@ -82,15 +77,15 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_path(path);
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
+    let mut f = io::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    io::write_all(&mut f, &tmp, bytes)
+        .and_then(|_| io::sync_all(&f, &tmp))
         .map_err(|e| Error::io(&tmp, e))?;
     commit_tmp(path)
 }
 
 /// Renames `path`'s synced temporary file over it and syncs the directory.
 pub fn commit_tmp(path: &Path) -> Result<()> {
-    std::fs::rename(tmp_path(path), path).map_err(|e| Error::io(path, e))?;
+    io::rename(&tmp_path(path), path).map_err(|e| Error::io(path, e))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }

@@ -10,6 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
+use super::io;
 use crate::error::{Error, Result};
 
 /// A held directory lock, released on drop.
@@ -25,14 +26,16 @@ impl DirLock {
     /// in [`Error::Locked`].
     pub fn acquire(path: &Path, dir: &Path, exclusive: bool) -> Result<Self> {
         let opened = if exclusive {
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)
+            io::open(
+                path,
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false),
+            )
         } else {
-            File::open(path)
+            io::open(path, OpenOptions::new().read(true))
         };
         let file = match opened {
             Ok(f) => f,

@@ -8,7 +8,7 @@
 //! Structural growth copies a mapped run into RAM first (see
 //! `hnsw::words::Words`).
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use std::sync::Arc;
 use memmap2::UncheckedAdvice;
 use memmap2::{MmapMut, MmapOptions};
 
+use super::io as store_io;
 use crate::error::{Error, Result};
 
 /// A graph file mapped copy-on-write, handing out its link sections as
@@ -94,7 +95,7 @@ impl MappedGraphFile {
     /// Maps `path` privately.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let io = |e| Error::io(path, e);
-        let file = File::open(path).map_err(io)?;
+        let file = store_io::open(path, OpenOptions::new().read(true)).map_err(io)?;
         // SAFETY: a private (copy-on-write) map: this process's writes never
         // reach the file, and the directory lock keeps other writers of this
         // index out; checkpoints replace the file by rename, leaving this

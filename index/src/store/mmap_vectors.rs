@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use memmap2::{MmapMut, MmapOptions};
 
 use super::format::{corrupt, FileHeader, FileKind, HEADER_LEN};
+use super::io as store_io;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 
@@ -55,16 +56,14 @@ impl MmapVectors {
     /// Creates a new, empty vector file at `path` (which must not exist).
     pub fn create(path: &Path, dims: usize, metric: Metric) -> Result<Self> {
         let io = |e| Error::io(path, e);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(io)?;
+        let file = store_io::open(
+            path,
+            OpenOptions::new().read(true).write(true).create_new(true),
+        )
+        .map_err(io)?;
         let row = dims * 4;
         let capacity = (INITIAL_BYTES / row).max(16);
-        file.set_len((HEADER_LEN + capacity * row) as u64)
-            .map_err(io)?;
+        store_io::set_len(&file, path, (HEADER_LEN + capacity * row) as u64).map_err(io)?;
         let map = map_shared(&file, path)?;
         let mut v = MmapVectors {
             path: path.to_path_buf(),
@@ -91,11 +90,8 @@ impl MmapVectors {
         writable: bool,
     ) -> Result<Self> {
         let io = |e| Error::io(path, e);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .open(path)
-            .map_err(io)?;
+        let mut file =
+            store_io::open(path, OpenOptions::new().read(true).write(writable)).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
         let mut head = vec![0u8; HEADER_LEN.min(file_len as usize)];
         file.read_exact(&mut head).map_err(io)?;
@@ -206,8 +202,7 @@ impl MmapVectors {
     fn grow_to(&mut self, cap: usize) -> Result<()> {
         let bytes = HEADER_LEN + cap * self.dims * 4;
         if self.shared {
-            self.file
-                .set_len(bytes as u64)
+            store_io::set_len(&self.file, &self.path, bytes as u64)
                 .map_err(|e| Error::io(&self.path, e))?;
             self.map = map_shared(&self.file, &self.path)?;
         } else {
@@ -239,8 +234,8 @@ impl MmapVectors {
             return Ok(());
         }
         let io = |e| Error::io(&self.path, e);
-        self.map.flush().map_err(io)?;
-        self.file.sync_all().map_err(io)
+        store_io::flush_map(&self.map, &self.path).map_err(io)?;
+        store_io::sync_all(&self.file, &self.path).map_err(io)
     }
 
     /// Cuts the file down to the valid rows (room is added back on the next
@@ -261,9 +256,9 @@ impl MmapVectors {
         self.map = map;
         self.capacity = self.len;
         self.write_header(self.len);
-        self.map.flush().map_err(io)?;
-        self.file.set_len(bytes as u64).map_err(io)?;
-        self.file.sync_all().map_err(io)
+        store_io::flush_map(&self.map, &path).map_err(io)?;
+        store_io::set_len(&self.file, &path, bytes as u64).map_err(io)?;
+        store_io::sync_all(&self.file, &path).map_err(io)
     }
 
     /// Size of the file, and the bytes the file system has allocated for it
@@ -313,7 +308,7 @@ pub fn verify_rows(
             "vector checksum table does not match the row count",
         ));
     }
-    let mut f = File::open(path).map_err(io)?;
+    let mut f = store_io::open(path, OpenOptions::new().read(true)).map_err(io)?;
     f.seek(SeekFrom::Start(HEADER_LEN as u64)).map_err(io)?;
     let mut buf = vec![0u8; chunk];
     for (i, &want) in crcs.iter().enumerate() {

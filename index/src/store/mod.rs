@@ -10,6 +10,7 @@
 //! | `mapped_graph.rs` | a checkpointed graph file mapped copy-on-write, its link sections used in place |
 //! | `directory.rs` | an index directory's file names; replace-by-rename, directory sync |
 //! | `lock.rs` | the advisory directory lock |
+//! | `io.rs` | the gate every file operation passes: the real file system, or a failing one in tests |
 //!
 //! The only `unsafe` of the store lives in `mmap_vectors.rs` (mapping, and
 //! viewing mapped bytes as `f32`), `mapped_graph.rs` (mapping, viewing link
@@ -17,6 +18,7 @@
 
 pub(crate) mod directory;
 pub(crate) mod format;
+pub(crate) mod io;
 pub(crate) mod lock;
 pub(crate) mod mapped_graph;
 pub(crate) mod mmap_vectors;

@@ -10,11 +10,15 @@
 //! | [`GRAPH_META`]…[`GRAPH_UPPER`] `0x10`–`0x15` | `graph.omg` | the HNSW graph (`hnsw/persist.rs`) |
 //! | [`VECTOR_CRCS`] `0x20` | `graph.omg` | checksums of the vector rows (`storage/checkpoint.rs`) |
 //! | [`PQ_CODEBOOK`], [`PQ_CODES`] `0x30`, `0x31` | `graph.omg` | codebooks and codes (`hnsw_pq/persist.rs`) |
+//! | [`MANIFEST_SQ8`] `0x03` | `MANIFEST` | SQ8 training parameters, SQ8-navigated kinds only (`engine/hnsw_sq8.rs`) |
+//! | [`SQ8_QUANTIZER`], [`SQ8_CODES`] `0x40`, `0x41` | `graph.omg` | SQ8 quantizer and codes (`hnsw_sq8/persist.rs`) |
 
 /// Manifest: the HNSW build parameters.
 pub const MANIFEST_HNSW: u32 = 0x01;
 /// Manifest: the quantizer's parameters (PQ-navigated indexes only).
 pub const MANIFEST_PQ: u32 = 0x02;
+/// Manifest: the SQ8 quantizer's training parameters (SQ8 indexes only).
+pub const MANIFEST_SQ8: u32 = 0x03;
 
 /// Graph file: node count, entry point, link widths.
 pub const GRAPH_META: u32 = 0x10;
@@ -34,12 +38,16 @@ pub const VECTOR_CRCS: u32 = 0x20;
 pub const PQ_CODEBOOK: u32 = 0x30;
 /// Graph file: the PQ codes of every node.
 pub const PQ_CODES: u32 = 0x31;
+/// Graph file: the trained SQ8 quantizer (offsets and step).
+pub const SQ8_QUANTIZER: u32 = 0x40;
+/// Graph file: the SQ8 codes of every node.
+pub const SQ8_CODES: u32 = 0x41;
 
 /// Every manifest section kind this build reads.
-pub const MANIFEST_SECTIONS: [u32; 2] = [MANIFEST_HNSW, MANIFEST_PQ];
+pub const MANIFEST_SECTIONS: [u32; 3] = [MANIFEST_HNSW, MANIFEST_PQ, MANIFEST_SQ8];
 
 /// Every graph-file section kind this build reads.
-pub const GRAPH_FILE_SECTIONS: [u32; 9] = [
+pub const GRAPH_FILE_SECTIONS: [u32; 11] = [
     GRAPH_META,
     GRAPH_IDS,
     GRAPH_LEVELS,
@@ -49,6 +57,8 @@ pub const GRAPH_FILE_SECTIONS: [u32; 9] = [
     VECTOR_CRCS,
     PQ_CODEBOOK,
     PQ_CODES,
+    SQ8_QUANTIZER,
+    SQ8_CODES,
 ];
 
 #[cfg(test)]

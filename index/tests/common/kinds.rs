@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
-use omendb::test_support::{hnsw_on_mapped_vectors, hnsw_pq_on_mapped_vectors};
+use omendb::test_support::{
+    hnsw_on_mapped_vectors, hnsw_pq_on_mapped_vectors, hnsw_sq8_on_mapped_vectors,
+};
 use omendb::{
-    DiskIndex, FlatIndex, HnswIndex, HnswParams, HnswPqIndex, HnswPqParams, Index, Metric,
-    OpenOptions, PqParams, SearchParams,
+    DiskIndex, FlatIndex, HnswIndex, HnswParams, HnswPqIndex, HnswPqParams, HnswSq8Index,
+    HnswSq8Params, Index, Metric, OpenOptions, PqParams, SearchParams, Sq8Params,
 };
 
 /// Dimension of every kind's vectors.
@@ -31,6 +33,14 @@ pub fn pq_params() -> HnswPqParams {
     }
 }
 
+/// Parameters of the SQ8 kinds.
+pub fn sq8_params() -> HnswSq8Params {
+    HnswSq8Params {
+        hnsw: hnsw_params(),
+        sq8: Sq8Params::default(),
+    }
+}
+
 /// Makes an empty index of a kind in a directory, for a metric.
 pub type Make = fn(&Path, Metric) -> Box<dyn Index>;
 /// Reopens the index kept in a directory.
@@ -52,6 +62,8 @@ pub fn kinds() -> Vec<Kind> {
     let exact = SearchParams::default();
     let graph = SearchParams::with_ef(64);
     let pq = SearchParams::with_rerank(64, 60);
+    // SQ8 with its default re-rank depth.
+    let sq8 = SearchParams::with_ef(64);
     vec![
         Kind {
             name: "flat",
@@ -95,6 +107,23 @@ pub fn kinds() -> Vec<Kind> {
             min_recall: 0.9,
         },
         Kind {
+            name: "hnsw-sq8",
+            make: |_, m| Box::new(HnswSq8Index::new(D, m, sq8_params()).unwrap()),
+            reopen: None,
+            params: sq8.clone(),
+            min_recall: 0.95,
+        },
+        Kind {
+            name: "hnsw-sq8 on mapped vectors",
+            make: |dir, m| {
+                let p = dir.join("vectors.omv");
+                Box::new(hnsw_sq8_on_mapped_vectors(&p, D, m, sq8_params()).unwrap())
+            },
+            reopen: None,
+            params: sq8.clone(),
+            min_recall: 0.95,
+        },
+        Kind {
             name: "disk hnsw",
             make: |dir, m| {
                 Box::new(
@@ -113,6 +142,17 @@ pub fn kinds() -> Vec<Kind> {
             reopen: Some(|dir| Box::new(DiskIndex::open(dir, OpenOptions::default()).unwrap())),
             params: pq.clone(),
             min_recall: 0.9,
+        },
+        Kind {
+            name: "disk hnsw-sq8",
+            make: |dir, m| {
+                Box::new(
+                    DiskIndex::create(dir, D, m, sq8_params(), OpenOptions::default()).unwrap(),
+                )
+            },
+            reopen: Some(|dir| Box::new(DiskIndex::open(dir, OpenOptions::default()).unwrap())),
+            params: sq8.clone(),
+            min_recall: 0.95,
         },
     ]
 }

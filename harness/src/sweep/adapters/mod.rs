@@ -7,6 +7,8 @@
 //! | `omendb-hnsw-disk` | `omendb_hnsw_disk.rs` | `m`, `ef_construction`, `seed`, `single_insert` | `ef` (built into a directory, closed, reopened read-only) |
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
 //! | `omendb-hnsw-pq-disk` | `omendb_hnsw_pq_disk.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
+//! | `omendb-hnsw-sq8` | `omendb_hnsw_sq8.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (0: the default depth, `max(ef, k) + ⌈k/2⌉`) |
+//! | `omendb-hnsw-sq8-disk` | `omendb_hnsw_sq8_disk.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
 //! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |
 //! | `usearch` | `usearch.rs` (feature `usearch`, default on) | `m`, `ef_construction` | `ef` |
@@ -16,8 +18,8 @@
 //! | `omendb-python` | `python.rs` + `harness/adapters/omendb_python.py` (Python worker; the wheel from `python/`, `scripts/python-wheel.sh --release`) | `m`, `ef_construction`, `seed` | `ef` |
 //!
 //! `single_insert` (optional, 0 or 1) makes the build one `add` per vector
-//! instead of one `add_batch` (the gate's incremental cases); the PQ kinds
-//! train their quantizer on the first batch, so they have no such mode.
+//! instead of one `add_batch` (the gate's incremental cases); the PQ and SQ8
+//! kinds train their quantizer on the first batch, so they have no such mode.
 //!
 //! The Python workers run out of process (`process: "python"` in results);
 //! `python.rs` documents their JSON-lines protocol and environment. Engines
@@ -26,17 +28,21 @@
 
 pub mod hnsw_rs;
 pub mod instant_distance;
+pub mod isolated;
 pub mod omendb_flat;
 pub mod omendb_hnsw;
 pub mod omendb_hnsw_disk;
 pub mod omendb_hnsw_pq;
 pub mod omendb_hnsw_pq_disk;
+pub mod omendb_hnsw_sq8;
+pub mod omendb_hnsw_sq8_disk;
 pub mod omendb_shared;
 pub mod process;
 pub mod python;
 #[cfg(feature = "usearch")]
 pub mod usearch;
 pub mod worker_files;
+pub mod worker_reply;
 
 use omendb::Metric;
 
@@ -162,6 +168,8 @@ impl Registry {
                 omendb_hnsw_disk::SPEC,
                 omendb_hnsw_pq::SPEC,
                 omendb_hnsw_pq_disk::SPEC,
+                omendb_hnsw_sq8::SPEC,
+                omendb_hnsw_sq8_disk::SPEC,
                 hnsw_rs::SPEC,
                 instant_distance::SPEC,
                 #[cfg(feature = "usearch")]

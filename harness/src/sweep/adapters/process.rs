@@ -48,7 +48,13 @@ impl Worker {
         args: &[OsString],
         env: &[(&str, OsString)],
     ) -> anyhow::Result<Self> {
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        // A process group of its own: Ctrl-C in the terminal reaches only the
+        // harness, which finishes the current step and then quits its
+        // workers (a worker whose harness is gone sees its stdin close).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())

@@ -24,7 +24,12 @@
 //!    "build_params": {name: int}}` → `{"op": "built", "build_seconds",
 //!    "rss_growth_bytes" (the worker's own RSS growth during the build, or
 //!    null), "library" ("name version"), "params" (optional: the
-//!    build_params echoed back, recorded in results)}`. Engines brought in
+//!    build_params echoed back, recorded in results), "pid" (optional: the
+//!    worker's process id), "memory" (optional: `{"peak_reset", "before",
+//!    "after"}` with `{vm_rss, vm_hwm, rss_anon}` bytes from the worker's own
+//!    `/proc/self/status` around the build, peak mark reset first; the Rust
+//!    worker adds `index_components` and `disk_bytes`, and a `reopen`
+//!    record), see `sweep::worker::WorkerMemory`}`. Engines brought in
 //!    from a config get their parameters exactly as the config wrote them
 //!    (any JSON values), not just integers.
 //!    `train_f32` / `test_f32` are raw little-endian f32 row-major copies,
@@ -42,6 +47,11 @@
 //!    `ids_file` is given (large runs) the worker writes the ids there
 //!    instead, as raw little-endian i32, `n_queries × k`, −1 for none.
 //! 3. `{"op": "quit"}` → the worker exits.
+//!
+//! The Rust engines' worker (`omenbench worker`, `sweep/worker.rs`) speaks
+//! the same protocol with three additions: `query_params` in `build`
+//! (engines that fix `ef` at build), `batch_threads` in `query` (answered
+//! with `batch_scaling`), and an `open_loop` request.
 //!
 //! Any request may be answered `{"op": "error", "message"}` (a missing
 //! package, bad parameters); stdout lines that are not JSON objects are
@@ -69,10 +79,12 @@ use serde_json::{json, Value};
 
 use super::process::Worker;
 pub use super::worker_files::{dataset_files, DatasetFiles};
+use super::worker_reply::{clean_ids, parse_built, parse_result};
 use super::{AlgorithmSpec, BuildContext, ParamSpec};
 use crate::data;
 use crate::sweep::adapter::{Adapter, Params, SelfMeasuredBuild, SelfMeasuredQueries};
 use crate::sweep::external::ParamTable;
+use crate::sweep::open_loop::{OpenLoad, OpenLoopPoint};
 
 /// `process` label of these adapters.
 pub const PROCESS: &str = "python";
@@ -376,53 +388,6 @@ impl PythonAdapter {
     }
 }
 
-fn seconds_list(reply: &Value, key: &str) -> anyhow::Result<Vec<f64>> {
-    let list = reply
-        .get(key)
-        .and_then(Value::as_array)
-        .with_context(|| format!("reply has no list `{key}`"))?;
-    list.iter()
-        .map(|v| {
-            v.as_f64()
-                .filter(|x| x.is_finite() && *x >= 0.0)
-                .with_context(|| format!("`{key}` holds {v}, not a number of seconds"))
-        })
-        .collect()
-}
-
-/// Checks the ids a worker returned and drops its "none" markers (< 0).
-fn clean_ids(
-    rows: Vec<Vec<i64>>,
-    n_queries: usize,
-    k: usize,
-    n: usize,
-) -> anyhow::Result<Vec<Vec<u32>>> {
-    ensure!(
-        rows.len() == n_queries,
-        "worker returned ids for {} queries, expected {n_queries}",
-        rows.len()
-    );
-    rows.into_iter()
-        .enumerate()
-        .map(|(q, row)| {
-            ensure!(
-                row.len() <= k,
-                "query {q}: {} ids, more than k = {k}",
-                row.len()
-            );
-            row.into_iter()
-                .filter(|&id| id >= 0)
-                .map(|id| {
-                    u32::try_from(id)
-                        .ok()
-                        .filter(|&i| (i as usize) < n)
-                        .with_context(|| format!("query {q}: id {id} out of range (n = {n})"))
-                })
-                .collect()
-        })
-        .collect()
-}
-
 static IDS_SEQ: AtomicUsize = AtomicUsize::new(0);
 
 impl Adapter for PythonAdapter {
@@ -460,21 +425,10 @@ impl Adapter for PythonAdapter {
             "build_params": self.build_params_json()?,
         });
         let reply = worker.request(&request, "built", self.build_timeout)?;
-        let seconds = reply
-            .get("build_seconds")
-            .and_then(Value::as_f64)
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .context("`built` reply has no build_seconds")?;
-        self.built = Some(SelfMeasuredBuild {
-            seconds,
-            worker_rss_growth_bytes: reply.get("rss_growth_bytes").and_then(Value::as_i64),
-            library: reply
-                .get("library")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            script: Some(self.spec.script.display().to_string()),
-            params: reply.get("params").cloned(),
-        });
+        self.built = Some(parse_built(
+            &reply,
+            Some(self.spec.script.display().to_string()),
+        )?);
         self.worker = Some(worker);
         Ok(())
     }
@@ -512,19 +466,7 @@ impl Adapter for PythonAdapter {
             )
             .context("`ids` is not a list of lists of integers")?,
         };
-        let ids = clean_ids(rows, self.n_queries, self.k, self.n)?;
-        let sq = SelfMeasuredQueries {
-            ids,
-            batch_single_thread_seconds: seconds_list(&reply, "batch_single_thread_seconds")?,
-            per_call_seconds: seconds_list(&reply, "per_call_seconds")?,
-            batch_all_threads_seconds: seconds_list(&reply, "batch_all_threads_seconds")?,
-            per_call_latency_ms: seconds_list(&reply, "per_call_latency_ms")?,
-            params: reply.get("params").cloned(),
-            info: reply.get("info").cloned(),
-        };
-        if sq.batch_single_thread_seconds.is_empty() {
-            bail!("worker returned no single-thread batch timing");
-        }
+        let sq = parse_result(&reply, clean_ids(rows, self.n_queries, self.k, self.n)?)?;
         self.queries = Some(sq);
         Ok(())
     }
@@ -551,5 +493,15 @@ impl Adapter for PythonAdapter {
 
     fn self_measured_queries(&self) -> Option<&SelfMeasuredQueries> {
         self.queries.as_ref()
+    }
+
+    fn open_loop(
+        &mut self,
+        _qp: &Params,
+        _load: &OpenLoad,
+    ) -> Option<anyhow::Result<OpenLoopPoint>> {
+        Some(Err(anyhow::anyhow!(
+            "open-loop load is driven by omenbench's own workers; Python workers do not offer it"
+        )))
     }
 }

@@ -12,7 +12,9 @@
 //!
 //! Panics are caught and recorded per run as in k-NN sweeps; the sweep's
 //! timeouts bind the Python worker (killed past them) but not in-process
-//! engines, whose steps run to the end. Sharded runs are refused.
+//! engines, whose steps run to the end. Sharded runs are refused. The config's
+//! `interleave` and `isolate_builds` do not apply: a scenario's engines run
+//! one after another in this process (the Python ones in their worker).
 //!
 //! | file | what it holds |
 //! |---|---|

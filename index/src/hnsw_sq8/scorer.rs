@@ -1,0 +1,35 @@
+//! Scoring graph nodes by the integer kernels over their SQ8 codes.
+
+use crate::distance::prefetch_bytes;
+use crate::hnsw::scorer::Scorer;
+use crate::sq8::Sq8Query;
+
+/// Distance from one quantized query to any node's code.
+pub struct Sq8Scorer<'a> {
+    query: &'a Sq8Query,
+    codes: &'a [u8],
+    dims: usize,
+}
+
+impl<'a> Sq8Scorer<'a> {
+    /// A scorer over `codes` (`dims` bytes per node, node-major).
+    pub fn new(query: &'a Sq8Query, codes: &'a [u8], dims: usize) -> Self {
+        Sq8Scorer { query, codes, dims }
+    }
+}
+
+impl Scorer for Sq8Scorer<'_> {
+    #[inline(always)]
+    fn score(&self, node: u32) -> f32 {
+        let start = node as usize * self.dims;
+        self.query.distance(&self.codes[start..start + self.dims])
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, node: u32) {
+        let start = node as usize * self.dims;
+        if let Some(code) = self.codes.get(start..start + self.dims) {
+            prefetch_bytes(code, 256);
+        }
+    }
+}
