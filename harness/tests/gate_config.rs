@@ -205,3 +205,32 @@ fn case_named(name: &str) -> Value {
     c["name"] = json!(name);
     c
 }
+
+#[test]
+fn scenario_cases_are_one_run_and_fingerprinted() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/gate.json");
+    let config = GateConfig::load(&path).unwrap();
+    for kind in ["filtered", "streaming"] {
+        let c = config
+            .cases
+            .iter()
+            .find(|c| c.scenario.as_ref().is_some_and(|s| s.name() == kind))
+            .unwrap_or_else(|| panic!("ci/gate.json has no {kind} case"));
+        assert!(c.n.unwrap() <= 10_000, "{kind}: keep CI fast");
+        assert!(c.fingerprint().contains(&format!("\"kind\":\"{kind}\"")));
+        let sweep = c.sweep(&Registry::builtin(), 1000).unwrap();
+        assert!(sweep.config.scenario.is_some());
+    }
+    let mut c = case();
+    c["insertion"] = json!("bulk");
+    c["scenario"] = json!({"kind": "filtered", "selectivities": [0.1, 0.01]});
+    assert!(
+        err(vec![c.clone()]).contains("one selectivity"),
+        "{}",
+        err(vec![c.clone()])
+    );
+    c["scenario"] = json!({"kind": "filtered", "selectivities": [0.1], "correlations": ["none"]});
+    assert!(parse(vec![c.clone()]).is_ok());
+    c["insertion"] = json!("single");
+    assert!(err(vec![c]).contains("insertion"));
+}

@@ -13,6 +13,7 @@
 //! | `paths.rs` | repository root, cache and shared folders |
 //! | `cache.rs` | content keys (XXH3) and cache file names |
 //! | `groundtruth.rs` | exact k-NN by `omendb::FlatIndex`, tie-safe comparison |
+//! | `labels.rs` | seeded labels (selectivity, correlated with clusters or not); ground truth within a set of ids |
 //! | `hdf5.rs` | ann-benchmarks HDF5 read/write, layout checks |
 //! | `texmex.rs` | `.fvecs` / `.ivecs` / `.bvecs` |
 //! | `idx.rs` | gzip IDX images (Fashion-MNIST) |
@@ -27,6 +28,7 @@ pub mod fetch;
 pub mod groundtruth;
 pub mod hdf5;
 pub mod idx;
+pub mod labels;
 pub mod npy;
 pub mod paths;
 pub mod prepare;

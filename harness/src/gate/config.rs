@@ -20,6 +20,7 @@ use serde_json::json;
 use super::ratio_floor::RatioFloor;
 use crate::sweep::adapters::{Registry, SINGLE_INSERT};
 use crate::sweep::config::{AlgorithmConfig, Sweep, SweepConfig};
+use crate::sweep::scenario::Scenario;
 use crate::sweep::Params;
 
 /// The whole gate: the cases it runs, in order.
@@ -65,6 +66,11 @@ pub struct Case {
     pub query: QueryParams,
     /// Absolute recall floors.
     pub floors: Floors,
+    /// A workload other than static k-NN (`sweep::scenario`), shaped to
+    /// make one run: one selectivity and one correlation for `filtered`.
+    /// For `streaming` the floors bind the minimum over the search steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<Scenario>,
 }
 
 /// How a case's vectors are inserted.
@@ -146,6 +152,10 @@ impl Case {
                 push(name, v);
             }
         }
+        if let Some(s) = &self.scenario {
+            let json = serde_json::to_string(s).unwrap_or_default();
+            f.push_str(&format!(" scenario={json}"));
+        }
         f
     }
 
@@ -153,7 +163,7 @@ impl Case {
     /// one repeat, `k` neighbours, every parameter checked by `registry`.
     pub fn sweep(&self, registry: &Registry, n_train: usize) -> anyhow::Result<Sweep> {
         let build = self.build_grid();
-        let config = SweepConfig::from_json(
+        let mut config = SweepConfig::from_json(
             &json!({
                 "datasets": [self.dataset],
                 "scales": [n_train.max(1)],
@@ -164,6 +174,7 @@ impl Case {
             })
             .to_string(),
         )?;
+        config.scenario = self.scenario.clone();
         config.validate(registry)
     }
 
@@ -239,8 +250,22 @@ impl Case {
             );
         }
         // Parameter names and ranges, as a sweep checks them.
-        self.algorithm_config(self.build_grid())
+        let plan = self
+            .algorithm_config(self.build_grid())
             .plan(registry, "")?;
+        if let Some(s) = &self.scenario {
+            ensure!(
+                self.insertion == Insertion::Bulk,
+                "insertion: scenario cases insert as their runbook says (use \"bulk\")"
+            );
+            if let Scenario::Filtered(f) = s {
+                ensure!(
+                    f.selectivities.len() == 1 && f.correlations.len() == 1,
+                    "scenario: a gate case is one run: give one selectivity and one correlation"
+                );
+            }
+            s.validate(std::slice::from_ref(&plan))?;
+        }
         Ok(())
     }
 }

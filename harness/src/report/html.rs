@@ -11,6 +11,7 @@ use super::charts::{self, fmt_num, Palette};
 use super::figures::{dataset_figures, slug, Context, Figure, Side};
 use super::load::ResultSet;
 use super::machines::MachineTags;
+use super::scenarios::{is_scenario, scenario_figures};
 use super::summary::{
     bytes_per_vector, fixed_ef, params_text, summarize, Labeller, SummaryRow, RECALL_TARGETS,
 };
@@ -489,8 +490,11 @@ pub fn render_report(set: &ResultSet) -> anyhow::Result<String> {
         },
     );
     body.push_str("<h2 id=\"summary\">Summary</h2>\n");
-    body.push_str(&ratio_html(&ratio_tables(all.iter().copied())));
-    body.push_str(&summary_table(&summarize(&all, &labeller)));
+    // Scenario runs (filtered, streaming) have their own charts: their
+    // figures are not comparable with plain k-NN runs'.
+    let plain: Vec<&RunResult> = all.iter().copied().filter(|r| !is_scenario(r)).collect();
+    body.push_str(&ratio_html(&ratio_tables(plain.iter().copied())));
+    body.push_str(&summary_table(&summarize(&plain, &labeller)));
     for ds in set.datasets() {
         let _ = write!(
             body,
@@ -508,13 +512,20 @@ pub fn render_report(set: &ResultSet) -> anyhow::Result<String> {
             .runs
             .iter()
             .any(|r| r.recall_at_10.is_some() || r.build_vectors_per_second.is_some());
+        let (scenario, knn): (Vec<&RunResult>, Vec<&RunResult>) =
+            ds.runs.iter().copied().partition(|r| is_scenario(r));
         if measured {
-            let side = Side {
-                tag: None,
-                runs: ds.runs.clone(),
-                dashed: false,
-            };
-            for fig in dataset_figures(&ds.name, &[side], &cx) {
+            if !knn.is_empty() {
+                let side = Side {
+                    tag: None,
+                    runs: knn,
+                    dashed: false,
+                };
+                for fig in dataset_figures(&ds.name, &[side], &cx) {
+                    body.push_str(&figure_html(&fig)?);
+                }
+            }
+            for fig in scenario_figures(&ds.name, &scenario, &cx) {
                 body.push_str(&figure_html(&fig)?);
             }
         } else {

@@ -69,14 +69,17 @@ pub fn dataset_base(name: &str) -> &str {
 
 /// A run's identity: two documents with the same key measure the same thing
 /// (a dataset too small for its asked scale gives the same `n` twice).
+/// Scenario runs add what they ran: the scenario and the filter's label.
 fn run_key(r: &RunResult) -> String {
     format!(
-        "{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{:?}",
+        "{}\u{1}{}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{:?}\u{1}{:?}",
         dataset_base(&r.dataset),
         r.n,
         r.algorithm,
         r.build_params,
-        r.query_params
+        r.query_params,
+        r.scenario.scenario,
+        r.scenario.filter.as_ref().map(|f| &f.label)
     )
 }
 

@@ -16,6 +16,7 @@
 //! | `pareto.rs` | the recall/QPS Pareto frontier, best QPS at a recall level |
 //! | `summary.rs` | series labels, summary-table figures, the fixed `ef` of the scale charts |
 //! | `figures.rs` | the charts of one dataset and their series, for one or two result sets |
+//! | `scenarios.rs` | scenario runs' charts: recall vs selectivity and recall/QPS per selectivity (`filtered`); recall and p99 latency over a runbook's steps (`streaming`) |
 //! | `charts.rs` | drawing a chart to SVG with `plotters`, palette, markers |
 //! | `html.rs` | the self-contained page, tables, sorting script |
 //! | `compare.rs` | `omenbench compare`: overlaid charts and a table of deltas |
@@ -29,6 +30,7 @@ pub mod html;
 pub mod load;
 pub mod machines;
 pub mod pareto;
+pub mod scenarios;
 pub mod summary;
 
 use std::path::{Path, PathBuf};

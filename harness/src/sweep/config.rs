@@ -43,6 +43,7 @@ use super::adapter::Params;
 use super::adapters::{AlgorithmSpec, ParamSpec, Registry};
 use super::external;
 use super::open_loop::OpenLoopConfig;
+use super::scenario::Scenario;
 use super::source;
 
 /// A sweep config as written in JSON (see the module docs).
@@ -83,6 +84,10 @@ pub struct SweepConfig {
     pub query_timeout_seconds: f64,
     /// Algorithms with their parameter grids.
     pub algorithms: Vec<AlgorithmConfig>,
+    /// A workload other than static k-NN (`filtered`, `streaming`; see
+    /// `sweep::scenario`); absent: plain k-NN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<Scenario>,
     /// Build every Rust engine in a fresh `omenbench worker` process, as the
     /// Python engines are, so memory is measured the same way for all
     /// (when run by `omenbench run`; library callers choose by
@@ -295,6 +300,9 @@ impl SweepConfig {
             .map(|(i, a)| a.plan(registry, &format!("algorithms[{i}]")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         external::check_names(&self.algorithms)?;
+        if let Some(s) = &self.scenario {
+            s.validate(&algorithms)?;
+        }
         if let Some(o) = &self.open_loop {
             o.validate()?;
         }

@@ -77,6 +77,7 @@ pub fn default_sweep() -> SweepConfig {
         build_timeout_seconds: 600.0,
         query_timeout_seconds: 120.0,
         algorithms,
+        scenario: None,
         isolate_builds: true,
         interleave: true,
         open_loop: None,

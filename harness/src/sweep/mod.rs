@@ -32,6 +32,7 @@
 //! | `ratios.rs` | QPS ratios between engines at equal recall (interpolated on each frontier), median and range over repeats |
 //! | `noise.rs` | load average and CPU steal around each run's timed passes |
 //! | `cli.rs` | `omenbench run` |
+//! | `scenario/` | the config's `scenario`: `filtered` (label filters) and `streaming` (runbooks); file map in its `mod.rs` |
 //! | `worker.rs` | `omenbench worker ALGORITHM`: a Rust engine in a process of its own, in the workers' protocol (isolated builds) |
 //! | `interleave.rs` | interleaved timing: a scale's engines built first and kept alive, then their passes in rounds (A B C A B C …) |
 //! | `open_loop.rs` | open-loop load: queries at a fixed offered rate, latency from the due time (no coordinated omission) |
@@ -55,6 +56,7 @@ mod progress;
 pub mod ratios;
 pub mod results;
 pub mod runner;
+pub mod scenario;
 pub mod shard;
 pub mod source;
 pub mod summary;

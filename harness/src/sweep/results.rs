@@ -18,6 +18,7 @@ use super::memory::{BytesPerVector, MemoryReport};
 use super::metrics::Latency;
 use super::noise::NoiseRecord;
 use super::open_loop::OpenLoopPoint;
+use super::scenario::ScenarioFields;
 use super::shard::Shard;
 
 /// Version of the result schema; bumped on any incompatible change.
@@ -221,6 +222,10 @@ pub struct RunResult {
     /// (`null` in documents written before it was recorded).
     #[serde(default)]
     pub noise: Option<NoiseRecord>,
+    /// Scenario runs (`scenario`, `selectivity`, `filter`, `streaming`;
+    /// see `scenario/record.rs`); absent for plain k-NN runs.
+    #[serde(flatten)]
+    pub scenario: ScenarioFields,
     /// Median and range of `qps_single_thread_repeats`.
     #[serde(default)]
     pub qps_single_thread_spread: Option<Spread>,

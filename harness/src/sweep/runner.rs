@@ -85,6 +85,9 @@ pub fn run_sweep_part(
     opts: &SweepOptions,
     shard: Option<&ShardPlan>,
 ) -> anyhow::Result<SweepSummary> {
+    if let Some(scenario) = &sweep.config.scenario {
+        return super::scenario::run(sweep, scenario, load, opts, shard);
+    }
     let started = Instant::now();
     let sweep_id = shard.map_or_else(machine::now_compact, |p| p.sweep_id.clone());
     let mut stamp = SweepStamp::new(sweep, sweep_id)?;

@@ -300,6 +300,7 @@ mod tests {
             rss_anon_growth_on_open_bytes: None,
             shard: None,
             noise: None,
+            scenario: Default::default(),
             batch_scaling: Vec::new(),
             qps_single_thread_spread: None,
             qps_batch_spread: None,
