@@ -258,36 +258,45 @@ impl Linker<'_> {
         if graph.in_degree(node) > 0 || graph.entry().is_some_and(|(e, _)| e == node) {
             return;
         }
-        let max = graph.max_links(0);
-        let mut links = Vec::with_capacity(max);
         for c in nearest {
-            let _lock = graph.lock(c.item);
-            graph.neighbors_into(c.item, 0, &mut links);
-            if links.contains(&node) {
+            if self.link_into(c.item, node) {
                 return;
             }
-            if links.len() < max {
-                links.push(node);
-            } else {
-                let base = graph.vector(c.item);
-                let mut far: Vec<Candidate> = links
-                    .iter()
-                    .map(|&n| Candidate {
-                        distance: self.metric.distance(&self.kernels, base, graph.vector(n)),
-                        item: n,
-                    })
-                    .collect();
-                far.sort_unstable();
-                let Some(gone) = far.iter().rev().find(|f| graph.try_uncount_link_to(f.item))
-                else {
-                    continue;
-                };
-                let at = links.iter().position(|&n| n == gone.item).expect("listed");
-                links[at] = node;
-            }
-            graph.count_link_to(node);
-            graph.set_neighbors(c.item, 0, &links);
-            return;
         }
+    }
+
+    /// Adds a layer-0 link `from → to`: into free room, or in place of the
+    /// farthest link of `from` that is not its target's last way in.
+    /// Returns whether `from` now links to `to`.
+    pub fn link_into(&self, from: NodeId, to: NodeId) -> bool {
+        let graph = self.graph;
+        let max = graph.max_links(0);
+        let mut links = Vec::with_capacity(max);
+        let _lock = graph.lock(from);
+        graph.neighbors_into(from, 0, &mut links);
+        if links.contains(&to) {
+            return true;
+        }
+        if links.len() < max {
+            links.push(to);
+        } else {
+            let base = graph.vector(from);
+            let mut far: Vec<Candidate> = links
+                .iter()
+                .map(|&n| Candidate {
+                    distance: self.metric.distance(&self.kernels, base, graph.vector(n)),
+                    item: n,
+                })
+                .collect();
+            far.sort_unstable();
+            let Some(gone) = far.iter().rev().find(|f| graph.try_uncount_link_to(f.item)) else {
+                return false;
+            };
+            let at = links.iter().position(|&n| n == gone.item).expect("listed");
+            links[at] = to;
+        }
+        graph.count_link_to(to);
+        graph.set_neighbors(from, 0, &links);
+        true
     }
 }

@@ -28,6 +28,7 @@ mod inspect;
 mod navigate;
 mod params;
 pub(crate) mod persist;
+mod reconnect;
 mod rng;
 pub(crate) mod scorer;
 mod scratch;
@@ -206,6 +207,9 @@ impl HnswIndex {
             nodes.iter().for_each(|&n| link(n));
         } else {
             nodes.par_iter().with_min_len(16).for_each(|&n| link(n));
+        }
+        if nodes.len() > 1 {
+            self.reconnect();
         }
     }
 }

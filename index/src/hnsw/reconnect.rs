@@ -1,0 +1,70 @@
+//! Reconnecting layer 0 after a batch: guarding each node's last in-link
+//! (see `insert.rs`) keeps single nodes reachable, but parallel inserts can
+//! still leave a small group of nodes that link only among themselves. After
+//! a batch, a walk from the entry point finds every live node it cannot
+//! reach, and each such group gets one link from the nearest reachable
+//! node (as NSG and DiskANN repair connectivity after their builds).
+
+use super::graph::{Graph, NodeId};
+use super::insert::Linker;
+use super::scorer::ExactScorer;
+use super::HnswIndex;
+
+impl HnswIndex {
+    /// Links every live node that the entry point cannot reach on layer 0
+    /// back in. Costs one walk of layer 0 (and nothing more when all is
+    /// reachable), so it runs after batches, not after single inserts.
+    pub(crate) fn reconnect(&self) {
+        let g = self.graph.read();
+        let Some((entry, _)) = g.entry() else {
+            return;
+        };
+        let mut reached = vec![false; g.node_count()];
+        walk(&g, entry, &mut reached);
+        let linker = Linker {
+            graph: &g,
+            params: &self.params,
+            metric: self.metric,
+            kernels: self.kernels,
+            scratch: &self.scratch,
+            entry_lock: &self.entry_lock,
+        };
+        for node in 0..g.node_count() as NodeId {
+            if reached[node as usize] || g.is_deleted(node) {
+                continue;
+            }
+            let scorer = ExactScorer::new(&g, g.vector(node), self.metric, self.kernels);
+            let nearest = self
+                .search_graph(&g, &scorer, self.params.ef_construction, None)
+                .unwrap_or_default();
+            let from = nearest
+                .iter()
+                .map(|c| c.item)
+                .filter(|&c| reached[c as usize] && c != node)
+                .chain(std::iter::once(entry))
+                .find(|&from| linker.link_into(from, node));
+            if from.is_some() {
+                walk(&g, node, &mut reached);
+            }
+        }
+    }
+}
+
+/// Marks every node reachable from `start` on layer 0.
+fn walk(g: &Graph, start: NodeId, reached: &mut [bool]) {
+    if reached[start as usize] {
+        return;
+    }
+    reached[start as usize] = true;
+    let mut stack = vec![start];
+    while let Some(n) = stack.pop() {
+        g.for_each_neighbor(n, 0, |m| {
+            if let Some(r) = reached.get_mut(m as usize) {
+                if !*r {
+                    *r = true;
+                    stack.push(m);
+                }
+            }
+        });
+    }
+}
