@@ -30,8 +30,20 @@ fn hash_f32(h: &mut Xxh3, v: &[f32]) {
     }
 }
 
+/// A temporary name beside `path` that no other process or thread uses:
+/// shards of one sweep (Slurm tasks on one node, say) write the same
+/// dataset's files at once, and a shared temporary name lets one rename
+/// away the file the other is about to rename.
+fn unique_tmp(path: &Path) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    name.into()
+}
+
 fn write_f32(path: &Path, v: &[f32]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = unique_tmp(path);
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
     );
@@ -68,7 +80,7 @@ pub fn dataset_files(dir: &Path, data: &Dataset, raw: bool) -> anyhow::Result<Da
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let hdf5 = dir.join(format!("{stem}.hdf5"));
     if !hdf5.exists() {
-        let tmp = dir.join(format!("{stem}.{}.tmp.hdf5", std::process::id()));
+        let tmp = unique_tmp(&hdf5).with_extension("tmp.hdf5");
         data::write_hdf5(&tmp, data)?;
         std::fs::rename(&tmp, &hdf5).with_context(|| format!("renaming to {}", hdf5.display()))?;
     }
@@ -86,4 +98,37 @@ pub fn dataset_files(dir: &Path, data: &Dataset, raw: bool) -> anyhow::Result<Da
         None
     };
     Ok(DatasetFiles { hdf5, raw })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omendb::Metric;
+
+    /// Shards of one sweep write the same dataset's worker files at once;
+    /// with a shared temporary name one renamed away the other's file (a
+    /// local Slurm run failed so: "renaming to …train.f32: No such file").
+    #[test]
+    fn writers_of_the_same_files_at_once_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = Dataset {
+            name: "race-4-euclidean".into(),
+            metric: Metric::L2,
+            dims: 4,
+            train: (0..4 * 400_000).map(|i| i as f32).collect(),
+            test: (0..4 * 10).map(|i| i as f32).collect(),
+            neighbors: vec![vec![0]; 10],
+            distances: vec![vec![0.0]; 10],
+        };
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| dataset_files(dir.path(), &data, true)))
+                .collect();
+            for h in handles {
+                let files = h.join().unwrap().unwrap();
+                let (train, _) = files.raw.unwrap();
+                assert_eq!(std::fs::metadata(train).unwrap().len(), 4 * 4 * 400_000);
+            }
+        });
+    }
 }
