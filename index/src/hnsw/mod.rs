@@ -158,20 +158,9 @@ impl HnswIndex {
         let Some((entry, _)) = g.entry() else {
             return 0;
         };
-        let mut scratch = self.scratch.get(g.node_count());
-        let visited = &mut scratch.visited;
-        let mut stack = vec![entry];
-        visited.check_and_mark(entry);
-        let mut count = 0;
-        while let Some(n) = stack.pop() {
-            count += 1;
-            g.for_each_neighbor(n, 0, |m| {
-                if !visited.check_and_mark(m) {
-                    stack.push(m);
-                }
-            });
-        }
-        count
+        let mut reached = vec![false; g.node_count()];
+        reconnect::walk(&g, entry, &mut reached);
+        reached.iter().filter(|&&r| r).count()
     }
 
     /// Phase one: copies the vector in and allocates its node.

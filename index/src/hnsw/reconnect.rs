@@ -50,8 +50,9 @@ impl HnswIndex {
     }
 }
 
-/// Marks every node reachable from `start` on layer 0.
-fn walk(g: &Graph, start: NodeId, reached: &mut [bool]) {
+/// Marks every node reachable from `start` on layer 0 (also what
+/// [`HnswIndex::reachable_from_entry`] counts).
+pub(super) fn walk(g: &Graph, start: NodeId, reached: &mut [bool]) {
     if reached[start as usize] {
         return;
     }
