@@ -467,3 +467,53 @@ class Exact(BaseANN):
     assert_eq!(info["name"], json!("Exact(euclidean)"));
     assert_eq!(info["index_size_kb"], Value::Null);
 }
+
+/// A lock some other process holds on a dataset file does not stop workers
+/// or the harness reading it. The C library opens files without
+/// close-on-exec, so a worker started while another thread writes a dataset
+/// inherits that write's lock and keeps it for its life; with HDF5 locking
+/// on, every later open of that file failed with EAGAIN (a CI failure).
+#[test]
+fn a_dataset_file_locked_by_another_process_is_still_read() {
+    use std::io::BufRead;
+    let Some(python) = venv_with("numpy, h5py") else {
+        return;
+    };
+    let ds = sweep_common::clustered(300, 10, 8, Metric::L2, 17);
+    let files = omenbench::sweep::adapters::worker_files::dataset_files(
+        &omenbench::data::cache_dir().join("workers"),
+        &ds,
+        false,
+    )
+    .unwrap();
+    // The lock HDF5 itself takes on a file opened for writing.
+    let mut holder = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'rb')\n\
+             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nprint('locked', flush=True)\n\
+             time.sleep(120)",
+        ])
+        .arg(&files.hdf5)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let read = omenbench::data::read_hdf5(&files.hdf5);
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "exact_worker.py", EXACT_WORKER);
+    let (_out, runs) = sweep(
+        &ds,
+        &config(json!([{"name": "numpy-exact", "worker": script, "python": python}])),
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(read.unwrap().n_train(), 300);
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].error.is_none(), "{:?}", runs[0].error);
+    assert_eq!(runs[0].recall_at_10, Some(1.0));
+}

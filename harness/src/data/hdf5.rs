@@ -50,7 +50,10 @@ impl Hdf5Info {
 
 fn open(path: &Path) -> Result<h5::File> {
     ensure!(path.exists(), "{}: no such file", path.display());
-    h5::File::open(path).map_err(|e| anyhow!("{}: not a readable HDF5 file: {e}", path.display()))
+    h5::File::with_options()
+        .with_fapl(|p| p.file_locking(false))
+        .open(path)
+        .map_err(|e| anyhow!("{}: not a readable HDF5 file: {e}", path.display()))
 }
 
 /// Shape of a dataset that must be two-dimensional.
@@ -354,7 +357,15 @@ fn write_to(path: &Path, data: &Dataset) -> Result<()> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let file = h5::File::create(path).map_err(|e| anyhow!("cannot create: {e}"))?;
+    // No HDF5 file lock, here or in `open`: files are written under a
+    // temporary name and renamed into place, so no reader sees a partial
+    // one, and the C library opens without close-on-exec, so a lock taken
+    // while another thread starts a worker lives on in that worker and
+    // makes every later open of the file fail with EAGAIN.
+    let file = h5::File::with_options()
+        .with_fapl(|p| p.file_locking(false))
+        .create(path)
+        .map_err(|e| anyhow!("cannot create: {e}"))?;
     let d = data.dims;
     let write_f32 = |name: &str, rows: usize, cols: usize, v: &[f32]| -> Result<()> {
         let view = ArrayView2::from_shape((rows, cols), v)?;

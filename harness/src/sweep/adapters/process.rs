@@ -49,6 +49,12 @@ impl Worker {
         env: &[(&str, OsString)],
     ) -> anyhow::Result<Self> {
         let mut command = Command::new(program);
+        // Workers only read dataset files, which are complete once they
+        // have their names; an HDF5 lock would only let a lock some other
+        // process inherited by accident fail the open.
+        if std::env::var_os("HDF5_USE_FILE_LOCKING").is_none() {
+            command.env("HDF5_USE_FILE_LOCKING", "FALSE");
+        }
         // A process group of its own: Ctrl-C in the terminal reaches only the
         // harness, which finishes the current step and then quits its
         // workers (a worker whose harness is gone sees its stdin close).
