@@ -2,18 +2,19 @@
 //! run from many threads at once: each node's links are rewritten only under
 //! that node's lock, and the entry point moves under the entry lock.
 
-use parking_lot::Mutex;
+use parking_lot::RwLockReadGuard;
 
 use super::graph::{Graph, NodeId};
 use super::params::HnswParams;
 use super::scorer::ExactScorer;
-use super::scratch::ScratchPool;
-use super::search::{descend, search_layer, Candidate};
+use super::search::{begin_layer, descend, expand, finish_layer, Candidate};
 use super::select::{node_ids, select_neighbors};
+use super::HnswIndex;
 use crate::distance::Kernels;
 use crate::metric::Metric;
 
-/// What an insert needs besides the graph.
+/// Rewrites links of a graph the caller holds: a new node's own lists,
+/// back-links into its neighbours' lists, repairs of layer 0.
 pub struct Linker<'a> {
     /// The graph being extended.
     pub graph: &'a Graph,
@@ -23,68 +24,77 @@ pub struct Linker<'a> {
     pub metric: Metric,
     /// Distance kernels.
     pub kernels: Kernels,
-    /// Scratch pool for the beam searches.
-    pub scratch: &'a ScratchPool,
-    /// Serialises entry-point changes (held only by inserts that raise the top level).
-    pub entry_lock: &'a Mutex<()>,
 }
 
-impl Linker<'_> {
-    /// Links `node` (already stored, with its level) into the graph.
-    pub fn link(&self, node: NodeId) {
-        let graph = self.graph;
-        let level = graph.level(node);
+/// Frontier expansions of an insert's beam search between looks for a
+/// waiting store. A store then waits for a few hundred distance
+/// computations of each link in flight, not for whole links, so
+/// one-at-a-time writers link side by side (`benches/writers.rs`).
+const STEPS_PER_YIELD: usize = 16;
+
+impl HnswIndex {
+    /// Links `node` (already stored, with its level) into the graph, under
+    /// the read guard `g`. Between steps of its beam searches, and between
+    /// layers, the guard is let go while a store waits
+    /// ([`HnswIndex::yield_to_stores`]): the store may add nodes meanwhile,
+    /// so nothing borrowed from the graph is kept across a step (the query
+    /// is copied, the visited set grown).
+    pub(super) fn link_one(&self, mut g: RwLockReadGuard<'_, Graph>, node: NodeId) {
+        let level = g.level(node);
         // Only an insert that may raise the top level takes the entry lock,
         // and it keeps it until the node is linked, so the entry point never
         // names a node that is not reachable yet.
-        let mut guard = None;
+        let mut raising = None;
         let (entry, entry_level) = loop {
-            match graph.entry() {
+            match g.entry() {
                 None => {
-                    let g = self.entry_lock.lock();
-                    if graph.entry().is_none() {
-                        graph.set_entry(node, level);
+                    let lock = self.entry_lock.lock();
+                    if g.entry().is_none() {
+                        g.set_entry(node, level);
                         return;
                     }
-                    drop(g);
+                    drop(lock);
                 }
                 Some((_, l)) if level > l => {
-                    let g = self.entry_lock.lock();
-                    let (e2, l2) = graph.entry().expect("entry set before lock");
+                    let lock = self.entry_lock.lock();
+                    let (e2, l2) = g.entry().expect("entry set before lock");
                     if level > l2 {
-                        guard = Some(g);
-                        break (e2, l2);
+                        raising = Some(lock);
                     }
-                    drop(g);
                     break (e2, l2);
                 }
                 Some(el) => break el,
             }
         };
-
-        let scorer = ExactScorer::new(graph, graph.vector(node), self.metric, self.kernels);
+        let query = g.vector(node).to_vec();
         let top = level.min(entry_level);
-        let start = descend(graph, &scorer, entry, entry_level, top);
+        let start = descend(&g, &self.scorer(&g, &query), entry, entry_level, top);
         let mut entries = vec![start];
-        let mut found = Vec::with_capacity(self.params.ef_construction);
+        let ef = self.params.ef_construction;
+        let mut found = Vec::with_capacity(ef);
         let mut selected = Vec::new();
         let mut ids = Vec::new();
-        let mut scratch = self.scratch.get(graph.node_count());
+        let mut scratch = self.scratch.get(g.node_count());
         for layer in (0..=top).rev() {
-            scratch.reset(graph.node_count());
-            search_layer(
-                graph,
-                &scorer,
-                &entries,
-                self.params.ef_construction,
+            scratch.reset(g.node_count());
+            begin_layer(&entries, ef, &mut scratch, &|_| true);
+            while !expand(
+                &g,
+                &self.scorer(&g, &query),
+                ef,
                 layer,
                 &mut scratch,
                 |_| true,
-                &mut found,
-            );
+                STEPS_PER_YIELD,
+            ) {
+                self.yield_to_stores(&mut g);
+                scratch.visited.grow(g.node_count());
+            }
+            finish_layer(&mut scratch, &mut found);
             found.retain(|c| c.item != node);
+            let linker = self.linker(&g);
             select_neighbors(
-                graph,
+                &g,
                 self.metric,
                 &self.kernels,
                 &found,
@@ -92,21 +102,39 @@ impl Linker<'_> {
                 self.params.keep_pruned,
                 &mut selected,
             );
-            self.set_own_links(node, layer, &selected, &mut ids);
+            linker.set_own_links(node, layer, &selected, &mut ids);
             for &c in &selected {
-                self.add_backlink(c.item, node, c.distance, layer);
+                linker.add_backlink(c.item, node, c.distance, layer);
             }
             if layer == 0 {
-                self.ensure_way_in(node, &selected);
+                linker.ensure_way_in(node, &selected);
             } else if !found.is_empty() {
                 std::mem::swap(&mut entries, &mut found);
             }
+            self.yield_to_stores(&mut g);
         }
-        if guard.is_some() {
-            graph.set_entry(node, level);
+        if raising.is_some() {
+            g.set_entry(node, level);
         }
     }
 
+    /// The exact scorer of `query` on `g`.
+    fn scorer<'a>(&self, g: &'a Graph, query: &'a [f32]) -> ExactScorer<'a> {
+        ExactScorer::new(g, query, self.metric, self.kernels)
+    }
+
+    /// A [`Linker`] over `g`.
+    pub(super) fn linker<'a>(&'a self, g: &'a Graph) -> Linker<'a> {
+        Linker {
+            graph: g,
+            params: &self.params,
+            metric: self.metric,
+            kernels: self.kernels,
+        }
+    }
+}
+
+impl Linker<'_> {
     /// Writes `node`'s own links on `layer`. A concurrent insert that reached
     /// `node` through a higher layer may already have linked itself in here;
     /// those links are merged, not overwritten (else that node could lose

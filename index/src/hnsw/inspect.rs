@@ -16,7 +16,7 @@ impl HnswIndex {
 
     /// Runs `f` on the vector store under the write lock.
     pub(crate) fn with_vectors_mut<R>(&self, f: impl FnOnce(&mut VectorStore) -> R) -> R {
-        f(&mut self.graph.write().vectors)
+        f(&mut self.graph_mut().vectors)
     }
 
     /// A copy of the stored vector of live `id` (as prepared for the

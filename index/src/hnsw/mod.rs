@@ -40,7 +40,10 @@ pub(crate) mod words;
 pub use params::HnswParams;
 pub use view::GraphView;
 
-use parking_lot::{Mutex, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rayon::prelude::*;
 
 use crate::distance::Kernels;
@@ -49,11 +52,14 @@ use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
 use crate::validate;
 use graph::{Graph, NodeId};
-use insert::Linker;
 use params::MAX_LEVEL;
 use rng::LevelRng;
 use scorer::ExactScorer;
 use scratch::ScratchPool;
+
+/// How long a store spins for the graph's exclusive lock, and a link
+/// stepped aside for it waits, before sleeping on the lock.
+const STORE_SPIN: Duration = Duration::from_micros(500);
 
 /// An HNSW index over f32 vectors with `u64` ids.
 pub struct HnswIndex {
@@ -65,6 +71,8 @@ pub struct HnswIndex {
     rng: Mutex<LevelRng>,
     scratch: ScratchPool,
     entry_lock: Mutex<()>,
+    /// Stores waiting for the graph's exclusive lock (see `graph_mut`).
+    stores_waiting: AtomicUsize,
 }
 
 impl HnswIndex {
@@ -83,6 +91,7 @@ impl HnswIndex {
             rng: Mutex::new(LevelRng::new(params.seed)),
             scratch: ScratchPool::default(),
             entry_lock: Mutex::new(()),
+            stores_waiting: AtomicUsize::new(0),
         })
     }
 
@@ -95,7 +104,7 @@ impl HnswIndex {
     /// and stores the new one, unlinked.
     pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<NodeId> {
         validate::vector(vector, self.dims, 0)?;
-        let mut g = self.graph.write();
+        let mut g = self.graph_mut();
         if let Some(old) = g.by_id.get(id, &g.ids) {
             g.mark_deleted(old);
         }
@@ -113,7 +122,7 @@ impl HnswIndex {
     /// [`store_batch`](Self::store_batch) of a batch its caller has already
     /// validated (`validate::batch`): checks only that the ids are new.
     pub(crate) fn store_rows(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<NodeId>> {
-        let mut g = self.graph.write();
+        let mut g = self.graph_mut();
         if let Some(&id) = ids.iter().find(|&&id| g.by_id.contains(id, &g.ids)) {
             return Err(Error::DuplicateId(id));
         }
@@ -163,6 +172,46 @@ impl HnswIndex {
         reached.iter().filter(|&&r| r).count()
     }
 
+    /// The graph's exclusive lock, for a store. Links in flight see the
+    /// waiting store between steps and step aside ([`Self::yield_to_stores`]),
+    /// and this thread spins rather than sleeps meanwhile: on a small
+    /// virtual machine a futex hand-off (sleep, wake) costs more than a
+    /// whole store, and two one-at-a-time writers would take turns instead
+    /// of linking side by side. Past [`STORE_SPIN`] (a long search holds the
+    /// lock) it blocks, which also holds back new readers.
+    fn graph_mut(&self) -> RwLockWriteGuard<'_, Graph> {
+        if let Some(g) = self.graph.try_write() {
+            return g;
+        }
+        self.stores_waiting.fetch_add(1, Ordering::SeqCst);
+        let start = Instant::now();
+        let g = loop {
+            if let Some(g) = self.graph.try_write() {
+                break g;
+            }
+            if start.elapsed() > STORE_SPIN {
+                break self.graph.write();
+            }
+            std::thread::yield_now();
+        };
+        self.stores_waiting.fetch_sub(1, Ordering::SeqCst);
+        g
+    }
+
+    /// Lets go of `g` while a store waits for the exclusive lock, and takes
+    /// it again once no store waits (spinning, as the store does).
+    fn yield_to_stores(&self, g: &mut RwLockReadGuard<'_, Graph>) {
+        if self.stores_waiting.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        RwLockReadGuard::unlocked(g, || {
+            let start = Instant::now();
+            while self.stores_waiting.load(Ordering::SeqCst) > 0 && start.elapsed() < STORE_SPIN {
+                std::thread::yield_now();
+            }
+        });
+    }
+
     /// Phase one: copies the vector in and allocates its node.
     fn store(&self, g: &mut Graph, id: u64, vector: &[f32]) -> Result<NodeId> {
         let level = self
@@ -174,24 +223,14 @@ impl HnswIndex {
 
     /// Phase two: links stored nodes, in parallel on the current rayon pool.
     ///
-    /// Each node is linked under its own read guard, not one for the whole
-    /// batch: a store waiting for the exclusive lock (and every search that
-    /// queues behind a waiting writer) then waits for one link in flight,
-    /// not for the rest of a batch.
+    /// Each node is linked under its own read guard, which it offers to a
+    /// waiting writer every few steps (see `insert.rs`): a store waiting for
+    /// the exclusive lock (and every search that queues behind a waiting
+    /// writer) then waits for a few steps of each link in flight, not for
+    /// whole links or the rest of a batch.
     pub(crate) fn link_all(&self, nodes: &[NodeId]) {
         self.graph.read().prepare_in_degrees();
-        let link = |node: NodeId| {
-            let g = self.graph.read();
-            Linker {
-                graph: &g,
-                params: &self.params,
-                metric: self.metric,
-                kernels: self.kernels,
-                scratch: &self.scratch,
-                entry_lock: &self.entry_lock,
-            }
-            .link(node);
-        };
+        let link = |node: NodeId| self.link_one(self.graph.read(), node);
         if nodes.len() == 1 || rayon::current_num_threads() == 1 {
             nodes.iter().for_each(|&n| link(n));
         } else {
@@ -228,7 +267,7 @@ impl Index for HnswIndex {
 
     /// Marks `id` deleted: it is never returned again but still routes searches.
     fn remove(&self, id: u64) -> Result<()> {
-        let mut g = self.graph.write();
+        let mut g = self.graph_mut();
         let node = g.by_id.get(id, &g.ids).ok_or(Error::UnknownId(id))?;
         g.mark_deleted(node);
         Ok(())

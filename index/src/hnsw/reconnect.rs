@@ -6,7 +6,6 @@
 //! node (as NSG and DiskANN repair connectivity after their builds).
 
 use super::graph::{Graph, NodeId};
-use super::insert::Linker;
 use super::scorer::ExactScorer;
 use super::HnswIndex;
 
@@ -21,14 +20,7 @@ impl HnswIndex {
         };
         let mut reached = vec![false; g.node_count()];
         walk(&g, entry, &mut reached);
-        let linker = Linker {
-            graph: &g,
-            params: &self.params,
-            metric: self.metric,
-            kernels: self.kernels,
-            scratch: &self.scratch,
-            entry_lock: &self.entry_lock,
-        };
+        let linker = self.linker(&g);
         for node in 0..g.node_count() as NodeId {
             if reached[node as usize] || g.is_deleted(node) {
                 continue;

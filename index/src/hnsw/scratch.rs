@@ -26,13 +26,19 @@ impl VisitedList {
 
     /// Starts a new search over `n` nodes.
     fn reset(&mut self, n: usize) {
-        if self.stamps.len() < n {
-            self.stamps.resize(n.next_power_of_two().max(1024), 0);
-        }
+        self.grow(n);
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.stamps.fill(0);
             self.epoch = 1;
+        }
+    }
+
+    /// Makes room for nodes `0..n` keeping the marks of this search (for a
+    /// search that let go of the graph while nodes were added).
+    pub fn grow(&mut self, n: usize) {
+        if self.stamps.len() < n {
+            self.stamps.resize(n.next_power_of_two().max(1024), 0);
         }
     }
 

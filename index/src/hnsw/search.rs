@@ -73,11 +73,24 @@ pub fn search_layer<S: Scorer, A: Fn(NodeId) -> bool>(
     accept: A,
     out: &mut Vec<Candidate>,
 ) {
+    begin_layer(entries, ef, scratch, &accept);
+    expand(graph, scorer, ef, layer, scratch, accept, usize::MAX);
+    finish_layer(scratch, out);
+}
+
+/// Seeds a beam search of width `ef` from `entries` (the first part of
+/// [`search_layer`], for callers that run the search in steps).
+pub fn begin_layer<A: Fn(NodeId) -> bool>(
+    entries: &[Candidate],
+    ef: usize,
+    scratch: &mut Scratch,
+    accept: &A,
+) {
     let Scratch {
         visited,
         frontier,
         results,
-        fresh,
+        ..
     } = scratch;
     frontier.clear();
     results.clear();
@@ -93,14 +106,38 @@ pub fn search_layer<S: Scorer, A: Fn(NodeId) -> bool>(
     while results.len() > ef {
         results.pop();
     }
+}
+
+/// Expands up to `steps` frontier nodes of a search seeded by
+/// [`begin_layer`]; returns whether the search is over. Between calls the
+/// caller may let go of the graph (a writer may add nodes meanwhile: the
+/// visited set must then be grown, see `VisitedList::grow`).
+pub fn expand<S: Scorer, A: Fn(NodeId) -> bool>(
+    graph: &Graph,
+    scorer: &S,
+    ef: usize,
+    layer: usize,
+    scratch: &mut Scratch,
+    accept: A,
+    steps: usize,
+) -> bool {
+    let Scratch {
+        visited,
+        frontier,
+        results,
+        fresh,
+    } = scratch;
     let mut bound = if results.len() >= ef {
         results.peek().map_or(f32::INFINITY, |w| w.distance)
     } else {
         f32::INFINITY
     };
-    while let Some(Reverse(c)) = frontier.pop() {
+    for _ in 0..steps {
+        let Some(Reverse(c)) = frontier.pop() else {
+            return true;
+        };
         if c.distance > bound {
-            break;
+            return true;
         }
         fresh.clear();
         graph.for_each_neighbor(c.item, layer, |n| {
@@ -129,7 +166,12 @@ pub fn search_layer<S: Scorer, A: Fn(NodeId) -> bool>(
             }
         }
     }
+    frontier.is_empty()
+}
+
+/// Moves a finished search's results into `out`, closest first.
+pub fn finish_layer(scratch: &mut Scratch, out: &mut Vec<Candidate>) {
     out.clear();
-    out.extend(results.drain());
+    out.extend(scratch.results.drain());
     out.sort_unstable();
 }

@@ -72,7 +72,7 @@ impl DiskIndex {
     fn try_checkpoint(&self, w: &mut Writer) -> Result<CheckpointStats> {
         let t0 = Instant::now();
         // No half-linked node goes into a snapshot.
-        let _quiet = self.linking.write();
+        self.links.wait_idle();
         if let Some(wal) = w.wal.as_mut() {
             wal.sync()?;
         }

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
+
+use super::commit::{Commits, InFlight};
 
 use super::options::{DiskUsage, OpenOptions, RecoveryReport};
 use super::wal::WalWriter;
@@ -59,8 +61,14 @@ pub struct DiskIndex {
     pub(super) dir: IndexDir,
     pub(super) inner: Box<dyn DurableEngine>,
     pub(super) writer: Mutex<Writer>,
-    /// Held shared by every write while it links, exclusively by a checkpoint.
-    pub(super) linking: RwLock<()>,
+    /// Writes waiting for a leader to log and store them.
+    pub(super) commits: Commits,
+    /// Writes stored and still linking (a checkpoint waits for none).
+    pub(super) links: InFlight,
+    /// Set when a group's write made a checkpoint due, so writers look
+    /// under the writer mutex only then (not after every link, which would
+    /// queue each behind the next group's sync).
+    pub(super) checkpoint_wanted: std::sync::atomic::AtomicBool,
     pub(super) opts: OpenOptions,
     pub(super) report: RecoveryReport,
     /// Rows per log record of a batch (records hold at most

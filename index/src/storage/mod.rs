@@ -4,8 +4,9 @@
 //!
 //! ```text
 //! add / add_batch / remove / update
-//!   └─► validate ─► [writer mutex: reserve rows ─► append to wal.log ─► store (engine)]
-//!                ─► link (engine, outside the mutex) ─► maybe checkpoint
+//!   └─► validate ─► queue ─► a leader takes the queue: [writer mutex: check each, reserve rows
+//!                ─► append all to wal.log (one sync) ─► store each (engine)]
+//!                ─► each writer links its own (engine, outside the mutex) ─► maybe checkpoint
 //! checkpoint (on demand, every N ops, when the log is large, on close)
 //!   └─► wait for links ─► sync vectors.omv ─► write graph.omg.tmp, sync, rename, sync dir
 //!       ─► fresh wal.log (generation + 1)
@@ -17,10 +18,12 @@
 //!
 //! Writes are stored in log order under one mutex, then linked outside it,
 //! so the next write's logging and fsync overlap the link; searches run
-//! alongside. Storing needs the graph's exclusive lock, which waits for
-//! links in flight, so one-at-a-time writers on many threads still take
-//! turns (a batch links on all cores). A checkpoint waits for the links in
-//! flight, so it never snapshots a half-linked node.
+//! alongside. Writers that arrive while a write is logged are logged
+//! together by the next leader, with one sync between them (group commit,
+//! `commit.rs`). Storing takes the graph's exclusive lock, which each link
+//! in flight offers up every few steps (`hnsw/insert.rs`), so one-at-a-time
+//! writers on many threads link side by side. A checkpoint waits for the
+//! links in flight, so it never snapshots a half-linked node.
 //!
 //! | file | role |
 //! |---|---|
@@ -28,6 +31,7 @@
 //! | `disk_index.rs` | [`DiskIndex`]: the struct, inspection, close, the `Index` impl |
 //! | `recovery.rs` | create; open: manifest, mapped graph, mapped vectors, log replay |
 //! | `write.rs` | the write path: check, log, store, link; all-or-nothing batches |
+//! | `commit.rs` | group commit: the queue of writes a leader logs and stores at once; links in flight |
 //! | `checkpoint.rs` | checkpoints: the graph file and its vector-checksum section |
 //! | `wal.rs` | the write-ahead log: records, replay, [`Durability`] |
 //! | `sync_mark.rs` | `wal.log.synced`: how far the log is known synced, to tell a torn tail from lost synced records |
@@ -37,6 +41,7 @@
 //! layer's (`crate::store`); the kinds, behind one trait, are `crate::engine`'s.
 
 mod checkpoint;
+mod commit;
 mod disk_index;
 #[cfg(test)]
 mod fault_sweep;

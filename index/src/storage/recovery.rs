@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use super::checkpoint::{parse_crcs, CRC_CHUNK};
 use super::disk_index::Writer;
@@ -86,7 +86,9 @@ impl DiskIndex {
             .kind
             .create(dims, metric, VectorStore::Mapped(vectors))?;
         let mut index = DiskIndex {
-            linking: RwLock::new(()),
+            commits: Default::default(),
+            links: Default::default(),
+            checkpoint_wanted: Default::default(),
             writer: Mutex::new(Writer::new(None, 0)),
             dir: d.clone(),
             inner,
@@ -249,7 +251,9 @@ impl DiskIndex {
         Ok(DiskIndex {
             dir: d,
             inner,
-            linking: RwLock::new(()),
+            commits: Default::default(),
+            links: Default::default(),
+            checkpoint_wanted: Default::default(),
             writer: Mutex::new(writer),
             opts,
             report,

@@ -345,11 +345,19 @@ impl WalWriter {
         self.append_all(std::slice::from_ref(op))
     }
 
-    /// Logs every op of `ops` as one write: all records are handed to the
-    /// OS together (and synced once, as the [`Durability`] asks), or none
-    /// is — a failure cuts off whatever part reached the file.
-    /// [`undo_last`](Self::undo_last) takes them all back.
+    /// [`append_writes`](Self::append_writes) of one caller's write.
+    #[cfg(test)]
     pub fn append_all(&mut self, ops: &[WriteOp<'_>]) -> Result<()> {
+        self.append_writes(ops, 1)
+    }
+
+    /// Logs every op of `ops`, the records of `writes` callers' writes (a
+    /// group commit), as one write: all records are handed to the OS
+    /// together (and synced once, as the [`Durability`] asks), or none is —
+    /// a failure cuts off whatever part reached the file. `Group(n)` counts
+    /// each caller's write towards its `n`. [`undo_last`](Self::undo_last)
+    /// takes them all back.
+    pub fn append_writes(&mut self, ops: &[WriteOp<'_>], writes: u32) -> Result<()> {
         if let Some(why) = &self.failure {
             return Err(Error::WritesRefused(why.clone()));
         }
@@ -371,7 +379,7 @@ impl WalWriter {
             return Err(Error::io(&self.path, e));
         }
         self.len += self.scratch.len() as u64;
-        self.unsynced += 1;
+        self.unsynced += writes.max(1);
         let due = match self.durability {
             Durability::EveryOp => true,
             Durability::Group(n) => self.unsynced >= n.max(1),

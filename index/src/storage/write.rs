@@ -1,5 +1,6 @@
 //! The write path of a [`DiskIndex`]: check, log, store in log order under
-//! the writer mutex; link outside it; checkpoint when one is due.
+//! the writer mutex, many writers' writes at once (`commit.rs`); link
+//! outside it; checkpoint when one is due.
 //!
 //! A batch larger than one log record (`MAX_RECORD_BYTES`) is logged as
 //! several records, all appended before any is applied: if any append
@@ -8,8 +9,13 @@
 //! is another matter: the batch was never acknowledged, and replay may
 //! apply a prefix of its whole records.)
 
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use super::commit::{shared, Outcome, Request};
+use super::disk_index::Writer;
 use super::DiskIndex;
-use crate::engine::{DurableEngine, WriteOp};
+use crate::engine::WriteOp;
 use crate::error::{Error, Result};
 use crate::validate;
 
@@ -17,11 +23,9 @@ impl DiskIndex {
     /// `Index::add`, durably.
     pub(super) fn add_one(&self, id: u64, vector: &[f32]) -> Result<()> {
         validate::vector(vector, self.inner.index().dims(), 0)?;
-        self.write(|inner| {
-            if inner.graph().contains(id) {
-                return Err(Error::DuplicateId(id));
-            }
-            Ok(vec![WriteOp::Add { id, vector }])
+        self.write(Request::Add {
+            id,
+            vector: vector.to_vec(),
         })
     }
 
@@ -29,101 +33,154 @@ impl DiskIndex {
     pub(super) fn add_many(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
         let d = self.inner.index().dims();
         validate::batch(ids, vectors, d)?;
-        let rows = (self.record_bytes / (8 + 4 * d)).max(1);
-        self.write(|inner| {
-            if let Some(&id) = ids.iter().find(|&&id| inner.graph().contains(id)) {
-                return Err(Error::DuplicateId(id));
-            }
-            Ok(ids
-                .chunks(rows)
-                .zip(vectors.chunks(rows * d))
-                .map(|(ids, vectors)| WriteOp::Batch { ids, vectors })
-                .collect())
+        self.write(Request::Batch {
+            ids: ids.to_vec(),
+            vectors: vectors.to_vec(),
+            rows_per_record: (self.record_bytes / (8 + 4 * d)).max(1),
         })
     }
 
     /// `Index::remove`: marks `id` deleted, durably.
     pub(super) fn remove_one(&self, id: u64) -> Result<()> {
-        self.write(|inner| {
-            if !inner.graph().contains(id) {
-                return Err(Error::UnknownId(id));
-            }
-            Ok(vec![WriteOp::Remove { id }])
-        })
+        self.write(Request::Remove { id })
     }
 
     /// `Index::update`: replaces (or adds) the vector of `id`, durably.
     pub(super) fn update_one(&self, id: u64, vector: &[f32]) -> Result<()> {
         validate::vector(vector, self.inner.index().dims(), 0)?;
-        self.write(|_| Ok(vec![WriteOp::Update { id, vector }]))
+        self.write(Request::Update {
+            id,
+            vector: vector.to_vec(),
+        })
     }
 
-    /// Logs and applies one write (one or more records). `check` runs under
-    /// the writer lock and returns the records to log.
-    fn write<'a>(
-        &self,
-        check: impl FnOnce(&dyn DurableEngine) -> Result<Vec<WriteOp<'a>>>,
-    ) -> Result<()> {
+    /// Logs and applies one write: through the group commit (this thread
+    /// or another logs and stores it with the writes queued beside it),
+    /// then links its nodes here, outside the writer mutex, while the next
+    /// group is logged.
+    fn write(&self, request: Request) -> Result<()> {
         if self.opts.read_only {
             return Err(Error::ReadOnly);
         }
-        // Under the writer lock: check, log, store (log order = node order).
-        let (nodes, linking) = {
-            let mut w = self.writer.lock();
-            if let Some(why) = &w.refusal {
-                return Err(Error::WritesRefused(why.clone()));
-            }
-            let ops = check(self.inner.as_ref())?;
-            let rows: usize = ops.iter().map(WriteOp::rows).sum();
-            if rows > 0 {
-                self.inner.check_write_rows(rows)?;
-                self.inner
-                    .graph()
-                    .with_vectors_mut(|v| v.try_reserve(rows))?;
-            }
-            let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
-            if let Err(e) = wal.append_all(&ops) {
-                // A failed sync is fatal for the log (what it holds is not
-                // known to be durable, and retrying can report success for
-                // lost pages): no further write goes into it.
-                if let Some(why) = wal.failure() {
-                    w.refusal = Some(why.to_string());
-                }
-                return Err(e);
-            }
-            let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
-            // Validated above, so storing should not fail; if it does, the
-            // records are taken back so the log never holds a refused write.
-            // (Only a first PQ record can be refused, and then nothing of
-            // the batch was stored.)
-            let mut nodes = Vec::new();
-            for op in &ops {
-                match self.inner.store(op) {
-                    Ok(stored) => nodes.extend(stored),
-                    Err(e) if nodes.is_empty() => {
-                        wal.undo_last()?;
-                        return Err(e);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            w.ops_since_checkpoint += ops.len() as u64;
-            (nodes, self.linking.read())
-        };
-        // Outside it: linking, while the next write is checked and logged
-        // (its store waits only for the node each linking thread has in
-        // hand). A checkpoint waits for every link in flight (the `linking`
-        // lock).
+        let nodes = self
+            .commits
+            .submit(request, |group| self.commit_group(group))?;
         self.inner.link(&nodes);
-        drop(linking);
-        let mut w = self.writer.lock();
-        if self.checkpoint_due(&w) {
-            // The write is already durable (in the log, and in the new graph
-            // file if the rename happened): a failed checkpoint does not fail
-            // it, but refuses the next write (`checkpoint_error` says why).
-            let _ = self.checkpoint_locked(&mut w);
+        self.links.end();
+        if self.checkpoint_wanted.load(Ordering::Relaxed) {
+            let mut w = self.writer.lock();
+            if self.checkpoint_due(&w) {
+                // The write is already durable (in the log, and in the new
+                // graph file if the rename happened): a failed checkpoint
+                // does not fail it, but refuses the next write
+                // (`checkpoint_error` says why).
+                let _ = self.checkpoint_locked(&mut w);
+            }
+            self.checkpoint_wanted
+                .store(self.checkpoint_due(&w), Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Under the writer mutex: checks each write of `group` (against the
+    /// index as the writes before it leave it), logs those that pass as one
+    /// append (one sync), and stores them in log order (= node order). A
+    /// stored write has a link in flight (`links`) until its writer ends it.
+    fn commit_group(&self, group: &[(u64, Request)]) -> Vec<Outcome> {
+        let mut w = self.writer.lock();
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(group.len());
+        let mut overlay = HashMap::new();
+        let mut passed = Vec::new();
+        for (i, (_, req)) in group.iter().enumerate() {
+            let checked = match &w.refusal {
+                Some(why) => Err(Error::WritesRefused(why.clone())),
+                None => req
+                    .check(&mut overlay, |id| self.inner.graph().contains(id))
+                    .and_then(|()| match req.rows() {
+                        0 => Ok(()),
+                        rows => self.inner.check_write_rows(rows),
+                    }),
+            };
+            if checked.is_ok() {
+                passed.push(i);
+            }
+            outcomes.push(checked.map(|()| Vec::new()));
+        }
+        let rows: usize = passed.iter().map(|&i| group[i].1.rows()).sum();
+        let reserved = if rows > 0 {
+            self.inner.graph().with_vectors_mut(|v| v.try_reserve(rows))
+        } else {
+            Ok(())
+        };
+        let ops: Vec<Vec<WriteOp<'_>>> = passed.iter().map(|&i| group[i].1.ops()).collect();
+        let all: Vec<WriteOp<'_>> = ops.iter().flatten().copied().collect();
+        let writes = passed.len() as u32;
+        if let Err(e) = reserved.and_then(|()| self.append(&mut w, &all, writes)) {
+            for &i in &passed {
+                outcomes[i] = Err(shared(&e));
+            }
+            if let Some(&first) = passed.first() {
+                outcomes[first] = Err(e);
+            }
+            return outcomes;
+        }
+        // Validated above, so storing should not fail. If a group of one
+        // write fails with nothing stored, it is taken back out of the log
+        // (the log never holds a refused write: only a first PQ record can
+        // be refused, and then nothing of the batch was stored); any other
+        // failure refuses further writes, since the log now holds a write
+        // that was not applied.
+        for (&i, ops) in passed.iter().zip(&ops) {
+            let mut nodes = Vec::new();
+            let mut failed = None;
+            for op in ops {
+                match self.inner.store(op) {
+                    Ok(stored) => nodes.extend(stored),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            match failed {
+                None => {
+                    self.links.begin();
+                    outcomes[i] = Ok(nodes);
+                }
+                Some(e) if nodes.is_empty() && passed.len() == 1 => {
+                    let undone = w.wal.as_mut().map_or(Ok(()), |wal| wal.undo_last());
+                    outcomes[i] = Err(undone.err().unwrap_or(e));
+                }
+                Some(e) => {
+                    w.refusal
+                        .get_or_insert_with(|| format!("a logged write failed to apply: {e}"));
+                    outcomes[i] = Err(e);
+                }
+            }
+        }
+        w.ops_since_checkpoint += all.len() as u64;
+        if self.checkpoint_due(&w) {
+            self.checkpoint_wanted.store(true, Ordering::Relaxed);
+        }
+        outcomes
+    }
+
+    /// Appends `ops` to the log as one write (one sync, as the durability
+    /// asks). A failed sync is fatal for the log (what it holds is not known
+    /// to be durable, and retrying can report success for lost pages): no
+    /// further write goes into it.
+    fn append(&self, w: &mut Writer, ops: &[WriteOp<'_>], writes: u32) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
+        let appended = wal.append_writes(ops, writes);
+        if appended.is_err() {
+            if let Some(why) = wal.failure() {
+                w.refusal = Some(why.to_string());
+            }
+        }
+        appended
     }
 }
 
