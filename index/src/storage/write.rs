@@ -107,8 +107,12 @@ impl DiskIndex {
             outcomes.push(checked.map(|()| Vec::new()));
         }
         let rows: usize = passed.iter().map(|&i| group[i].1.rows()).sum();
-        let reserved = if rows > 0 {
-            self.inner.graph().with_vectors_mut(|v| v.try_reserve(rows))
+        // Grow a full vector file before logging, so a disk that cannot
+        // take the rows fails the write rather than its replay. (Only then:
+        // the exclusive lock makes every link in flight step aside.)
+        let graph = self.inner.graph();
+        let reserved = if rows > 0 && !graph.with_vectors(|v| v.has_room(rows)) {
+            graph.with_vectors_mut(|v| v.try_reserve(rows))
         } else {
             Ok(())
         };

@@ -133,7 +133,6 @@ impl MmapVectors {
     }
 
     /// Rows the map has room for.
-    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.capacity
     }

@@ -38,6 +38,15 @@ impl VectorStore {
         }
     }
 
+    /// Whether `rows` more rows fit without growing (a mapped file); in RAM
+    /// growing cannot fail, so there is always room.
+    pub fn has_room(&self, rows: usize) -> bool {
+        match self {
+            VectorStore::Ram { .. } => true,
+            VectorStore::Mapped(m) => m.len() + rows <= m.capacity(),
+        }
+    }
+
     /// Appends one row; a mapped file that cannot grow is an error.
     pub fn push(&mut self, v: &[f32]) -> crate::Result<()> {
         match self {
