@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use omendb::{DiskIndex, Durability, HnswParams, Index, Metric, OpenOptions};
+use omendb::{DiskIndex, Durability, HnswParams, Index, Metric, OpenOptions, SearchParams};
 
 const D: usize = 32;
 
@@ -110,4 +110,49 @@ fn fill_and_check(checkpoint_every: Option<u64>) {
         assert!(!index.contains(id), "refused id {id} is present");
     }
     assert_eq!(index.len(), acked.len());
+}
+
+/// The mapped vector file grows ahead of its rows; on a sparse file a full
+/// disk shows only when a row is written through the map, as a `SIGBUS`
+/// that kills the process. Growth allocates its blocks, so the disk filling
+/// is an error of the write that needed the room, and the index goes on.
+#[test]
+fn a_vector_file_that_cannot_grow_on_a_full_disk_is_an_error_not_a_crash() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(_mount) = mount_tmpfs(root.path(), "1536k") else {
+        eprintln!(
+            "SKIPPED a_vector_file_that_cannot_grow_on_a_full_disk_is_an_error_not_a_crash: \
+             cannot mount a tmpfs here (needs root)"
+        );
+        return;
+    };
+    // 512-byte rows: the file starts with 1 MiB of rows (2,048) and doubles
+    // to 2 MiB, past the file system's 1.5 MiB, long before 4,000 rows.
+    let d = 128;
+    let row = |id: u64| -> Vec<f32> { (0..d).map(|i| ((id * 31 + i) % 97) as f32).collect() };
+    let index = omendb::test_support::hnsw_on_mapped_vectors(
+        &root.path().join("vectors.omv"),
+        d as usize,
+        Metric::L2,
+        HnswParams::new(8, 32),
+    )
+    .unwrap();
+    let mut added = 0u64;
+    let err = loop {
+        match index.add(added, &row(added)) {
+            Ok(()) => added += 1,
+            Err(e) => break e,
+        }
+        assert!(added < 4_000, "1.5 MiB never filled up");
+    };
+    assert!(added >= 100, "only {added} rows fitted");
+    assert!(
+        matches!(&err, omendb::Error::Io { source, .. } if source.raw_os_error() == Some(28)),
+        "{err}"
+    );
+    assert_eq!(index.len(), added as usize);
+    let hit = index
+        .search(&row(added / 2), 1, &SearchParams::with_ef(64))
+        .unwrap();
+    assert_eq!(hit[0].distance, 0.0);
 }

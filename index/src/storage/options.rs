@@ -111,7 +111,8 @@ pub struct CheckpointStats {
 pub struct DiskUsage {
     /// Size of the vector file (growth room included).
     pub vector_file: u64,
-    /// Bytes the file system allocated for it (growth room is sparse).
+    /// Bytes the file system allocated for it (growth room included: it is
+    /// allocated ahead, except where the file system cannot).
     pub vector_allocated: u64,
     /// Raw vector bytes: rows × dims × 4.
     pub raw_vectors: u64,

@@ -101,6 +101,28 @@ pub(crate) fn set_len(file: &File, path: &Path, len: u64) -> io::Result<()> {
     file.set_len(len)
 }
 
+/// Grows `file` from `from` to `len` bytes with the new blocks allocated,
+/// so that writing through a map of the new part cannot find the disk full
+/// (a `SIGBUS` that kills the process, not an error): a full disk fails
+/// here, as an error, before any row is written there. Where the file
+/// system cannot allocate ahead, a plain (sparse) resize.
+pub(crate) fn grow(file: &File, path: &Path, from: u64, len: u64) -> io::Result<()> {
+    gate(Op::Resize, path)?;
+    #[cfg(target_os = "linux")]
+    if len > from {
+        use std::os::unix::io::AsRawFd;
+        let (offset, extra) = (from as libc::off_t, (len - from) as libc::off_t);
+        // SAFETY: posix_fallocate on a file descriptor this `File` owns and
+        // keeps open for the call; it touches no memory of this process.
+        match unsafe { libc::posix_fallocate(file.as_raw_fd(), offset, extra) } {
+            0 => return Ok(()),
+            libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL => {}
+            errno => return Err(io::Error::from_raw_os_error(errno)),
+        }
+    }
+    file.set_len(len)
+}
+
 /// Renames `from` to `to`.
 pub(crate) fn rename(from: &Path, to: &Path) -> io::Result<()> {
     gate(Op::Rename, to)?;

@@ -7,9 +7,10 @@
 //! 64            capacity·dims·4   rows, f32 little-endian, row i at 64 + i·dims·4
 //! ```
 //!
-//! Growth extends the file with `set_len` (sparse on Linux: unwritten room
-//! takes no disk blocks) and maps it again; rows are never copied through
-//! RAM. Each step adds the current size, at most [`MAX_STEP_BYTES`], so a
+//! Growth extends the file with its blocks allocated (`posix_fallocate`,
+//! see `io::grow`: on a sparse file a full disk would show only when a row
+//! is written through the map, as a `SIGBUS`) and maps it again; rows are
+//! never copied through RAM. Each step adds the current size, at most [`MAX_STEP_BYTES`], so a
 //! large file grows by 1 GiB at a time. [`MmapVectors::shrink_to_fit`] cuts
 //! the room off again when the index closes.
 //!
@@ -63,7 +64,7 @@ impl MmapVectors {
         .map_err(io)?;
         let row = dims * 4;
         let capacity = (INITIAL_BYTES / row).max(16);
-        store_io::set_len(&file, path, (HEADER_LEN + capacity * row) as u64).map_err(io)?;
+        store_io::grow(&file, path, 0, (HEADER_LEN + capacity * row) as u64).map_err(io)?;
         let map = map_shared(&file, path)?;
         let mut v = MmapVectors {
             path: path.to_path_buf(),
@@ -201,7 +202,8 @@ impl MmapVectors {
     fn grow_to(&mut self, cap: usize) -> Result<()> {
         let bytes = HEADER_LEN + cap * self.dims * 4;
         if self.shared {
-            store_io::set_len(&self.file, &self.path, bytes as u64)
+            let from = HEADER_LEN + self.capacity * self.dims * 4;
+            store_io::grow(&self.file, &self.path, from as u64, bytes as u64)
                 .map_err(|e| Error::io(&self.path, e))?;
             self.map = map_shared(&self.file, &self.path)?;
         } else {
@@ -261,7 +263,8 @@ impl MmapVectors {
     }
 
     /// Size of the file, and the bytes the file system has allocated for it
-    /// (smaller while growth room is still sparse).
+    /// (smaller while growth room is still sparse, where the file system
+    /// cannot allocate ahead).
     pub fn disk_bytes(&self) -> (u64, u64) {
         file_sizes(&self.path)
     }
