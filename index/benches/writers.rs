@@ -14,22 +14,15 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use omendb::rng::SplitMix64;
 use omendb::{DiskIndex, Durability, HnswParams, Index, Metric, OpenOptions, SearchParams};
 
 const D: usize = 128;
 
-/// SplitMix64 floats in [0, 1).
+/// `count` floats in [0, 1) from the workspace's seeded generator.
 fn uniform(seed: u64, count: usize) -> Vec<f32> {
-    let mut s = seed;
-    (0..count)
-        .map(|_| {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
-        })
-        .collect()
+    let mut r = SplitMix64::new(seed);
+    (0..count).map(|_| r.next_f64() as f32).collect()
 }
 
 fn env(name: &str, default: usize) -> usize {
