@@ -16,17 +16,18 @@ use std::path::{Path, PathBuf};
 
 use common::clustered;
 use omendb::{
-    DiskIndex, Durability, Error, HnswParams, HnswPqParams, Index, Metric, OpenOptions, PqParams,
-    SearchParams,
+    DiskIndex, Durability, Error, HnswParams, HnswPqParams, HnswSq8Params, Index, Metric,
+    OpenOptions, PqParams, SearchParams, Sq8Params,
 };
 
 const D: usize = 16;
 const NQ: usize = 20;
 
 /// The fixtures of format version 1: directory name and search knobs.
-const FIXTURES: [(&str, SearchParams); 2] = [
+const FIXTURES: [(&str, SearchParams); 3] = [
     ("v1-hnsw", SearchParams::with_rerank(64, 0)),
     ("v1-hnsw-pq", SearchParams::with_rerank(64, 40)),
+    ("v1-hnsw-sq8", SearchParams::with_rerank(64, 40)),
 ];
 
 fn fixture(name: &str) -> PathBuf {
@@ -132,7 +133,8 @@ fn a_newer_format_version_is_refused_as_incompatible() {
     }
 }
 
-/// Writes the fixtures (see the module docs). Run by hand:
+/// Writes the fixtures that are not there yet (see the module docs); never
+/// touches one that is. Run by hand:
 /// `cargo test -p omendb --test format_fixtures -- --ignored write_fixtures`.
 #[test]
 #[ignore = "writes tests/fixtures; run by hand for a new format version only"]
@@ -144,7 +146,9 @@ fn write_fixtures() {
     };
     for (name, p) in FIXTURES {
         let dir = fixture(name);
-        assert!(!dir.exists(), "{name} exists: never overwrite a fixture");
+        if dir.exists() {
+            continue; // never overwrite a fixture
+        }
         std::fs::create_dir_all(&dir).unwrap();
         let opts = OpenOptions {
             checkpoint_on_close: false,
@@ -156,6 +160,15 @@ fn write_fixtures() {
                 pq: PqParams {
                     train_sample: 300,
                     ..PqParams::with_m(4)
+                },
+            };
+            DiskIndex::create(&dir, D, Metric::L2, kind, opts).unwrap()
+        } else if name.ends_with("-sq8") {
+            let kind = HnswSq8Params {
+                hnsw,
+                sq8: Sq8Params {
+                    train_sample: 300,
+                    ..Sq8Params::default()
                 },
             };
             DiskIndex::create(&dir, D, Metric::L2, kind, opts).unwrap()
