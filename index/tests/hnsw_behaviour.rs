@@ -76,6 +76,9 @@ fn concurrent_inserts_and_searches_lose_nothing() {
                 while !done.load(Ordering::Relaxed) {
                     let query = &test[(q % 200) * D..(q % 200 + 1) * D];
                     let res = idx.search(query, 10, &SearchParams::with_ef(32)).unwrap();
+                    // Never a short answer: a node reachable from an upper
+                    // layer always has its layer-0 links.
+                    assert_eq!(res.len(), 10);
                     assert!(res.windows(2).all(|w| w[0].distance <= w[1].distance));
                     searches.fetch_add(1, Ordering::Relaxed);
                     q += 4;

@@ -72,9 +72,20 @@ impl HnswIndex {
         let mut entries = vec![start];
         let ef = self.params.ef_construction;
         let mut found = Vec::with_capacity(ef);
-        let mut selected = Vec::new();
         let mut ids = Vec::new();
         let mut scratch = self.scratch.get(g.node_count());
+        // A link that raises the top level holds the entry lock, which
+        // another link may be waiting for while it holds the read lock: it
+        // must not step aside for a store (the store would wait for that
+        // reader, which waits for this link).
+        let may_yield = raising.is_none();
+        // Each layer's neighbours are chosen top-down, but written
+        // bottom-up: a search that reaches this node through an upper
+        // layer then always finds its layer-0 links in place (top-down, a
+        // link paused between layers left the node reachable from above
+        // with no layer-0 links, and a search starting layer 0 there found
+        // one node).
+        let mut chosen: Vec<(usize, Vec<Candidate>)> = Vec::with_capacity(top + 1);
         for layer in (0..=top).rev() {
             scratch.reset(g.node_count());
             begin_layer(&entries, ef, &mut scratch, &|_| true);
@@ -87,12 +98,14 @@ impl HnswIndex {
                 |_| true,
                 STEPS_PER_YIELD,
             ) {
-                self.yield_to_stores(&mut g);
-                scratch.visited.grow(g.node_count());
+                if may_yield {
+                    self.yield_to_stores(&mut g);
+                    scratch.visited.grow(g.node_count());
+                }
             }
             finish_layer(&mut scratch, &mut found);
             found.retain(|c| c.item != node);
-            let linker = self.linker(&g);
+            let mut selected = Vec::new();
             select_neighbors(
                 &g,
                 self.metric,
@@ -102,16 +115,23 @@ impl HnswIndex {
                 self.params.keep_pruned,
                 &mut selected,
             );
-            linker.set_own_links(node, layer, &selected, &mut ids);
-            for &c in &selected {
-                linker.add_backlink(c.item, node, c.distance, layer);
-            }
-            if layer == 0 {
-                linker.ensure_way_in(node, &selected);
-            } else if !found.is_empty() {
+            chosen.push((layer, selected));
+            if layer != 0 && !found.is_empty() {
                 std::mem::swap(&mut entries, &mut found);
             }
-            self.yield_to_stores(&mut g);
+        }
+        for (layer, selected) in chosen.iter().rev() {
+            let linker = self.linker(&g);
+            linker.set_own_links(node, *layer, selected, &mut ids);
+            for &c in selected {
+                linker.add_backlink(c.item, node, c.distance, *layer);
+            }
+            if *layer == 0 {
+                linker.ensure_way_in(node, selected);
+            }
+            if may_yield {
+                self.yield_to_stores(&mut g);
+            }
         }
         if raising.is_some() {
             g.set_entry(node, level);

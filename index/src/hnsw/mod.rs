@@ -59,7 +59,7 @@ use scratch::ScratchPool;
 
 /// How long a store spins for the graph's exclusive lock, and a link
 /// stepped aside for it waits, before sleeping on the lock.
-const STORE_SPIN: Duration = Duration::from_micros(500);
+const STORE_SPIN: Duration = Duration::from_micros(50);
 
 /// An HNSW index over f32 vectors with `u64` ids.
 pub struct HnswIndex {
