@@ -48,10 +48,20 @@ impl Hdf5Info {
     }
 }
 
+/// Options for opening or creating a file without an HDF5 file lock: files
+/// are written under a temporary name and renamed into place, so no reader
+/// sees a partial one, and the C library opens without close-on-exec, so a
+/// lock taken while another thread starts a worker lives on in that worker
+/// and makes every later open of the file fail with EAGAIN.
+fn unlocked() -> h5::FileBuilder {
+    let mut b = h5::File::with_options();
+    b.with_fapl(|p| p.file_locking(false));
+    b
+}
+
 fn open(path: &Path) -> Result<h5::File> {
     ensure!(path.exists(), "{}: no such file", path.display());
-    h5::File::with_options()
-        .with_fapl(|p| p.file_locking(false))
+    unlocked()
         .open(path)
         .map_err(|e| anyhow!("{}: not a readable HDF5 file: {e}", path.display()))
 }
@@ -357,13 +367,7 @@ fn write_to(path: &Path, data: &Dataset) -> Result<()> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    // No HDF5 file lock, here or in `open`: files are written under a
-    // temporary name and renamed into place, so no reader sees a partial
-    // one, and the C library opens without close-on-exec, so a lock taken
-    // while another thread starts a worker lives on in that worker and
-    // makes every later open of the file fail with EAGAIN.
-    let file = h5::File::with_options()
-        .with_fapl(|p| p.file_locking(false))
+    let file = unlocked()
         .create(path)
         .map_err(|e| anyhow!("cannot create: {e}"))?;
     let d = data.dims;

@@ -139,7 +139,7 @@ impl HnswIndex {
     }
 
     /// The exact scorer of `query` on `g`.
-    fn scorer<'a>(&self, g: &'a Graph, query: &'a [f32]) -> ExactScorer<'a> {
+    pub(super) fn scorer<'a>(&self, g: &'a Graph, query: &'a [f32]) -> ExactScorer<'a> {
         ExactScorer::new(g, query, self.metric, self.kernels)
     }
 

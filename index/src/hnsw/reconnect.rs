@@ -6,7 +6,6 @@
 //! node (as NSG and DiskANN repair connectivity after their builds).
 
 use super::graph::{Graph, NodeId};
-use super::scorer::ExactScorer;
 use super::HnswIndex;
 
 impl HnswIndex {
@@ -25,7 +24,7 @@ impl HnswIndex {
             if reached[node as usize] || g.is_deleted(node) {
                 continue;
             }
-            let scorer = ExactScorer::new(&g, g.vector(node), self.metric, self.kernels);
+            let scorer = self.scorer(&g, g.vector(node));
             let nearest = self
                 .search_graph(&g, &scorer, self.params.ef_construction, None)
                 .unwrap_or_default();

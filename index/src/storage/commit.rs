@@ -87,15 +87,6 @@ impl Request {
         }
         Ok(())
     }
-
-    /// Vectors this write stores.
-    pub(super) fn rows(&self) -> usize {
-        match self {
-            Request::Add { .. } | Request::Update { .. } => 1,
-            Request::Batch { ids, .. } => ids.len(),
-            Request::Remove { .. } => 0,
-        }
-    }
 }
 
 /// What became of a queued write: its stored nodes (to link), or why not.
@@ -139,13 +130,12 @@ impl Commits {
                 drop(q);
                 // Hands the lead back even if `commit` panics, so no writer
                 // waits forever.
-                let lead = Lead {
+                let mut lead = Lead {
                     commits: self,
                     tickets: group.iter().map(|(t, _)| *t).collect(),
                     armed: true,
                 };
                 let outcomes = commit(&group);
-                let mut lead = lead;
                 lead.armed = false;
                 drop(lead);
                 // Outcomes published and the lead given up in one step: a

@@ -91,12 +91,14 @@ impl DiskIndex {
         let mut outcomes: Vec<Outcome> = Vec::with_capacity(group.len());
         let mut overlay = HashMap::new();
         let mut passed = Vec::new();
+        let ops: Vec<Vec<WriteOp<'_>>> = group.iter().map(|(_, req)| req.ops()).collect();
+        let rows_of = |i: usize| ops[i].iter().map(WriteOp::rows).sum::<usize>();
         for (i, (_, req)) in group.iter().enumerate() {
             let checked = match &w.refusal {
                 Some(why) => Err(Error::WritesRefused(why.clone())),
                 None => req
                     .check(&mut overlay, |id| self.inner.graph().contains(id))
-                    .and_then(|()| match req.rows() {
+                    .and_then(|()| match rows_of(i) {
                         0 => Ok(()),
                         rows => self.inner.check_write_rows(rows),
                     }),
@@ -106,7 +108,7 @@ impl DiskIndex {
             }
             outcomes.push(checked.map(|()| Vec::new()));
         }
-        let rows: usize = passed.iter().map(|&i| group[i].1.rows()).sum();
+        let rows: usize = passed.iter().map(|&i| rows_of(i)).sum();
         // Grow a full vector file before logging, so a disk that cannot
         // take the rows fails the write rather than its replay. (Only then:
         // the exclusive lock makes every link in flight step aside.)
@@ -116,8 +118,10 @@ impl DiskIndex {
         } else {
             Ok(())
         };
-        let ops: Vec<Vec<WriteOp<'_>>> = passed.iter().map(|&i| group[i].1.ops()).collect();
-        let all: Vec<WriteOp<'_>> = ops.iter().flatten().copied().collect();
+        let all: Vec<WriteOp<'_>> = passed
+            .iter()
+            .flat_map(|&i| ops[i].iter().copied())
+            .collect();
         let writes = passed.len() as u32;
         if let Err(e) = reserved.and_then(|()| self.append(&mut w, &all, writes)) {
             for &i in &passed {
@@ -134,10 +138,10 @@ impl DiskIndex {
         // be refused, and then nothing of the batch was stored); any other
         // failure refuses further writes, since the log now holds a write
         // that was not applied.
-        for (&i, ops) in passed.iter().zip(&ops) {
+        for &i in &passed {
             let mut nodes = Vec::new();
             let mut failed = None;
-            for op in ops {
+            for op in &ops[i] {
                 match self.inner.store(op) {
                     Ok(stored) => nodes.extend(stored),
                     Err(e) => {
