@@ -1,6 +1,8 @@
 //! The graph's memory: vectors, levels and links laid out for search speed.
 //!
 //! * vectors: one contiguous `n × d` array ([`VectorStore`]);
+//! * codes (for the kinds that navigate on them): `code_bytes` per node,
+//!   one contiguous array indexed by node;
 //! * layer 0: one fixed slot of `1 + 2M` words per node, side by side — word 0
 //!   is the link count, the rest are neighbour node numbers;
 //! * upper layers: only nodes with level ≥ 1 have them, in one shared pool of
@@ -8,18 +10,27 @@
 //!
 //! Links are `AtomicU32` so a search can read a list while an insert rewrites
 //! it under that node's lock: a reader may see a mix of old and new
-//! neighbours, but every one is a valid, fully stored node. Structural growth
-//! (new nodes) happens only through `&mut Graph`, under the index's write lock.
+//! neighbours, but every one is a valid, fully stored node.
+//!
+//! **Append-only nodes.** Every per-node column has room allocated ahead
+//! ([`Graph::grow`], under the index's exclusive lock, by at least an
+//! eighth of the nodes held, so rarely), and a node is *appended* through
+//! `&self` ([`Graph::append`]): its row written into each column past the
+//! published length, then published by its level (the node count is the
+//! levels column's length, stored last with release). So a store runs
+//! beside searches and links under the shared lock and waits for nobody;
+//! a search sees the nodes published when it reads a list, and skips
+//! newer ones its visited set has no room for.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::words::Words;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id_map::IdMap;
-use crate::store::VectorStore;
+use crate::store::{AppendVec, VectorStore};
 
 /// Sentinel for "no entry point yet".
 pub(super) const NO_ENTRY: u64 = u64::MAX;
@@ -30,17 +41,24 @@ pub type NodeId = u32;
 /// The HNSW graph and the vectors it links.
 pub struct Graph {
     pub(crate) vectors: VectorStore,
+    /// Per-node codes of the kinds that navigate on codes (`code_bytes`
+    /// each; empty when `code_bytes = 0`).
+    pub(crate) codes: AppendVec<u8>,
+    pub(crate) code_bytes: usize,
     /// External id of each node.
-    pub(crate) ids: Vec<u64>,
+    pub(crate) ids: AppendVec<u64>,
     /// External id → node of its live version.
-    pub(crate) by_id: IdMap,
-    pub(super) levels: Vec<u8>,
+    pub(crate) by_id: RwLock<IdMap>,
+    /// Level of each node; its length is the node count.
+    pub(super) levels: AppendVec<u8>,
     pub(super) layer0: Words,
     pub(super) upper: Words,
-    pub(super) upper_offset: Vec<u32>,
+    /// Words of `upper` in use (the rest is room).
+    pub(super) upper_used: AtomicUsize,
+    pub(super) upper_offset: AppendVec<u32>,
     pub(super) locks: Vec<Mutex<()>>,
     pub(super) deleted: Vec<AtomicBool>,
-    pub(super) deleted_count: usize,
+    pub(super) deleted_count: AtomicUsize,
     /// `(level << 32) | node` of the entry point, or [`NO_ENTRY`].
     pub(super) entry: AtomicU64,
     pub(super) max0: usize,
@@ -49,6 +67,8 @@ pub struct Graph {
     /// first time an insert needs them (a loaded graph that is only
     /// searched never pays), then kept in step by every link change.
     pub(super) in_degree0: OnceLock<Vec<AtomicU32>>,
+    /// One append at a time (the columns' room is shared).
+    appending: Mutex<()>,
 }
 
 impl Graph {
@@ -56,23 +76,27 @@ impl Graph {
     pub fn new(dims: usize, m: usize) -> Self {
         Graph {
             vectors: VectorStore::new(dims),
-            ids: Vec::new(),
-            by_id: IdMap::default(),
-            levels: Vec::new(),
+            codes: AppendVec::default(),
+            code_bytes: 0,
+            ids: AppendVec::default(),
+            by_id: RwLock::new(IdMap::default()),
+            levels: AppendVec::default(),
             layer0: Words::default(),
             upper: Words::default(),
-            upper_offset: Vec::new(),
+            upper_used: AtomicUsize::new(0),
+            upper_offset: AppendVec::default(),
             locks: Vec::new(),
             deleted: Vec::new(),
-            deleted_count: 0,
+            deleted_count: AtomicUsize::new(0),
             entry: AtomicU64::new(NO_ENTRY),
             max0: 2 * m,
             max_upper: m,
             in_degree0: OnceLock::new(),
+            appending: Mutex::new(()),
         }
     }
 
-    /// Nodes allocated (deleted ones included).
+    /// Nodes published (deleted ones included).
     #[inline]
     pub fn node_count(&self) -> usize {
         self.levels.len()
@@ -80,44 +104,130 @@ impl Graph {
 
     /// Live (not deleted) nodes.
     pub fn live_count(&self) -> usize {
-        self.node_count() - self.deleted_count
+        // Loaded one after the other, so a node published and deleted in
+        // between may be counted as deleted only.
+        self.node_count()
+            .saturating_sub(self.deleted_count.load(Ordering::Relaxed))
     }
 
-    /// Reserves room for `extra` more nodes.
-    pub fn reserve(&mut self, extra: usize) -> Result<()> {
-        self.vectors.try_reserve(extra)?;
-        self.ids.reserve(extra);
-        self.by_id.reserve(extra, &self.ids);
-        self.levels.reserve(extra);
-        self.layer0.owned_mut().reserve(extra * (1 + self.max0));
-        self.upper_offset.reserve(extra);
-        self.locks.reserve(extra);
-        self.deleted.reserve(extra);
+    /// Nodes every per-node column has room for.
+    pub(super) fn capacity(&self) -> usize {
+        self.levels.capacity()
+    }
+
+    /// Whether `nodes` more nodes, using `upper_words` words of the upper
+    /// pool between them, can be appended without growing.
+    pub fn has_room(&self, nodes: usize, upper_words: usize) -> bool {
+        self.capacity() - self.node_count() >= nodes
+            && self.vectors.has_room(nodes)
+            && self.codes.has_room(nodes * self.code_bytes)
+            && self.ids.has_room(nodes)
+            && self.upper_offset.has_room(nodes)
+            && self.upper.len() - self.upper_used.load(Ordering::Relaxed) >= upper_words
+            && !self.layer0.is_mapped()
+            && !self.upper.is_mapped()
+    }
+
+    /// Makes room for `nodes` more nodes and `upper_words` more words of
+    /// the upper pool, with room to spare (an eighth of what is held) so
+    /// that one-at-a-time appends grow rarely; link words mapped from a
+    /// graph file move into RAM. The vectors grow first: a store that
+    /// cannot grow leaves the graph unchanged.
+    pub fn grow(&mut self, nodes: usize, upper_words: usize) -> Result<()> {
+        let n = self.node_count();
+        let cap = (n + nodes).max(n + n / 8 + 64).max(self.capacity());
+        if !self.vectors.has_room(cap - n) {
+            self.vectors.try_reserve(cap - n)?;
+        }
+        self.codes.reserve_total(cap * self.code_bytes);
+        self.ids.reserve_total(cap);
+        self.levels.reserve_total(cap);
+        self.upper_offset.reserve_total(cap);
+        let w0 = 1 + self.max0;
+        let layer0 = self.layer0.owned_mut();
+        layer0.reserve_exact((cap * w0).saturating_sub(layer0.len()));
+        layer0.resize_with(cap * w0, || AtomicU32::new(0));
+        let used = *self.upper_used.get_mut();
+        let room = (used + upper_words).max(used + used / 8 + 16 * (1 + self.max_upper));
+        let upper = self.upper.owned_mut();
+        if upper.len() < used + upper_words {
+            upper.reserve_exact(room - upper.len());
+            upper.resize_with(room, || AtomicU32::new(0));
+        }
+        self.locks.resize_with(cap, || Mutex::new(()));
+        self.deleted.resize_with(cap, || AtomicBool::new(false));
+        if let Some(counts) = self.in_degree0.get_mut() {
+            counts.resize_with(cap, || AtomicU32::new(0));
+        }
+        let (map, ids) = (self.by_id.get_mut(), &self.ids);
+        map.reserve(cap - n, ids);
         Ok(())
     }
 
-    /// Appends a node (vector already prepared for the metric) with no
-    /// links. The vector goes first: a store that cannot grow leaves the
-    /// graph unchanged.
-    pub fn push(&mut self, id: u64, vector: &[f32], level: usize) -> Result<NodeId> {
-        let node = self.node_count() as NodeId;
-        self.vectors.push(vector)?;
-        self.ids.push(id);
-        self.by_id.insert(node, &self.ids);
-        self.levels.push(level as u8);
-        self.layer0
-            .owned_mut()
-            .extend((0..1 + self.max0).map(|_| AtomicU32::new(0)));
-        self.upper_offset.push(self.upper.len() as u32);
-        self.upper
-            .owned_mut()
-            .extend((0..level * (1 + self.max_upper)).map(|_| AtomicU32::new(0)));
-        self.locks.push(Mutex::new(()));
-        self.deleted.push(AtomicBool::new(false));
-        if let Some(counts) = self.in_degree0.get_mut() {
-            counts.push(AtomicU32::new(0));
+    /// Appends a node (vector already prepared for the metric, `code` of
+    /// `code_bytes` bytes) with no links, beside readers, and returns it.
+    /// Fails, appending nothing, when the room made by [`grow`](Self::grow)
+    /// does not hold it.
+    pub fn append(&self, id: u64, vector: &[f32], code: &[u8], level: usize) -> Result<NodeId> {
+        let _one = self.appending.lock();
+        let words = level * (1 + self.max_upper);
+        if !self.has_room(1, words) || code.len() != self.code_bytes {
+            return Err(Error::invalid("node", "appended without room made for it"));
         }
-        Ok(node)
+        let node = self.node_count();
+        let offset = self.upper_used.load(Ordering::Relaxed);
+        // Every column's room was checked above and only this thread
+        // appends, so each takes the row. The codes go last: a scorer
+        // bounds its view by the node count (see `codes`), never by them.
+        let fits = self.vectors.append(vector)
+            && self.ids.push(id)
+            && self.upper_offset.push(offset as u32)
+            && self.codes.extend_from_slice(code);
+        debug_assert!(fits);
+        // Fresh slots are zero (never used); clear the counts anyway, so a
+        // slot's state never depends on what room once held.
+        self.layer0[node * (1 + self.max0)].store(0, Ordering::Relaxed);
+        for layer in 0..level {
+            self.upper[offset + layer * (1 + self.max_upper)].store(0, Ordering::Relaxed);
+        }
+        self.upper_used.store(offset + words, Ordering::Relaxed);
+        self.deleted[node].store(false, Ordering::Relaxed);
+        if let Some(counts) = self.in_degree0.get() {
+            counts[node].store(0, Ordering::Relaxed);
+        }
+        // Publish: the node count is the levels' length.
+        self.levels.push(level as u8);
+        self.by_id.write().insert(node as NodeId, &self.ids);
+        Ok(node as NodeId)
+    }
+
+    /// The live node of `id`, if any.
+    #[inline]
+    pub fn node_of(&self, id: u64) -> Option<NodeId> {
+        self.by_id.read().get(id, &self.ids)
+    }
+
+    /// Whether `id` is live.
+    pub fn contains(&self, id: u64) -> bool {
+        self.node_of(id).is_some()
+    }
+
+    /// The codes of the nodes published now, node-major (empty for a kind
+    /// without codes). A scorer over this snapshot never scores a node
+    /// whose other columns are not yet visible: the node count is loaded
+    /// first, and every column of a node is written before it is counted.
+    #[inline(always)]
+    pub fn codes(&self) -> &[u8] {
+        let n = self.node_count();
+        &self.codes[..n * self.code_bytes]
+    }
+
+    /// The vectors of the nodes published now, row-major (a snapshot, as
+    /// [`codes`](Self::codes)).
+    #[inline(always)]
+    pub fn rows(&self) -> &[f32] {
+        let n = self.node_count();
+        &self.vectors.rows()[..n * self.vectors.dims()]
     }
 
     /// The stored vector of `node`.
@@ -161,6 +271,9 @@ impl Graph {
     pub fn for_each_neighbor(&self, node: NodeId, layer: usize, mut f: impl FnMut(NodeId)) {
         let slot = self.slot(node, layer);
         let count = (slot[0].load(Ordering::Acquire) as usize).min(slot.len() - 1);
+        // A link may name a node stored after the caller's scorer took its
+        // view of the rows: that node scores as unreachable (see
+        // `ExactScorer`), so nothing else of it is read.
         for link in &slot[1..=count] {
             f(link.load(Ordering::Relaxed));
         }
@@ -186,8 +299,7 @@ impl Graph {
     /// Layer-0 in-degree of every node, counted from the links on first use.
     fn in_degrees(&self) -> &[AtomicU32] {
         self.in_degree0.get_or_init(|| {
-            let counts: Vec<AtomicU32> =
-                (0..self.node_count()).map(|_| AtomicU32::new(0)).collect();
+            let counts: Vec<AtomicU32> = (0..self.capacity()).map(|_| AtomicU32::new(0)).collect();
             for node in 0..self.node_count() as NodeId {
                 self.for_each_neighbor(node, 0, |n| {
                     if let Some(c) = counts.get(n as usize) {
@@ -261,22 +373,20 @@ impl Graph {
     }
 
     /// Marks `node` deleted (it keeps routing searches) and forgets its id.
-    pub fn mark_deleted(&mut self, node: NodeId) {
+    pub fn mark_deleted(&self, node: NodeId) {
         if !self.deleted[node as usize].swap(true, Ordering::Relaxed) {
-            self.deleted_count += 1;
+            self.deleted_count.fetch_add(1, Ordering::Relaxed);
             let id = self.ids[node as usize];
-            if self.by_id.get(id, &self.ids) == Some(node) {
-                self.by_id.remove(id, &self.ids);
+            let mut map = self.by_id.write();
+            if map.get(id, &self.ids) == Some(node) {
+                map.remove(id, &self.ids);
             }
         }
     }
 
     /// Bytes of links, levels and offsets.
     pub fn graph_bytes(&self) -> usize {
-        self.layer0.bytes()
-            + self.upper.bytes()
-            + self.upper_offset.capacity() * 4
-            + self.levels.capacity()
+        self.layer0.bytes() + self.upper.bytes() + self.upper_offset.bytes() + self.levels.bytes()
     }
 
     /// Bytes of links viewed in place in a mapped graph file (included in
@@ -287,7 +397,7 @@ impl Graph {
 
     /// Bytes of the id table and map.
     pub fn id_bytes(&self) -> usize {
-        self.ids.capacity() * 8 + self.by_id.bytes()
+        self.ids.bytes() + self.by_id.read().bytes()
     }
 
     /// Bytes of per-node locks, deletion marks and in-degree counts.

@@ -2,12 +2,10 @@
 //! run from many threads at once: each node's links are rewritten only under
 //! that node's lock, and the entry point moves under the entry lock.
 
-use parking_lot::RwLockReadGuard;
-
 use super::graph::{Graph, NodeId};
 use super::params::HnswParams;
 use super::scorer::ExactScorer;
-use super::search::{begin_layer, descend, expand, finish_layer, Candidate};
+use super::search::{descend, search_layer, Candidate};
 use super::select::{node_ids, select_neighbors};
 use super::HnswIndex;
 use crate::distance::Kernels;
@@ -26,20 +24,11 @@ pub struct Linker<'a> {
     pub kernels: Kernels,
 }
 
-/// Frontier expansions of an insert's beam search between looks for a
-/// waiting store. A store then waits for a few hundred distance
-/// computations of each link in flight, not for whole links, so
-/// one-at-a-time writers link side by side (`benches/writers.rs`).
-const STEPS_PER_YIELD: usize = 16;
-
 impl HnswIndex {
-    /// Links `node` (already stored, with its level) into the graph, under
-    /// the read guard `g`. Between steps of its beam searches, and between
-    /// layers, the guard is let go while a store waits
-    /// ([`HnswIndex::yield_to_stores`]): the store may add nodes meanwhile,
-    /// so nothing borrowed from the graph is kept across a step (the query
-    /// is copied, the visited set grown).
-    pub(super) fn link_one(&self, mut g: RwLockReadGuard<'_, Graph>, node: NodeId) {
+    /// Links `node` (already stored, with its level) into the graph `g`
+    /// (under the caller's read guard; other nodes may be stored and linked
+    /// meanwhile).
+    pub(super) fn link_one(&self, g: &Graph, node: NodeId) {
         let level = g.level(node);
         // Only an insert that may raise the top level takes the entry lock,
         // and it keeps it until the node is linked, so the entry point never
@@ -66,48 +55,37 @@ impl HnswIndex {
                 Some(el) => break el,
             }
         };
-        let query = g.vector(node).to_vec();
+        let query = g.vector(node);
+        let scorer = self.scorer(g, query);
         let top = level.min(entry_level);
-        let start = descend(&g, &self.scorer(&g, &query), entry, entry_level, top);
+        let start = descend(g, &scorer, entry, entry_level, top);
         let mut entries = vec![start];
         let ef = self.params.ef_construction;
         let mut found = Vec::with_capacity(ef);
         let mut ids = Vec::new();
         let mut scratch = self.scratch.get(g.node_count());
-        // A link that raises the top level holds the entry lock, which
-        // another link may be waiting for while it holds the read lock: it
-        // must not step aside for a store (the store would wait for that
-        // reader, which waits for this link).
-        let may_yield = raising.is_none();
         // Each layer's neighbours are chosen top-down, but written
         // bottom-up: a search that reaches this node through an upper
         // layer then always finds its layer-0 links in place (top-down, a
-        // link paused between layers left the node reachable from above
-        // with no layer-0 links, and a search starting layer 0 there found
-        // one node).
+        // search starting layer 0 at a node whose upper links were written
+        // but not yet its layer-0 ones found one node).
         let mut chosen: Vec<(usize, Vec<Candidate>)> = Vec::with_capacity(top + 1);
         for layer in (0..=top).rev() {
             scratch.reset(g.node_count());
-            begin_layer(&entries, ef, &mut scratch, &|_| true);
-            while !expand(
-                &g,
-                &self.scorer(&g, &query),
+            search_layer(
+                g,
+                &scorer,
+                &entries,
                 ef,
                 layer,
                 &mut scratch,
                 |_| true,
-                STEPS_PER_YIELD,
-            ) {
-                if may_yield {
-                    self.yield_to_stores(&mut g);
-                    scratch.visited.grow(g.node_count());
-                }
-            }
-            finish_layer(&mut scratch, &mut found);
+                &mut found,
+            );
             found.retain(|c| c.item != node);
             let mut selected = Vec::new();
             select_neighbors(
-                &g,
+                g,
                 self.metric,
                 &self.kernels,
                 &found,
@@ -120,17 +98,14 @@ impl HnswIndex {
                 std::mem::swap(&mut entries, &mut found);
             }
         }
+        let linker = self.linker(g);
         for (layer, selected) in chosen.iter().rev() {
-            let linker = self.linker(&g);
             linker.set_own_links(node, *layer, selected, &mut ids);
             for &c in selected {
                 linker.add_backlink(c.item, node, c.distance, *layer);
             }
             if *layer == 0 {
                 linker.ensure_way_in(node, selected);
-            }
-            if may_yield {
-                self.yield_to_stores(&mut g);
             }
         }
         if raising.is_some() {

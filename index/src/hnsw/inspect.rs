@@ -14,16 +14,17 @@ impl HnswIndex {
         f(&self.graph.read().vectors)
     }
 
-    /// Runs `f` on the vector store under the write lock.
+    /// Runs `f` on the vector store under the write lock (which waits for
+    /// searches and links in flight).
     pub(crate) fn with_vectors_mut<R>(&self, f: impl FnOnce(&mut VectorStore) -> R) -> R {
-        f(&mut self.graph_mut().vectors)
+        f(&mut self.graph.write().vectors)
     }
 
     /// A copy of the stored vector of live `id` (as prepared for the
     /// metric: normalised for cosine), or `None` if `id` is not live.
     pub fn vector_of(&self, id: u64) -> Option<Vec<f32>> {
         let g = self.graph.read();
-        g.by_id.get(id, &g.ids).map(|node| g.vector(node).to_vec())
+        g.node_of(id).map(|node| g.vector(node).to_vec())
     }
 
     /// Bytes of links viewed in place in a mapped graph file rather than
@@ -94,25 +95,33 @@ pub(super) fn check_graph(g: &Graph) -> std::result::Result<(), String> {
             }
         }
     }
-    for node in g.by_id.rows() {
+    let by_id = g.by_id.read();
+    for node in by_id.rows() {
         let node = node as usize;
         if node >= n || g.deleted[node].load(Ordering::Relaxed) {
             return Err(format!("the id map names node {node}, which is not live"));
         }
         let id = g.ids[node];
-        if g.by_id.get(id, &g.ids) != Some(node as NodeId) {
+        if by_id.get(id, &g.ids) != Some(node as NodeId) {
             return Err(format!("id {id} of node {node} does not map back to it"));
         }
     }
-    if g.by_id.len() != n - g.deleted_count {
+    if by_id.len() != g.live_count() {
         return Err(format!(
             "{} live ids, {} live nodes",
-            g.by_id.len(),
-            n - g.deleted_count
+            by_id.len(),
+            g.live_count()
         ));
     }
     if g.vectors.len() != n {
         return Err(format!("{n} nodes but {} vector rows", g.vectors.len()));
+    }
+    if g.codes.len() != n * g.code_bytes {
+        return Err(format!(
+            "{n} nodes but {} bytes of codes ({} a node)",
+            g.codes.len(),
+            g.code_bytes
+        ));
     }
     Ok(())
 }

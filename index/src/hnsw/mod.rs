@@ -3,7 +3,7 @@
 //! | file | role |
 //! |---|---|
 //! | `params.rs` | build parameters and their validation |
-//! | `graph.rs` | memory layout: vectors, levels, layer-0 slots, upper-layer pool, node locks |
+//! | `graph.rs` | memory layout: append-only columns (vectors, codes, ids, levels, layer-0 slots, upper-layer pool), node locks |
 //! | `words.rs` | link words: in RAM, or in place in a mapped graph file |
 //! | `persist.rs` | snapshot / restore as graph-file sections, for `crate::storage` |
 //! | `inspect.rs` | the vector store, node count, a live id's vector, structural invariants |
@@ -12,15 +12,17 @@
 //! | `select.rs` | the neighbour-selection heuristic |
 //! | `insert.rs` | linking a node in, concurrently |
 //! | `navigate.rs` | search with a caller's scorer, exact re-ranking (for the PQ index) |
-//! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets, heaps |
+//! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets (nodes stored after a search began are skipped), heaps |
 //! | `rng.rs` | the seeded level generator |
 //! | `view.rs` | `GraphView`: read-only inspection for indexes that own a graph |
 //!
-//! Inserting is two phases. Under the index's write lock a node is *stored*:
-//! its vector copied in, its level drawn, its empty link slots allocated.
-//! Then, under the shared read lock, it is *linked*; many threads link at
-//! once, locking only the nodes whose lists they rewrite. Searches take the
-//! read lock too, so they run while other threads insert.
+//! Inserting is two phases. A node is *stored*: its level drawn, its
+//! vector (and code) appended, its empty link slots taken from room made
+//! ahead (`graph.rs`), under the shared read lock and a store mutex, one
+//! store at a time. Then, under the read lock, it is *linked*; many threads
+//! link at once, locking only the nodes whose lists they rewrite. Searches
+//! take the read lock too, so searches, stores and links all run side by
+//! side; only growing the columns' room (rarely) takes the write lock.
 
 mod graph;
 mod insert;
@@ -40,10 +42,7 @@ pub(crate) mod words;
 pub use params::HnswParams;
 pub use view::GraphView;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-
-use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use rayon::prelude::*;
 
 use crate::distance::Kernels;
@@ -57,10 +56,6 @@ use rng::LevelRng;
 use scorer::ExactScorer;
 use scratch::ScratchPool;
 
-/// How long a store spins for the graph's exclusive lock, and a link
-/// stepped aside for it waits, before sleeping on the lock.
-const STORE_SPIN: Duration = Duration::from_micros(50);
-
 /// An HNSW index over f32 vectors with `u64` ids.
 pub struct HnswIndex {
     dims: usize,
@@ -71,8 +66,9 @@ pub struct HnswIndex {
     rng: Mutex<LevelRng>,
     scratch: ScratchPool,
     entry_lock: Mutex<()>,
-    /// Stores waiting for the graph's exclusive lock (see `graph_mut`).
-    stores_waiting: AtomicUsize,
+    /// One store at a time: a write's checks (is the id new?) and its
+    /// append are one step.
+    storing: Mutex<()>,
 }
 
 impl HnswIndex {
@@ -91,7 +87,7 @@ impl HnswIndex {
             rng: Mutex::new(LevelRng::new(params.seed)),
             scratch: ScratchPool::default(),
             entry_lock: Mutex::new(()),
-            stores_waiting: AtomicUsize::new(0),
+            storing: Mutex::new(()),
         })
     }
 
@@ -103,12 +99,26 @@ impl HnswIndex {
     /// Phase one of [`update`](Index::update): marks the old version deleted
     /// and stores the new one, unlinked.
     pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<NodeId> {
+        self.store_update_coded(id, vector, &[])
+    }
+
+    /// [`store_update`](Self::store_update) of a node with its `code`
+    /// (for the kinds that navigate on codes).
+    pub(crate) fn store_update_coded(
+        &self,
+        id: u64,
+        vector: &[f32],
+        code: &[u8],
+    ) -> Result<NodeId> {
         validate::vector(vector, self.dims, 0)?;
-        let mut g = self.graph_mut();
-        if let Some(old) = g.by_id.get(id, &g.ids) {
+        let _one = self.storing.lock();
+        let levels = self.draw_levels(1);
+        let g = self.room_for(&levels)?;
+        if let Some(old) = g.node_of(id) {
             g.mark_deleted(old);
         }
-        self.store(&mut g, id, vector)
+        let v = self.metric.prepared(vector, &self.kernels);
+        g.append(id, &v, code, levels[0])
     }
 
     /// Phase one of [`add_batch`](Index::add_batch): checks the batch and
@@ -122,22 +132,74 @@ impl HnswIndex {
     /// [`store_batch`](Self::store_batch) of a batch its caller has already
     /// validated (`validate::batch`): checks only that the ids are new.
     pub(crate) fn store_rows(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<NodeId>> {
-        let mut g = self.graph_mut();
-        if let Some(&id) = ids.iter().find(|&&id| g.by_id.contains(id, &g.ids)) {
-            return Err(Error::DuplicateId(id));
+        self.store_rows_coded(ids, vectors, &[])
+    }
+
+    /// [`store_rows`](Self::store_rows) with each row's code (`codes` holds
+    /// `code_bytes` per row, or nothing for a kind without codes).
+    pub(crate) fn store_rows_coded(
+        &self,
+        ids: &[u64],
+        vectors: &[f32],
+        codes: &[u8],
+    ) -> Result<Vec<NodeId>> {
+        let _one = self.storing.lock();
+        {
+            let g = self.graph.read();
+            if let Some(&id) = ids.iter().find(|&&id| g.contains(id)) {
+                return Err(Error::DuplicateId(id));
+            }
         }
+        let levels = self.draw_levels(ids.len());
         // Room for every row first, so no store of the batch fails half way.
-        g.reserve(ids.len())?;
+        let g = self.room_for(&levels)?;
+        let code_bytes = codes.len() / ids.len().max(1);
         ids.iter()
             .zip(vectors.chunks_exact(self.dims))
-            .map(|(&id, v)| self.store(&mut g, id, v))
+            .zip(&levels)
+            .enumerate()
+            .map(|(i, ((&id, v), &level))| {
+                let v = self.metric.prepared(v, &self.kernels);
+                g.append(id, &v, &codes[i * code_bytes..(i + 1) * code_bytes], level)
+            })
             .collect()
+    }
+
+    /// Makes room for `rows` more nodes now (the vector file grown, if it
+    /// must), so that their store cannot fail for want of it.
+    pub(crate) fn reserve(&self, rows: usize) -> Result<()> {
+        if !self.graph.read().has_room(rows, 0) {
+            self.graph.write().grow(rows, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Levels for `n` new nodes, drawn in order.
+    fn draw_levels(&self, n: usize) -> Vec<usize> {
+        let mut rng = self.rng.lock();
+        (0..n)
+            .map(|_| rng.level(self.params.level_multiplier(), MAX_LEVEL))
+            .collect()
+    }
+
+    /// The read guard, with room made for nodes of `levels` (growing takes
+    /// the write lock, rarely). The caller holds `storing`, so the room
+    /// stays free until it appends.
+    fn room_for(&self, levels: &[usize]) -> Result<RwLockReadGuard<'_, Graph>> {
+        let words = levels.iter().sum::<usize>() * (1 + self.params.m);
+        {
+            let g = self.graph.read();
+            if g.has_room(levels.len(), words) {
+                return Ok(g);
+            }
+        }
+        self.graph.write().grow(levels.len(), words)?;
+        Ok(self.graph.read())
     }
 
     /// Whether `id` is a live vector in the index.
     pub fn contains(&self, id: u64) -> bool {
-        let g = self.graph.read();
-        g.by_id.contains(id, &g.ids)
+        self.graph.read().contains(id)
     }
 
     /// Highest level in the graph (0 when it has one layer or none).
@@ -172,65 +234,14 @@ impl HnswIndex {
         reached.iter().filter(|&&r| r).count()
     }
 
-    /// The graph's exclusive lock, for a store. Links in flight see the
-    /// waiting store between steps and step aside ([`Self::yield_to_stores`]),
-    /// and this thread spins rather than sleeps meanwhile: on a small
-    /// virtual machine a futex hand-off (sleep, wake) costs more than a
-    /// whole store, and two one-at-a-time writers would take turns instead
-    /// of linking side by side. Past [`STORE_SPIN`] (a long search holds the
-    /// lock) it blocks, which also holds back new readers.
-    fn graph_mut(&self) -> RwLockWriteGuard<'_, Graph> {
-        if let Some(g) = self.graph.try_write() {
-            return g;
-        }
-        self.stores_waiting.fetch_add(1, Ordering::SeqCst);
-        let start = Instant::now();
-        let g = loop {
-            if let Some(g) = self.graph.try_write() {
-                break g;
-            }
-            if start.elapsed() > STORE_SPIN {
-                break self.graph.write();
-            }
-            std::thread::yield_now();
-        };
-        self.stores_waiting.fetch_sub(1, Ordering::SeqCst);
-        g
-    }
-
-    /// Lets go of `g` while a store waits for the exclusive lock, and takes
-    /// it again once no store waits (spinning, as the store does).
-    fn yield_to_stores(&self, g: &mut RwLockReadGuard<'_, Graph>) {
-        if self.stores_waiting.load(Ordering::SeqCst) == 0 {
-            return;
-        }
-        RwLockReadGuard::unlocked(g, || {
-            let start = Instant::now();
-            while self.stores_waiting.load(Ordering::SeqCst) > 0 && start.elapsed() < STORE_SPIN {
-                std::thread::yield_now();
-            }
-        });
-    }
-
-    /// Phase one: copies the vector in and allocates its node.
-    fn store(&self, g: &mut Graph, id: u64, vector: &[f32]) -> Result<NodeId> {
-        let level = self
-            .rng
-            .lock()
-            .level(self.params.level_multiplier(), MAX_LEVEL);
-        g.push(id, &self.metric.prepared(vector, &self.kernels), level)
-    }
-
     /// Phase two: links stored nodes, in parallel on the current rayon pool.
     ///
-    /// Each node is linked under its own read guard, which it offers to a
-    /// waiting writer every few steps (see `insert.rs`): a store waiting for
-    /// the exclusive lock (and every search that queues behind a waiting
-    /// writer) then waits for a few steps of each link in flight, not for
-    /// whole links or the rest of a batch.
+    /// Each node is linked under its own read guard, so a writer that must
+    /// grow the columns waits for the links in flight, not for the rest of
+    /// a batch.
     pub(crate) fn link_all(&self, nodes: &[NodeId]) {
         self.graph.read().prepare_in_degrees();
-        let link = |node: NodeId| self.link_one(self.graph.read(), node);
+        let link = |node: NodeId| self.link_one(&self.graph.read(), node);
         if nodes.len() == 1 || rayon::current_num_threads() == 1 {
             nodes.iter().for_each(|&n| link(n));
         } else {
@@ -267,8 +278,9 @@ impl Index for HnswIndex {
 
     /// Marks `id` deleted: it is never returned again but still routes searches.
     fn remove(&self, id: u64) -> Result<()> {
-        let mut g = self.graph_mut();
-        let node = g.by_id.get(id, &g.ids).ok_or(Error::UnknownId(id))?;
+        let _one = self.storing.lock();
+        let g = self.graph.read();
+        let node = g.node_of(id).ok_or(Error::UnknownId(id))?;
         g.mark_deleted(node);
         Ok(())
     }
@@ -308,10 +320,77 @@ impl Index for HnswIndex {
         MemoryUsage {
             vectors: g.vectors.bytes(),
             graph: g.graph_bytes(),
-            codes: 0,
+            codes: g.codes.bytes(),
             ids: g.id_bytes(),
             other: g.other_bytes() + self.scratch.bytes(),
             disk: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A store takes only the shared lock: it completes while a search (or
+    /// a link) holds the graph, and the search's view stays whole.
+    #[test]
+    fn a_store_does_not_wait_for_a_reader() {
+        let d = 8;
+        let index = HnswIndex::new(d, Metric::L2, HnswParams::new(8, 32)).unwrap();
+        let rows: Vec<f32> = (0..100 * d).map(|i| (i % 97) as f32).collect();
+        let ids: Vec<u64> = (0..100).collect();
+        index.add_batch(&ids, &rows).unwrap();
+        index.reserve(10).unwrap();
+        let reader = index.graph.read();
+        let before = reader.node_count();
+        let far = vec![1_000.0; d];
+        let (done, finished) = mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let stored = index.store_rows(&[500], &far);
+                done.send(stored).unwrap();
+            });
+            let stored = finished
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the store waited for the reader");
+            assert_eq!(stored.unwrap(), vec![100]);
+            assert_eq!(
+                reader.node_count(),
+                before + 1,
+                "published beside the reader"
+            );
+            assert_eq!(reader.node_of(500), Some(100));
+            assert_eq!(reader.vector(100), &far[..]);
+            drop(reader);
+        });
+        index.link_all(&[100]);
+        let hit = index.search(&far, 1, &SearchParams::with_ef(16)).unwrap();
+        assert_eq!(hit[0].id, 500, "{hit:?}");
+        assert_eq!(index.check_invariants(), Ok(()));
+    }
+
+    /// Room grows by an eighth of the nodes held, so one-at-a-time stores
+    /// take the write lock rarely, and the accounting counts the room.
+    #[test]
+    fn one_at_a_time_stores_grow_the_room_rarely() {
+        let d = 4;
+        let index = HnswIndex::new(d, Metric::L2, HnswParams::new(4, 16)).unwrap();
+        let mut grew = 0;
+        let mut cap = 0;
+        for i in 0..2_000u64 {
+            let v = [i as f32, 1.0, 2.0, 3.0];
+            index.add(i, &v).unwrap();
+            let now = index.graph.read().capacity();
+            grew += usize::from(now != cap);
+            cap = now;
+        }
+        assert!(grew <= 30, "room grew {grew} times over 2,000 stores");
+        let mem = index.memory_usage();
+        assert!(mem.vectors >= cap * d * 4 && mem.ids >= cap * 8, "{mem:?}");
+        assert_eq!(index.check_invariants(), Ok(()));
     }
 }

@@ -1,6 +1,8 @@
 //! Search with a caller-supplied scorer, for index kinds built on this graph
 //! (the PQ index scores nodes by their codes, then re-ranks exactly).
 
+use parking_lot::RwLockReadGuard;
+
 use super::graph::{Graph, NodeId};
 use super::scorer::Scorer;
 use super::search::{descend, search_layer, Candidate};
@@ -12,19 +14,15 @@ use crate::index::Neighbor;
 use crate::topk::TopK;
 
 impl HnswIndex {
-    /// Descends the hierarchy and beam-searches layer 0 with `scorer`,
-    /// returning up to `ef` live nodes `filter` allows, closest first.
-    pub(crate) fn search_nodes<S: Scorer>(
-        &self,
-        scorer: &S,
-        ef: usize,
-        filter: Option<&Filter>,
-    ) -> Result<Vec<Candidate>> {
-        self.search_graph(&self.graph.read(), scorer, ef, filter)
+    /// The graph under its read lock, for a search whose scorer borrows
+    /// from it (the codes); search it with [`Self::search_graph`].
+    pub(crate) fn read_graph(&self) -> RwLockReadGuard<'_, Graph> {
+        self.graph.read()
     }
 
-    /// [`Self::search_nodes`] on a graph the caller has already locked (the
-    /// exact scorer borrows it).
+    /// Descends the hierarchy and beam-searches layer 0 of `g` (locked by
+    /// the caller: the scorer borrows it) with `scorer`, returning up to
+    /// `ef` live nodes `filter` allows, closest first.
     pub(crate) fn search_graph<S: Scorer>(
         &self,
         g: &Graph,
@@ -82,10 +80,7 @@ impl HnswIndex {
         ids: &[u64],
         k: usize,
     ) -> Vec<Neighbor> {
-        let nodes: Vec<NodeId> = ids
-            .iter()
-            .filter_map(|&id| g.by_id.get(id, &g.ids))
-            .collect();
+        let nodes: Vec<NodeId> = ids.iter().filter_map(|&id| g.node_of(id)).collect();
         self.exact_top(g, query, &nodes, k)
     }
 

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::graph::{Graph, NodeId};
 use super::inspect::check_graph;
@@ -35,7 +35,7 @@ use crate::store::sections::{
     GRAPH_DELETED as SEC_DELETED, GRAPH_IDS as SEC_IDS, GRAPH_LAYER0 as SEC_LAYER0,
     GRAPH_LEVELS as SEC_LEVELS, GRAPH_META as SEC_META, GRAPH_UPPER as SEC_UPPER,
 };
-use crate::store::VectorStore;
+use crate::store::{AppendVec, VectorStore};
 
 fn write_u32s<W: Write + Seek>(
     w: &mut SectionWriter<W>,
@@ -65,6 +65,28 @@ impl HnswIndex {
         Ok(index)
     }
 
+    /// Makes this (empty) graph keep a code of `code_bytes` bytes per node,
+    /// for the kinds that navigate on codes.
+    pub(crate) fn set_code_bytes(&mut self, code_bytes: usize) {
+        self.graph.get_mut().code_bytes = code_bytes;
+    }
+
+    /// Restores the codes of every node (`code_bytes` each, node-major)
+    /// after [`from_graph_sections`](Self::from_graph_sections).
+    pub(crate) fn restore_codes(&mut self, code_bytes: usize, codes: Vec<u8>) {
+        let g = self.graph.get_mut();
+        debug_assert_eq!(codes.len(), g.node_count() * code_bytes);
+        g.code_bytes = code_bytes;
+        g.codes = AppendVec::from_vec(codes);
+    }
+
+    /// Runs `f` on the codes of the first `n` nodes, under the read lock
+    /// (for writing them out).
+    pub(crate) fn with_codes<R>(&self, n: usize, f: impl FnOnce(&[u8]) -> R) -> R {
+        let g = self.graph.read();
+        f(&g.codes[..n * g.code_bytes])
+    }
+
     /// Writes the graph's sections; returns the node count written. The
     /// caller keeps writers out (a snapshot taken during an insert would
     /// hold half-linked nodes).
@@ -74,6 +96,11 @@ impl HnswIndex {
     ) -> std::io::Result<usize> {
         let g = self.graph.read();
         let n = g.node_count();
+        // Only the first `n` nodes' rows: the columns hold room past them.
+        let upper_words = match n {
+            0 => 0,
+            n => g.upper_offset[n - 1] as usize + g.level(n as NodeId - 1) * (1 + g.max_upper),
+        };
         let mut meta = Vec::with_capacity(24);
         meta.extend_from_slice(&(n as u64).to_le_bytes());
         meta.extend_from_slice(&g.entry.load(Ordering::Acquire).to_le_bytes());
@@ -81,24 +108,24 @@ impl HnswIndex {
         meta.extend_from_slice(&(g.max_upper as u32).to_le_bytes());
         w.section(SEC_META, FLAG_REQUIRED, &meta)?;
         w.begin(SEC_IDS, FLAG_REQUIRED)?;
-        for chunk in g.ids.chunks(8 << 10) {
+        for chunk in g.ids[..n].chunks(8 << 10) {
             let bytes: Vec<u8> = chunk.iter().flat_map(|id| id.to_le_bytes()).collect();
             w.write(&bytes)?;
         }
         w.end()?;
-        w.section(SEC_LEVELS, FLAG_REQUIRED, &g.levels)?;
+        w.section(SEC_LEVELS, FLAG_REQUIRED, &g.levels[..n])?;
         let mut bits = vec![0u8; n.div_ceil(8)];
-        for (i, d) in g.deleted.iter().enumerate() {
+        for (i, d) in g.deleted[..n].iter().enumerate() {
             if d.load(Ordering::Relaxed) {
                 bits[i / 8] |= 1 << (i % 8);
             }
         }
         w.section(SEC_DELETED, FLAG_REQUIRED, &bits)?;
         w.begin(SEC_LAYER0, FLAG_REQUIRED)?;
-        write_u32s(w, &g.layer0)?;
+        write_u32s(w, &g.layer0[..n * (1 + g.max0)])?;
         w.end()?;
         w.begin(SEC_UPPER, FLAG_REQUIRED)?;
-        write_u32s(w, &g.upper)?;
+        write_u32s(w, &g.upper[..upper_words])?;
         w.end()?;
         Ok(n)
     }
@@ -201,29 +228,33 @@ impl HnswIndex {
         };
         let mut g = Graph::new(dims, params.m);
         g.vectors = vectors;
-        g.ids = ids_b.chunks_exact(8).map(|c| u64_at(c, 0)).collect();
+        g.ids = AppendVec::from_vec(ids_b.chunks_exact(8).map(|c| u64_at(c, 0)).collect());
         g.layer0 = words(SEC_LAYER0, l0)?;
         g.upper = words(SEC_UPPER, up)?;
         let mut off = 0u32;
-        g.upper_offset = levels
-            .iter()
-            .map(|&l| {
-                let o = off;
-                off += l as u32 * (1 + max_upper as u32);
-                o
-            })
-            .collect();
-        g.levels = levels;
+        g.upper_offset = AppendVec::from_vec(
+            levels
+                .iter()
+                .map(|&l| {
+                    let o = off;
+                    off += l as u32 * (1 + max_upper as u32);
+                    o
+                })
+                .collect(),
+        );
+        *g.upper_used.get_mut() = off as usize;
+        g.levels = AppendVec::from_vec(levels);
         g.locks = (0..n).map(|_| Mutex::new(())).collect();
         g.deleted = (0..n)
             .map(|i| AtomicBool::new(del_b[i / 8] >> (i % 8) & 1 == 1))
             .collect();
-        g.deleted_count = g
+        let deleted = g
             .deleted
             .iter()
             .filter(|d| d.load(Ordering::Relaxed))
             .count();
-        let mut by_id = IdMap::with_capacity(n - g.deleted_count);
+        *g.deleted_count.get_mut() = deleted;
+        let mut by_id = IdMap::with_capacity(n - deleted);
         for (node, &id) in g.ids.iter().enumerate() {
             if !g.deleted[node].load(Ordering::Relaxed)
                 && by_id.insert(node as NodeId, &g.ids).is_some()
@@ -235,7 +266,7 @@ impl HnswIndex {
                 ));
             }
         }
-        g.by_id = by_id;
+        g.by_id = RwLock::new(by_id);
         g.entry = AtomicU64::new(entry);
         check_graph(&g).map_err(|reason| corrupt(file, meta.offset, reason))?;
 

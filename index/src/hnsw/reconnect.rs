@@ -17,10 +17,13 @@ impl HnswIndex {
         let Some((entry, _)) = g.entry() else {
             return;
         };
-        let mut reached = vec![false; g.node_count()];
+        // Nodes stored meanwhile (by other writers) are past `reached`:
+        // their own links are in flight, so they are left alone.
+        let n = g.node_count();
+        let mut reached = vec![false; n];
         walk(&g, entry, &mut reached);
         let linker = self.linker(&g);
-        for node in 0..g.node_count() as NodeId {
+        for node in 0..n as NodeId {
             if reached[node as usize] || g.is_deleted(node) {
                 continue;
             }
@@ -31,7 +34,7 @@ impl HnswIndex {
             let from = nearest
                 .iter()
                 .map(|c| c.item)
-                .filter(|&c| reached[c as usize] && c != node)
+                .filter(|&c| reached.get(c as usize) == Some(&true) && c != node)
                 .chain(std::iter::once(entry))
                 .find(|&from| linker.link_into(from, node));
             if from.is_some() {

@@ -13,9 +13,14 @@ pub trait Scorer {
     fn prefetch(&self, _node: NodeId) {}
 }
 
-/// Scores nodes by exact distance between a prepared query and stored vectors.
+/// Scores nodes by exact distance between a prepared query and stored
+/// vectors: the rows of the nodes published when the scorer was made
+/// ([`Graph::rows`]). A node stored after that (by a writer beside this
+/// search) scores as unreachable, so the search never moves to it, nor
+/// reads anything else of it.
 pub struct ExactScorer<'a> {
-    graph: &'a Graph,
+    rows: &'a [f32],
+    dims: usize,
     query: &'a [f32],
     metric: Metric,
     kernels: Kernels,
@@ -25,23 +30,33 @@ impl<'a> ExactScorer<'a> {
     /// A scorer for `query` (already prepared for `metric`).
     pub fn new(graph: &'a Graph, query: &'a [f32], metric: Metric, kernels: Kernels) -> Self {
         ExactScorer {
-            graph,
+            rows: graph.rows(),
+            dims: query.len(),
             query,
             metric,
             kernels,
         }
+    }
+
+    #[inline(always)]
+    fn row(&self, node: NodeId) -> Option<&'a [f32]> {
+        let start = node as usize * self.dims;
+        self.rows.get(start..start + self.dims)
     }
 }
 
 impl Scorer for ExactScorer<'_> {
     #[inline(always)]
     fn score(&self, node: NodeId) -> f32 {
-        self.metric
-            .distance(&self.kernels, self.query, self.graph.vector(node))
+        self.row(node).map_or(f32::INFINITY, |v| {
+            self.metric.distance(&self.kernels, self.query, v)
+        })
     }
 
     #[inline(always)]
     fn prefetch(&self, node: NodeId) {
-        prefetch(self.graph.vector(node));
+        if let Some(v) = self.row(node) {
+            prefetch(v);
+        }
     }
 }

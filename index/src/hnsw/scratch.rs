@@ -34,18 +34,21 @@ impl VisitedList {
         }
     }
 
-    /// Makes room for nodes `0..n` keeping the marks of this search (for a
-    /// search that let go of the graph while nodes were added).
-    pub fn grow(&mut self, n: usize) {
+    /// Makes room for nodes `0..n`.
+    fn grow(&mut self, n: usize) {
         if self.stamps.len() < n {
             self.stamps.resize(n.next_power_of_two().max(1024), 0);
         }
     }
 
-    /// Marks `node`; returns whether it was already visited.
+    /// Marks `node`; returns whether it was already visited. A node past
+    /// the set's room (stored after the search began) counts as visited:
+    /// the search skips it.
     #[inline(always)]
     pub fn check_and_mark(&mut self, node: u32) -> bool {
-        let slot = &mut self.stamps[node as usize];
+        let Some(slot) = self.stamps.get_mut(node as usize) else {
+            return true;
+        };
         let seen = *slot == self.epoch;
         *slot = self.epoch;
         seen

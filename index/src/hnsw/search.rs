@@ -74,13 +74,12 @@ pub fn search_layer<S: Scorer, A: Fn(NodeId) -> bool>(
     out: &mut Vec<Candidate>,
 ) {
     begin_layer(entries, ef, scratch, &accept);
-    expand(graph, scorer, ef, layer, scratch, accept, usize::MAX);
+    expand(graph, scorer, ef, layer, scratch, accept);
     finish_layer(scratch, out);
 }
 
-/// Seeds a beam search of width `ef` from `entries` (the first part of
-/// [`search_layer`], for callers that run the search in steps).
-pub fn begin_layer<A: Fn(NodeId) -> bool>(
+/// Seeds a beam search of width `ef` from `entries`.
+fn begin_layer<A: Fn(NodeId) -> bool>(
     entries: &[Candidate],
     ef: usize,
     scratch: &mut Scratch,
@@ -108,19 +107,16 @@ pub fn begin_layer<A: Fn(NodeId) -> bool>(
     }
 }
 
-/// Expands up to `steps` frontier nodes of a search seeded by
-/// [`begin_layer`]; returns whether the search is over. Between calls the
-/// caller may let go of the graph (a writer may add nodes meanwhile: the
-/// visited set must then be grown, see `VisitedList::grow`).
-pub fn expand<S: Scorer, A: Fn(NodeId) -> bool>(
+/// Expands the frontier of a search seeded by [`begin_layer`] until no
+/// candidate can improve the results.
+fn expand<S: Scorer, A: Fn(NodeId) -> bool>(
     graph: &Graph,
     scorer: &S,
     ef: usize,
     layer: usize,
     scratch: &mut Scratch,
     accept: A,
-    steps: usize,
-) -> bool {
+) {
     let Scratch {
         visited,
         frontier,
@@ -132,12 +128,9 @@ pub fn expand<S: Scorer, A: Fn(NodeId) -> bool>(
     } else {
         f32::INFINITY
     };
-    for _ in 0..steps {
-        let Some(Reverse(c)) = frontier.pop() else {
-            return true;
-        };
+    while let Some(Reverse(c)) = frontier.pop() {
         if c.distance > bound {
-            return true;
+            return;
         }
         fresh.clear();
         graph.for_each_neighbor(c.item, layer, |n| {
@@ -166,11 +159,10 @@ pub fn expand<S: Scorer, A: Fn(NodeId) -> bool>(
             }
         }
     }
-    frontier.is_empty()
 }
 
 /// Moves a finished search's results into `out`, closest first.
-pub fn finish_layer(scratch: &mut Scratch, out: &mut Vec<Candidate>) {
+fn finish_layer(scratch: &mut Scratch, out: &mut Vec<Candidate>) {
     out.clear();
     out.extend(scratch.results.drain());
     out.sort_unstable();

@@ -64,6 +64,11 @@ impl Words {
         }
     }
 
+    /// Whether the words are viewed in a mapped file (and cannot grow).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, Words::Mapped(_))
+    }
+
     /// Bytes viewed in a mapped file.
     pub fn mapped_bytes(&self) -> usize {
         match self {

@@ -41,9 +41,9 @@ pub struct HnswPqParams {
 pub struct HnswPqIndex {
     graph: HnswIndex,
     pq_params: PqParams,
+    /// The quantizer; each node's code (`m` bytes) lives in the graph,
+    /// appended with the node.
     pq: RwLock<Option<ProductQuantizer>>,
-    /// Codes of every node, `m` bytes each, indexed by node number.
-    codes: RwLock<Vec<u8>>,
 }
 
 impl HnswPqIndex {
@@ -51,11 +51,12 @@ impl HnswPqIndex {
     /// which must then hold at least 256 vectors.
     pub fn new(dims: usize, metric: Metric, params: HnswPqParams) -> Result<Self> {
         params.pq.validate(dims)?; // dims = 0 included
+        let mut graph = HnswIndex::new(dims, metric, params.hnsw)?;
+        graph.set_code_bytes(params.pq.m);
         Ok(HnswPqIndex {
-            graph: HnswIndex::new(dims, metric, params.hnsw)?,
+            graph,
             pq_params: params.pq,
             pq: RwLock::new(None),
-            codes: RwLock::new(Vec::new()),
         })
     }
 
@@ -90,10 +91,7 @@ impl HnswPqIndex {
     pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<u32> {
         validate::vector(vector, self.dims(), 0)?;
         let code = self.encode_batch(vector)?;
-        let mut codes = self.codes.write();
-        let node = self.graph.store_update(id, vector)?;
-        codes.extend_from_slice(&code);
-        Ok(node)
+        self.graph.store_update_coded(id, vector, &code)
     }
 
     /// Phase one of [`add_batch`](Index::add_batch): codes and nodes
@@ -106,14 +104,8 @@ impl HnswPqIndex {
     /// [`store_batch`](Self::store_batch) of a batch its caller has already
     /// validated.
     pub(crate) fn store_rows(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<u32>> {
-        let new_codes = self.encode_batch(vectors)?;
-        // Codes are indexed by node number, which the graph hands out when
-        // it stores a node: holding the codes lock across the store (not
-        // the linking) keeps the two in step.
-        let mut codes = self.codes.write();
-        let nodes = self.graph.store_rows(ids, vectors)?;
-        codes.extend_from_slice(&new_codes);
-        Ok(nodes)
+        let codes = self.encode_batch(vectors)?;
+        self.graph.store_rows_coded(ids, vectors, &codes)
     }
 
     /// Fails, as `add_batch` would, when a write of `rows` vectors arrives
@@ -206,11 +198,12 @@ impl Index for HnswPqIndex {
         let pq = self.pq.read();
         let pq = pq.as_ref().ok_or(Error::EmptyIndex)?;
         let table = pq.adc_table(query)?;
-        let codes = self.codes.read();
-        let scorer = PqScorer::new(&table, &codes);
-        let found = self
-            .graph
-            .search_nodes(&scorer, ef, params.filter.as_ref())?;
+        let found = {
+            let g = self.graph.read_graph();
+            let scorer = PqScorer::new(&table, g.codes());
+            self.graph
+                .search_graph(&g, &scorer, ef, params.filter.as_ref())?
+        };
         if params.rerank == 0 {
             return Ok(self.graph.neighbors_of(&found[..found.len().min(k)]));
         }
@@ -220,16 +213,16 @@ impl Index for HnswPqIndex {
     }
 
     fn memory_usage(&self) -> MemoryUsage {
-        // Lock order: quantizer, codes, graph (as `search` takes them).
+        // Lock order: quantizer, graph (as `search` takes them).
         let codebooks = self
             .pq
             .read()
             .as_ref()
             .map_or(0, ProductQuantizer::memory_bytes);
-        let codes = self.codes.read().capacity();
+        let graph = self.graph.memory_usage();
         MemoryUsage {
-            codes: codes + codebooks,
-            ..self.graph.memory_usage()
+            codes: graph.codes + codebooks,
+            ..graph
         }
     }
 }

@@ -31,6 +31,7 @@ impl HnswPqIndex {
     ) -> Result<Self> {
         let mut index = HnswPqIndex::new(dims, metric, params)?;
         index.graph = HnswIndex::with_vector_store(dims, metric, params.hnsw, vectors)?;
+        index.graph.set_code_bytes(params.pq.m);
         Ok(index)
     }
 
@@ -40,15 +41,18 @@ impl HnswPqIndex {
         &self,
         w: &mut SectionWriter<W>,
     ) -> std::io::Result<usize> {
-        // Lock order, as everywhere in this index: quantizer, codes, graph.
+        // Lock order, as everywhere in this index: quantizer, graph.
         let pq = self.pq.read();
-        let codes = self.codes.read();
         let n = self.graph.write_graph_sections(w)?;
         if let Some(pq) = pq.as_ref() {
             w.section(SEC_PQ_CODEBOOK, FLAG_REQUIRED, &pq.to_bytes())?;
         }
         let m = pq.as_ref().map_or(0, ProductQuantizer::m);
-        w.section(SEC_PQ_CODES, FLAG_REQUIRED, &codes[..n * m])?;
+        // Codes of the first `n` nodes only (the caller keeps writers out,
+        // so there are no others), under the graph's read lock.
+        self.graph.with_codes(n, |codes| {
+            w.section(SEC_PQ_CODES, FLAG_REQUIRED, &codes[..n * m])
+        })?;
         Ok(n)
     }
 
@@ -64,7 +68,7 @@ impl HnswPqIndex {
         file: &Path,
         mapped: Option<&Arc<MappedGraphFile>>,
     ) -> Result<Self> {
-        let graph = HnswIndex::from_graph_sections(
+        let mut graph = HnswIndex::from_graph_sections(
             dims,
             metric,
             params.hnsw,
@@ -119,11 +123,14 @@ impl HnswPqIndex {
                 ),
             ));
         }
+        graph.restore_codes(
+            pq.as_ref().map_or(params.pq.m, ProductQuantizer::m),
+            codes.payload.to_vec(),
+        );
         Ok(HnswPqIndex {
             graph,
             pq_params: params.pq,
             pq: parking_lot::RwLock::new(pq),
-            codes: parking_lot::RwLock::new(codes.payload.to_vec()),
         })
     }
 }

@@ -25,8 +25,12 @@ impl<'a> PqScorer<'a> {
 impl Scorer for PqScorer<'_> {
     #[inline(always)]
     fn score(&self, node: u32) -> f32 {
+        // A node stored after the search took its view of the codes is
+        // past them: it scores as unreachable, and the search skips it.
         let start = node as usize * self.m;
-        self.table.distance(&self.codes[start..start + self.m])
+        self.codes
+            .get(start..start + self.m)
+            .map_or(f32::INFINITY, |code| self.table.distance(code))
     }
 
     #[inline(always)]

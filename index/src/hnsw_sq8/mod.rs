@@ -58,9 +58,9 @@ pub struct HnswSq8Index {
     graph: HnswIndex,
     sq8_params: Sq8Params,
     kernels: IntKernels,
+    /// The quantizer; each node's code (`dims` bytes) lives in the graph,
+    /// appended with the node.
     sq: RwLock<Option<Sq8Quantizer>>,
-    /// Codes of every node, `dims` bytes each, indexed by node number.
-    codes: RwLock<Vec<u8>>,
 }
 
 impl HnswSq8Index {
@@ -71,12 +71,13 @@ impl HnswSq8Index {
     /// limited to 8192 (the integer kernels' bound).
     pub fn new(dims: usize, metric: Metric, params: HnswSq8Params) -> Result<Self> {
         params.sq8.validate(dims)?; // dims = 0 included
+        let mut graph = HnswIndex::new(dims, metric, params.hnsw)?;
+        graph.set_code_bytes(dims);
         Ok(HnswSq8Index {
-            graph: HnswIndex::new(dims, metric, params.hnsw)?,
+            graph,
             sq8_params: params.sq8,
             kernels: IntKernels::detect(),
             sq: RwLock::new(None),
-            codes: RwLock::new(Vec::new()),
         })
     }
 
@@ -128,10 +129,7 @@ impl HnswSq8Index {
     pub(crate) fn store_update(&self, id: u64, vector: &[f32]) -> Result<u32> {
         validate::vector(vector, self.dims(), 0)?;
         let code = self.encode_batch(vector)?;
-        let mut codes = self.codes.write();
-        let node = self.graph.store_update(id, vector)?;
-        codes.extend_from_slice(&code);
-        Ok(node)
+        self.graph.store_update_coded(id, vector, &code)
     }
 
     /// Phase one of [`add_batch`](Index::add_batch): codes and nodes
@@ -144,14 +142,8 @@ impl HnswSq8Index {
     /// [`store_batch`](Self::store_batch) of a batch its caller has already
     /// validated.
     pub(crate) fn store_rows(&self, ids: &[u64], vectors: &[f32]) -> Result<Vec<u32>> {
-        let new_codes = self.encode_batch(vectors)?;
-        // Codes are indexed by node number, which the graph hands out when
-        // it stores a node: holding the codes lock across the store keeps
-        // the two in step.
-        let mut codes = self.codes.write();
-        let nodes = self.graph.store_rows(ids, vectors)?;
-        codes.extend_from_slice(&new_codes);
-        Ok(nodes)
+        let codes = self.encode_batch(vectors)?;
+        self.graph.store_rows_coded(ids, vectors, &codes)
     }
 
     /// Fails, as `add_batch` would, when a write of `rows` vectors arrives
@@ -260,27 +252,28 @@ impl Index for HnswSq8Index {
         let sq = self.sq.read();
         let sq = sq.as_ref().ok_or(Error::EmptyIndex)?;
         let q = Sq8Query::new(sq, query, self.kernels);
-        let codes = self.codes.read();
-        let scorer = Sq8Scorer::new(&q, &codes, self.dims());
-        let found = self
-            .graph
-            .search_nodes(&scorer, ef, params.filter.as_ref())?;
+        let found = {
+            let g = self.graph.read_graph();
+            let scorer = Sq8Scorer::new(&q, g.codes(), self.dims());
+            self.graph
+                .search_graph(&g, &scorer, ef, params.filter.as_ref())?
+        };
         Ok(self
             .graph
             .rerank(query, &found[..found.len().min(depth)], k))
     }
 
     fn memory_usage(&self) -> MemoryUsage {
-        // Lock order: quantizer, codes, graph (as `search` takes them).
+        // Lock order: quantizer, graph (as `search` takes them).
         let ranges = self
             .sq
             .read()
             .as_ref()
             .map_or(0, Sq8Quantizer::memory_bytes);
-        let codes = self.codes.read().capacity();
+        let graph = self.graph.memory_usage();
         MemoryUsage {
-            codes: codes + ranges,
-            ..self.graph.memory_usage()
+            codes: graph.codes + ranges,
+            ..graph
         }
     }
 }

@@ -32,6 +32,7 @@ impl HnswSq8Index {
     ) -> Result<Self> {
         let mut index = HnswSq8Index::new(dims, metric, params)?;
         index.graph = HnswIndex::with_vector_store(dims, metric, params.hnsw, vectors)?;
+        index.graph.set_code_bytes(dims);
         Ok(index)
     }
 
@@ -41,15 +42,18 @@ impl HnswSq8Index {
         &self,
         w: &mut SectionWriter<W>,
     ) -> std::io::Result<usize> {
-        // Lock order, as everywhere in this index: quantizer, codes, graph.
+        // Lock order, as everywhere in this index: quantizer, graph.
         let sq = self.sq.read();
-        let codes = self.codes.read();
         let n = self.graph.write_graph_sections(w)?;
         if let Some(sq) = sq.as_ref() {
             w.section(SEC_SQ8_QUANTIZER, FLAG_REQUIRED, &sq.to_bytes())?;
         }
         let d = sq.as_ref().map_or(0, Sq8Quantizer::dims);
-        w.section(SEC_SQ8_CODES, FLAG_REQUIRED, &codes[..n * d])?;
+        // Codes of the first `n` nodes only (the caller keeps writers out,
+        // so there are no others), under the graph's read lock.
+        self.graph.with_codes(n, |codes| {
+            w.section(SEC_SQ8_CODES, FLAG_REQUIRED, &codes[..n * d])
+        })?;
         Ok(n)
     }
 
@@ -66,7 +70,7 @@ impl HnswSq8Index {
         mapped: Option<&Arc<MappedGraphFile>>,
     ) -> Result<Self> {
         params.sq8.validate(dims)?;
-        let graph = HnswIndex::from_graph_sections(
+        let mut graph = HnswIndex::from_graph_sections(
             dims,
             metric,
             params.hnsw,
@@ -119,12 +123,12 @@ impl HnswSq8Index {
                 ),
             ));
         }
+        graph.restore_codes(dims, codes.payload.to_vec());
         Ok(HnswSq8Index {
             graph,
             sq8_params: params.sq8,
             kernels: IntKernels::detect(),
             sq: parking_lot::RwLock::new(sq),
-            codes: parking_lot::RwLock::new(codes.payload.to_vec()),
         })
     }
 }

@@ -21,8 +21,12 @@ impl<'a> Sq8Scorer<'a> {
 impl Scorer for Sq8Scorer<'_> {
     #[inline(always)]
     fn score(&self, node: u32) -> f32 {
+        // A node stored after the search took its view of the codes is
+        // past them: it scores as unreachable, and the search skips it.
         let start = node as usize * self.dims;
-        self.query.distance(&self.codes[start..start + self.dims])
+        self.codes
+            .get(start..start + self.dims)
+            .map_or(f32::INFINITY, |code| self.query.distance(code))
     }
 
     #[inline(always)]

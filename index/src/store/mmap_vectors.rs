@@ -26,7 +26,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use memmap2::{MmapMut, MmapOptions};
+use parking_lot::Mutex;
 
 use super::format::{corrupt, FileHeader, FileKind, HEADER_LEN};
 use super::io as store_io;
@@ -38,20 +41,36 @@ pub const MAX_STEP_BYTES: usize = 1 << 30;
 /// The room a new file starts with.
 const INITIAL_BYTES: usize = 1 << 20;
 
-/// A vector file and its memory map.
+/// A vector file and its memory map. Rows are appended beside readers
+/// (see [`append`](MmapVectors::append)): a row past the valid length is
+/// written, then the length published, and valid rows are never written
+/// again; growing the map takes `&mut self`.
 #[derive(Debug)]
 pub struct MmapVectors {
     path: PathBuf,
     file: File,
     map: MmapMut,
+    /// The map's first byte, taken from `map` with write access each time
+    /// the map changes: all reads and writes of the rows go through it, so
+    /// no reference to the whole map exists while a row is appended.
+    base: *mut u8,
     dims: usize,
     metric: Metric,
-    len: usize,
+    len: AtomicUsize,
+    appending: Mutex<()>,
     capacity: usize,
     /// Whether writes reach the file (false: a read-only open, whose map is
     /// a private copy-on-write view and grows into anonymous memory).
     shared: bool,
 }
+
+// SAFETY: `base` points into `map`, which this value owns and which lives
+// as long as it does; what is shared across threads is reads of published
+// rows and appends past them under `appending` (see the type's doc), the
+// same discipline `AppendVec` keeps for RAM columns.
+unsafe impl Send for MmapVectors {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for MmapVectors {}
 
 impl MmapVectors {
     /// Creates a new, empty vector file at `path` (which must not exist).
@@ -65,14 +84,16 @@ impl MmapVectors {
         let row = dims * 4;
         let capacity = (INITIAL_BYTES / row).max(16);
         store_io::grow(&file, path, 0, (HEADER_LEN + capacity * row) as u64).map_err(io)?;
-        let map = map_shared(&file, path)?;
+        let mut map = map_shared(&file, path)?;
         let mut v = MmapVectors {
             path: path.to_path_buf(),
             file,
+            base: map.as_mut_ptr(),
             map,
             dims,
             metric,
-            len: 0,
+            len: AtomicUsize::new(0),
+            appending: Mutex::new(()),
             capacity,
             shared: true,
         };
@@ -109,7 +130,7 @@ impl MmapVectors {
         }
         let capacity = usize::try_from(capacity)
             .map_err(|_| corrupt(path, 32, "capacity does not fit in memory"))?;
-        let map = if writable {
+        let mut map = if writable {
             map_shared(&file, path)?
         } else {
             // SAFETY: a private (copy-on-write) map of a file this process
@@ -119,18 +140,26 @@ impl MmapVectors {
         Ok(MmapVectors {
             path: path.to_path_buf(),
             file,
+            base: map.as_mut_ptr(),
             map,
             dims,
             metric,
-            len: rows,
+            len: AtomicUsize::new(rows),
+            appending: Mutex::new(()),
             capacity,
             shared: writable,
         })
     }
 
     /// Valid rows.
+    #[inline(always)]
     pub fn len(&self) -> usize {
-        self.len
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Row length.
+    pub fn dims(&self) -> usize {
+        self.dims
     }
 
     /// Rows the map has room for.
@@ -145,11 +174,13 @@ impl MmapVectors {
         // len ≤ capacity; its base is page-aligned and HEADER_LEN is a
         // multiple of 4, so the pointer is aligned for f32; every bit
         // pattern is a valid f32. The directory lock keeps other instances
-        // of this library from writing the file while it is mapped.
+        // of this library from writing the file while it is mapped. Rows
+        // below the published length are never written again (`append`
+        // writes past it; moving the map takes `&mut self`).
         unsafe {
             std::slice::from_raw_parts(
-                self.map.as_ptr().add(HEADER_LEN).cast::<f32>(),
-                self.len * self.dims,
+                self.base.add(HEADER_LEN).cast::<f32>(),
+                self.len() * self.dims,
             )
         }
     }
@@ -162,12 +193,15 @@ impl MmapVectors {
 
     /// The valid rows as bytes (what the checkpoint checksums).
     pub fn row_bytes(&self) -> &[u8] {
-        &self.map[HEADER_LEN..HEADER_LEN + self.len * self.dims * 4]
+        let rows = self.rows();
+        // SAFETY: the same bytes as `rows`, viewed as bytes (any f32 is 4
+        // initialised bytes).
+        unsafe { std::slice::from_raw_parts(rows.as_ptr().cast::<u8>(), rows.len() * 4) }
     }
 
     /// Makes room for `extra` more rows, growing the file if needed.
     pub fn reserve(&mut self, extra: usize) -> Result<()> {
-        let need = self.len + extra;
+        let need = self.len() + extra;
         if need <= self.capacity {
             return Ok(());
         }
@@ -179,24 +213,36 @@ impl MmapVectors {
         self.grow_to(cap)
     }
 
+    #[cfg(test)]
     /// Appends one row, growing the file first when it is full (reserve
     /// room for a batch with [`reserve`](Self::reserve) so that no push of
     /// it can fail half way). A file that cannot grow is an error.
     pub fn push(&mut self, v: &[f32]) -> Result<()> {
-        debug_assert_eq!(v.len(), self.dims);
-        if self.len == self.capacity {
-            self.reserve(1)?;
-        }
-        let at = HEADER_LEN + self.len * self.dims * 4;
-        // SAFETY: at + dims·4 ≤ HEADER_LEN + capacity·dims·4 ≤ map length
-        // (len < capacity); aligned as in `rows`; `&mut self` excludes
-        // readers of the map.
-        let dst = unsafe {
-            std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(at).cast::<f32>(), self.dims)
-        };
-        dst.copy_from_slice(v);
-        self.len += 1;
+        self.reserve(1)?;
+        let appended = self.append(v);
+        debug_assert!(appended, "room reserved above");
         Ok(())
+    }
+
+    /// Appends one row beside readers, if the map has room for it; returns
+    /// `false` (writing nothing) when it is full.
+    pub fn append(&self, v: &[f32]) -> bool {
+        assert_eq!(v.len(), self.dims, "row length");
+        let _one = self.appending.lock();
+        let len = self.len.load(Ordering::Relaxed);
+        if len == self.capacity {
+            return false;
+        }
+        let at = HEADER_LEN + len * self.dims * 4;
+        // SAFETY: at + dims·4 ≤ HEADER_LEN + capacity·dims·4 ≤ map length
+        // (len < capacity); aligned as in `rows`. The row is past the
+        // published length, so no reader has a reference to it, and
+        // `appending` keeps other appenders out.
+        let dst =
+            unsafe { std::slice::from_raw_parts_mut(self.base.add(at).cast::<f32>(), self.dims) };
+        dst.copy_from_slice(v);
+        self.len.store(len + 1, Ordering::Release);
+        true
     }
 
     fn grow_to(&mut self, cap: usize) -> Result<()> {
@@ -206,17 +252,19 @@ impl MmapVectors {
             store_io::grow(&self.file, &self.path, from as u64, bytes as u64)
                 .map_err(|e| Error::io(&self.path, e))?;
             self.map = map_shared(&self.file, &self.path)?;
+            self.base = self.map.as_mut_ptr();
         } else {
             // A read-only open replaying its log: the file cannot grow, so
             // the rows move to anonymous memory (the only copy through RAM).
             let mut map = MmapMut::map_anon(bytes).map_err(|e| Error::io(&self.path, e))?;
-            let used = HEADER_LEN + self.len * self.dims * 4;
+            let used = HEADER_LEN + self.len() * self.dims * 4;
             map[..used].copy_from_slice(&self.map[..used]);
             self.map = map;
+            self.base = self.map.as_mut_ptr();
         }
         self.capacity = cap;
         if self.shared {
-            self.write_header(self.len);
+            self.write_header(self.len());
         }
         Ok(())
     }
@@ -227,6 +275,7 @@ impl MmapVectors {
         h.count = count as u64;
         h.capacity = self.capacity as u64;
         self.map[..HEADER_LEN].copy_from_slice(&h.encode());
+        self.base = self.map.as_mut_ptr();
     }
 
     /// Writes the map and the file's size through to the disk.
@@ -243,20 +292,22 @@ impl MmapVectors {
     /// push). Used when the index closes, so a closed index holds exactly
     /// header + rows.
     pub fn shrink_to_fit(&mut self) -> Result<()> {
-        if !self.shared || self.capacity == self.len {
+        let len = self.len();
+        if !self.shared || self.capacity == len {
             return Ok(());
         }
         let path = self.path.clone();
         let io = |e| Error::io(&path, e);
-        let bytes = HEADER_LEN + self.len * self.dims * 4;
+        let bytes = HEADER_LEN + len * self.dims * 4;
         // Map the smaller length before cutting the file, so no mapped page
         // ever lies past the end of the file.
         // SAFETY: as in `map_shared`; the new map covers only bytes the
         // file keeps.
         let map = unsafe { MmapOptions::new().len(bytes).map_mut(&self.file) }.map_err(io)?;
         self.map = map;
-        self.capacity = self.len;
-        self.write_header(self.len);
+        self.base = self.map.as_mut_ptr();
+        self.capacity = len;
+        self.write_header(len);
         store_io::flush_map(&self.map, &path).map_err(io)?;
         store_io::set_len(&self.file, &path, bytes as u64).map_err(io)?;
         store_io::sync_all(&self.file, &path).map_err(io)
@@ -384,7 +435,7 @@ mod tests {
         assert!(matches!(v.push(&[1.0, 1.0]), Err(Error::Io { .. })));
         assert_eq!(v.len(), cap, "the failed push added nothing");
         let mut store = crate::store::VectorStore::Mapped(v);
-        assert!(store.push(&[1.0, 1.0]).is_err());
+        assert!(!store.append(&[1.0, 1.0]), "a full map takes no row");
         assert!(store.try_reserve(10).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! | file | role |
 //! |---|---|
+//! | `append.rs` | [`AppendVec`]: a column written at its end while readers read it, lock-free |
 //! | `format.rs` | the shared file header (magic, version, dims, metric, counts, crc32c) and checksummed, tagged sections |
 //! | `sections.rs` | the registry of every section kind of every file |
 //! | `vectors.rs` | [`VectorStore`]: rows in RAM or in a memory-mapped file |
@@ -12,10 +13,12 @@
 //! | `lock.rs` | the advisory directory lock |
 //! | `io.rs` | the gate every file operation passes: the real file system, or a failing one in tests |
 //!
-//! The only `unsafe` of the store lives in `mmap_vectors.rs` (mapping, and
-//! viewing mapped bytes as `f32`), `mapped_graph.rs` (mapping, viewing link
+//! The only `unsafe` of the store lives in `append.rs` (writing past the
+//! published length), `mmap_vectors.rs` (mapping, viewing mapped bytes as
+//! `f32`, appending rows beside readers), `mapped_graph.rs` (mapping, viewing link
 //! sections as atomics, releasing pages) and `lock.rs` (`flock`).
 
+pub(crate) mod append;
 pub(crate) mod directory;
 pub(crate) mod format;
 pub(crate) mod io;
@@ -25,4 +28,5 @@ pub(crate) mod mmap_vectors;
 pub(crate) mod sections;
 pub(crate) mod vectors;
 
+pub(crate) use append::AppendVec;
 pub(crate) use vectors::VectorStore;

@@ -1,18 +1,21 @@
 //! Where the graph's full-precision vectors live: in RAM, or in a
 //! memory-mapped file ([`MmapVectors`]). The graph code sees only
-//! [`VectorStore::get`]; both backends hand out plain `&[f32]` rows.
+//! [`VectorStore::get`]; both backends hand out plain `&[f32]` rows, and
+//! both take new rows beside their readers ([`VectorStore::append`]) into
+//! room made beforehand ([`VectorStore::try_reserve`]).
 
+use super::append::AppendVec;
 use super::mmap_vectors::MmapVectors;
 
 /// Vectors stored contiguously, row `i` at `i·d .. (i+1)·d`.
 #[derive(Debug)]
 pub enum VectorStore {
-    /// Rows in a `Vec<f32>`.
+    /// Rows in RAM.
     Ram {
         /// Row length.
         dims: usize,
         /// Row-major data.
-        data: Vec<f32>,
+        data: AppendVec<f32>,
     },
     /// Rows in a memory-mapped file.
     Mapped(MmapVectors),
@@ -23,7 +26,7 @@ impl VectorStore {
     pub fn new(dims: usize) -> Self {
         VectorStore::Ram {
             dims,
-            data: Vec::new(),
+            data: AppendVec::default(),
         }
     }
 
@@ -31,31 +34,31 @@ impl VectorStore {
     pub fn try_reserve(&mut self, rows: usize) -> crate::Result<()> {
         match self {
             VectorStore::Ram { dims, data } => {
-                data.reserve(rows * *dims);
+                data.reserve_total(data.len() + rows * *dims);
                 Ok(())
             }
             VectorStore::Mapped(m) => m.reserve(rows),
         }
     }
 
-    /// Whether `rows` more rows fit without growing (a mapped file); in RAM
-    /// growing cannot fail, so there is always room.
+    /// Whether `rows` more rows fit without growing.
     pub fn has_room(&self, rows: usize) -> bool {
         match self {
-            VectorStore::Ram { .. } => true,
+            VectorStore::Ram { dims, data } => data.has_room(rows * *dims),
             VectorStore::Mapped(m) => m.len() + rows <= m.capacity(),
         }
     }
 
-    /// Appends one row; a mapped file that cannot grow is an error.
-    pub fn push(&mut self, v: &[f32]) -> crate::Result<()> {
+    /// Appends one row beside readers, if there is room (see
+    /// [`try_reserve`](Self::try_reserve)); returns `false`, appending
+    /// nothing, when there is not.
+    pub fn append(&self, v: &[f32]) -> bool {
         match self {
             VectorStore::Ram { dims, data } => {
-                debug_assert_eq!(v.len(), *dims);
-                data.extend_from_slice(v);
-                Ok(())
+                assert_eq!(v.len(), *dims, "row length");
+                data.extend_from_slice(v)
             }
-            VectorStore::Mapped(m) => m.push(v),
+            VectorStore::Mapped(m) => m.append(v),
         }
     }
 
@@ -65,6 +68,24 @@ impl VectorStore {
         match self {
             VectorStore::Ram { dims, data } => &data[i * *dims..(i + 1) * *dims],
             VectorStore::Mapped(m) => m.get(i),
+        }
+    }
+
+    /// Every published row, row-major (a snapshot: rows appended later
+    /// are past its end).
+    #[inline(always)]
+    pub fn rows(&self) -> &[f32] {
+        match self {
+            VectorStore::Ram { data, .. } => data.as_slice(),
+            VectorStore::Mapped(m) => m.rows(),
+        }
+    }
+
+    /// Row length.
+    pub fn dims(&self) -> usize {
+        match self {
+            VectorStore::Ram { dims, .. } => *dims,
+            VectorStore::Mapped(m) => m.dims(),
         }
     }
 
@@ -80,7 +101,7 @@ impl VectorStore {
     /// [`disk_bytes`](Self::disk_bytes)).
     pub fn bytes(&self) -> usize {
         match self {
-            VectorStore::Ram { data, .. } => data.capacity() * 4,
+            VectorStore::Ram { data, .. } => data.bytes(),
             VectorStore::Mapped(_) => 0,
         }
     }
