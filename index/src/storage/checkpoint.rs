@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::disk_index::Writer;
+use super::durable::LogPoint;
 use super::options::CheckpointStats;
 use super::wal::WalWriter;
 use super::DiskIndex;
@@ -71,6 +72,13 @@ impl DiskIndex {
 
     fn try_checkpoint(&self, w: &mut Writer) -> Result<CheckpointStats> {
         let t0 = Instant::now();
+        if w.wal.as_ref().is_some_and(WalWriter::diverged) {
+            // Writes applied in memory failed their sync: the log (cut back
+            // to what was synced) is the truth, not this index.
+            return Err(Error::WritesRefused(
+                "a log sync failed after its writes were applied; reopen the index".into(),
+            ));
+        }
         // No half-linked node goes into a snapshot.
         self.links.wait_idle();
         if let Some(wal) = w.wal.as_mut() {
@@ -111,6 +119,11 @@ impl DiskIndex {
         )?);
         w.generation = gen;
         w.ops_since_checkpoint = 0;
+        // Everything before the new log is durable (graph file synced).
+        self.syncs.covered(LogPoint {
+            generation: gen,
+            bytes: 0,
+        });
         Ok(CheckpointStats {
             nodes,
             graph_bytes,
@@ -319,12 +332,20 @@ mod tests {
         }
         index.writer.lock().wal.as_mut().unwrap().fail_sync = true;
         assert!(matches!(index.add(20, &row(20)), Err(Error::Io { .. })));
-        assert!(!index.contains(20));
         assert!(matches!(
             index.add(21, &row(21)),
             Err(Error::WritesRefused(_))
         ));
-        kill(index);
+        assert!(index.checkpoint_error().is_some());
+        // The failed write was applied before its sync (which ran beside
+        // its link): no checkpoint may make it durable now.
+        index.writer.lock().wal.as_mut().unwrap().fail_sync = false;
+        let refused = index.checkpoint();
+        assert!(
+            matches!(&refused, Err(Error::WritesRefused(why)) if why.contains("reopen")),
+            "{refused:?}"
+        );
+        assert!(matches!(index.close(), Err(Error::WritesRefused(_))));
         assert_holds(dir.path(), 0..20, &[20, 21]);
     }
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::durable::LogPoint;
 use crate::engine::WriteOp;
 use crate::error::{Error, Result};
 
@@ -89,8 +90,17 @@ impl Request {
     }
 }
 
-/// What became of a queued write: its stored nodes (to link), or why not.
-pub(super) type Outcome = Result<Vec<u32>>;
+/// A write logged and stored: its nodes (for its writer to link) and,
+/// under `EveryOp`, the point of the log a sync must reach before the
+/// write is acknowledged (`durable.rs`).
+#[derive(Debug, Default)]
+pub(super) struct Stored {
+    pub(super) nodes: Vec<u32>,
+    pub(super) durable_at: Option<LogPoint>,
+}
+
+/// What became of a queued write: stored, or why not.
+pub(super) type Outcome = Result<Stored>;
 
 #[derive(Default)]
 struct Queue {
@@ -279,12 +289,15 @@ mod tests {
                             group
                                 .iter()
                                 .map(|(_, r)| match r {
-                                    Request::Remove { id } => Ok(vec![*id as u32]),
+                                    Request::Remove { id } => Ok(Stored {
+                                        nodes: vec![*id as u32],
+                                        durable_at: None,
+                                    }),
                                     _ => unreachable!(),
                                 })
                                 .collect()
                         });
-                        assert_eq!(out.unwrap(), vec![id as u32]);
+                        assert_eq!(out.unwrap().nodes, vec![id as u32]);
                     }
                 });
             }

@@ -7,6 +7,7 @@ use std::path::Path;
 use parking_lot::Mutex;
 
 use super::commit::{Commits, InFlight};
+use super::durable::Syncs;
 
 use super::options::{DiskUsage, OpenOptions, RecoveryReport};
 use super::wal::WalWriter;
@@ -65,6 +66,8 @@ pub struct DiskIndex {
     pub(super) commits: Commits,
     /// Writes stored and still linking (a checkpoint waits for none).
     pub(super) links: InFlight,
+    /// How far the log is durable, under `EveryOp` (`durable.rs`).
+    pub(super) syncs: Syncs,
     /// Set when a group's write made a checkpoint due, so writers look
     /// under the writer mutex only then (not after every link, which would
     /// queue each behind the next group's sync).

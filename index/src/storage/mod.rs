@@ -5,8 +5,9 @@
 //! ```text
 //! add / add_batch / remove / update
 //!   └─► validate ─► queue ─► a leader takes the queue: [writer mutex: check each, reserve rows
-//!                ─► append all to wal.log (one sync) ─► store each (engine)]
-//!                ─► each writer links its own (engine, outside the mutex) ─► maybe checkpoint
+//!                ─► append all to wal.log (one sync; under EveryOp none yet) ─► store each (engine)]
+//!                ─► each writer links its own (engine, outside the mutex)
+//!                ─► EveryOp: wait until a sync covers its group (one writer runs it) ─► maybe checkpoint
 //! checkpoint (on demand, every N ops, when the log is large, on close)
 //!   └─► wait for links ─► sync vectors.omv ─► write graph.omg.tmp, sync, rename, sync dir
 //!       ─► fresh wal.log (generation + 1)
@@ -17,13 +18,15 @@
 //! ```
 //!
 //! Writes are stored in log order under one mutex, then linked outside it,
-//! so the next write's logging and fsync overlap the link; searches run
-//! alongside. Writers that arrive while a write is logged are logged
-//! together by the next leader, with one sync between them (group commit,
-//! `commit.rs`). Storing takes the graph's exclusive lock, which each link
-//! in flight offers up every few steps (`hnsw/insert.rs`), so one-at-a-time
-//! writers on many threads link side by side. A checkpoint waits for the
-//! links in flight, so it never snapshots a half-linked node.
+//! so the next write's logging overlaps the link; searches run alongside.
+//! Writers that arrive while a write is logged are logged together by the
+//! next leader (group commit, `commit.rs`). Under `EveryOp` the sync runs
+//! outside the mutex too, while the group links, and one sync covers every
+//! group appended before it began (`durable.rs`); a write returns only once
+//! it is synced. Storing appends to the graph beside searches and links
+//! (`hnsw/graph.rs`), so one-at-a-time writers on many threads link side by
+//! side. A checkpoint waits for the links in flight, so it never snapshots
+//! a half-linked node.
 //!
 //! | file | role |
 //! |---|---|
@@ -32,6 +35,7 @@
 //! | `recovery.rs` | create; open: manifest, mapped graph, mapped vectors, log replay |
 //! | `write.rs` | the write path: check, log, store, link; all-or-nothing batches |
 //! | `commit.rs` | group commit: the queue of writes a leader logs and stores at once; links in flight |
+//! | `durable.rs` | `EveryOp`: waiting until a sync, run by one waiter outside the mutex, covers a write |
 //! | `checkpoint.rs` | checkpoints: the graph file and its vector-checksum section |
 //! | `wal.rs` | the write-ahead log: records, replay, [`Durability`] |
 //! | `sync_mark.rs` | `wal.log.synced`: how far the log is known synced, to tell a torn tail from lost synced records |
@@ -43,6 +47,7 @@
 mod checkpoint;
 mod commit;
 mod disk_index;
+mod durable;
 #[cfg(test)]
 mod fault_sweep;
 pub(crate) mod manifest;

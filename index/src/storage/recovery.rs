@@ -88,6 +88,7 @@ impl DiskIndex {
         let mut index = DiskIndex {
             commits: Default::default(),
             links: Default::default(),
+            syncs: Default::default(),
             checkpoint_wanted: Default::default(),
             writer: Mutex::new(Writer::new(None, 0)),
             dir: d.clone(),
@@ -253,6 +254,7 @@ impl DiskIndex {
             inner,
             commits: Default::default(),
             links: Default::default(),
+            syncs: Default::default(),
             checkpoint_wanted: Default::default(),
             writer: Mutex::new(writer),
             opts,

@@ -51,6 +51,13 @@ const OP_UPDATE: u8 = 4;
 /// | `Never` | buffered in this process (≤ 1 MiB), written when the buffer fills, on `sync` or checkpoint | all but the buffered writes | only what a checkpoint made durable |
 ///
 /// `Never` is for bulk loads that end with [`checkpoint`](crate::storage::DiskIndex::checkpoint).
+///
+/// Under `EveryOp` a write is applied (stored and linked) while its sync
+/// runs, and returns once the sync covers it; one sync covers every writer
+/// waiting. If that sync fails, the writes it covered fail, later writes
+/// and checkpoints are refused until the index is reopened (the log, cut
+/// back to what was synced, then holds exactly the acknowledged writes),
+/// and until then searches may still see the failed writes.
 /// The default, `Group(64)`, never loses an acknowledged write to a
 /// process crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +293,14 @@ pub struct WalWriter {
     last_record: Option<usize>,
     /// Set when a sync failed: nothing more may be appended.
     failure: Option<String>,
+    /// Bytes known synced.
+    synced_len: u64,
+    /// Whether records were appended without their sync
+    /// ([`append_unsynced`](Self::append_unsynced)) since the last sync.
+    deferred: bool,
+    /// Set when a sync failed with deferred records in the log: the caller
+    /// applied writes that will now fail (see `storage/durable.rs`).
+    diverged: bool,
     /// How far the log is known synced (`wal.log.synced`).
     mark: SyncMark,
     /// Tests: appends that would grow the log past this many bytes fail
@@ -329,6 +344,9 @@ impl WalWriter {
             unsynced: 0,
             last_record: None,
             failure: None,
+            synced_len: valid_len,
+            deferred: false,
+            diverged: false,
             mark: SyncMark::open(path, generation, valid_len)?,
             #[cfg(test)]
             fail_beyond: None,
@@ -358,6 +376,17 @@ impl WalWriter {
     /// each caller's write towards its `n`. [`undo_last`](Self::undo_last)
     /// takes them all back.
     pub fn append_writes(&mut self, ops: &[WriteOp<'_>], writes: u32) -> Result<()> {
+        self.append_records(ops, writes, true)
+    }
+
+    /// [`append_writes`](Self::append_writes) without the sync `EveryOp`
+    /// asks for: the caller syncs later through a [`LogSync`] (outside its
+    /// lock, while it applies the writes), and acknowledges them only then.
+    pub fn append_unsynced(&mut self, ops: &[WriteOp<'_>], writes: u32) -> Result<()> {
+        self.append_records(ops, writes, false)
+    }
+
+    fn append_records(&mut self, ops: &[WriteOp<'_>], writes: u32, sync: bool) -> Result<()> {
         if let Some(why) = &self.failure {
             return Err(Error::WritesRefused(why.clone()));
         }
@@ -380,6 +409,10 @@ impl WalWriter {
         }
         self.len += self.scratch.len() as u64;
         self.unsynced += writes.max(1);
+        if !sync {
+            self.deferred = true;
+            return Ok(());
+        }
         let due = match self.durability {
             Durability::EveryOp => true,
             Durability::Group(n) => self.unsynced >= n.max(1),
@@ -471,11 +504,62 @@ impl WalWriter {
         let synced = store_io::sync_data(&self.file, &self.path);
         if let Err(e) = synced {
             self.failure = Some(format!("log sync failed on {}: {e}", self.path.display()));
+            self.diverged |= self.deferred;
             return Err(Error::io(&self.path, e));
         }
-        self.mark.record(self.len);
-        self.unsynced = 0;
+        self.synced_to(self.len);
         Ok(())
+    }
+
+    /// A sync of the log as it stands now, to run without holding the
+    /// writer (other writes may be appended meanwhile; they are not
+    /// covered). Refused once a sync has failed.
+    pub fn sync_handle(&self) -> Result<LogSync> {
+        if let Some(why) = &self.failure {
+            return Err(Error::WritesRefused(why.clone()));
+        }
+        Ok(LogSync {
+            file: self
+                .file
+                .try_clone()
+                .map_err(|e| Error::io(&self.path, e))?,
+            path: self.path.clone(),
+            upto: self.len,
+            #[cfg(test)]
+            fail: self.fail_sync,
+        })
+    }
+
+    /// Records that the first `upto` bytes are on stable storage.
+    pub fn synced_to(&mut self, upto: u64) {
+        if upto > self.synced_len || upto == self.len {
+            self.synced_len = upto;
+            self.mark.record(upto);
+        }
+        if upto == self.len {
+            self.deferred = false;
+            self.unsynced = 0;
+        }
+    }
+
+    /// Records a [`LogSync`] that failed (`why`): fatal for this log, as
+    /// any failed sync is. What was not known synced is cut off (best
+    /// effort), and with it every deferred record: their writes fail, and
+    /// if they were applied already the log has [`diverged`](Self::diverged).
+    pub fn sync_failed(&mut self, why: &Error) {
+        self.failure
+            .get_or_insert_with(|| format!("log sync failed on {}: {why}", self.path.display()));
+        self.diverged |= self.deferred;
+        self.len = self.synced_len;
+        self.last_record = None;
+        self.rollback();
+    }
+
+    /// Whether a sync failed while records appended without it were in the
+    /// log: writes the caller applied are then not in the log, and nothing
+    /// of the in-memory state may be checkpointed.
+    pub fn diverged(&self) -> bool {
+        self.diverged
     }
 
     /// Bytes in the log, buffered records included.
@@ -484,106 +568,29 @@ impl WalWriter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metric::Metric;
+/// A sync of the log's first `upto` bytes, run without the writer's lock
+/// ([`WalWriter::sync_handle`]).
+#[derive(Debug)]
+pub struct LogSync {
+    file: File,
+    path: PathBuf,
+    /// Bytes the sync covers.
+    pub upto: u64,
+    #[cfg(test)]
+    fail: bool,
+}
 
-    fn log(ops: &[WriteOp<'_>]) -> Vec<u8> {
-        let mut b = FileHeader::new(FileKind::Wal, 2, Metric::L2)
-            .encode()
-            .to_vec();
-        for op in ops {
-            encode(op, &mut b);
+impl LogSync {
+    /// Forces the log to stable storage.
+    pub fn run(&self) -> Result<()> {
+        #[cfg(test)]
+        if self.fail {
+            return Err(Error::io(&self.path, std::io::Error::from_raw_os_error(5)));
         }
-        b
-    }
-
-    #[test]
-    fn the_last_record_can_be_taken_back() {
-        let dir = tempfile::tempdir().unwrap();
-        for durability in [
-            Durability::Never,
-            Durability::Group(64),
-            Durability::EveryOp,
-        ] {
-            let p = dir.path().join(format!("{durability:?}"));
-            let h = FileHeader::new(FileKind::Wal, 2, Metric::L2);
-            let mut w = WalWriter::create(&p, &h, durability).unwrap();
-            let keep = WriteOp::Add {
-                id: 1,
-                vector: &[1.0, 2.0],
-            };
-            let refused = WriteOp::Add {
-                id: 2,
-                vector: &[3.0, 4.0],
-            };
-            w.append(&keep).unwrap();
-            w.append(&refused).unwrap();
-            w.undo_last().unwrap();
-            w.undo_last().unwrap(); // only the last one, once
-            w.append(&WriteOp::Remove { id: 1 }).unwrap();
-            w.sync().unwrap();
-            let b = std::fs::read(&p).unwrap();
-            let s = scan(&b, &p).unwrap();
-            let got: Vec<LoggedOp> = s
-                .records
-                .iter()
-                .map(|&(o, r)| decode(r, 2, &p, o).unwrap())
-                .collect();
-            assert_eq!(
-                got,
-                vec![LoggedOp::Add(1, vec![1.0, 2.0]), LoggedOp::Remove(1)],
-                "{durability:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn records_round_trip_and_a_cut_tail_is_torn() {
-        let ops = [
-            WriteOp::Add {
-                id: 7,
-                vector: &[1.0, 2.0],
-            },
-            WriteOp::Remove { id: 7 },
-            WriteOp::Batch {
-                ids: &[1, 2],
-                vectors: &[1.0, 2.0, 3.0, 4.0],
-            },
-            WriteOp::Update {
-                id: 2,
-                vector: &[5.0, 6.0],
-            },
-        ];
-        let b = log(&ops);
-        let p = Path::new("wal");
-        let s = scan(&b, p).unwrap();
-        assert!(s.torn_tail.is_none());
-        let got: Vec<LoggedOp> = s
-            .records
-            .iter()
-            .map(|&(o, r)| decode(r, 2, p, o).unwrap())
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                LoggedOp::Add(7, vec![1.0, 2.0]),
-                LoggedOp::Remove(7),
-                LoggedOp::Batch(vec![1, 2], vec![1.0, 2.0, 3.0, 4.0]),
-                LoggedOp::Update(2, vec![5.0, 6.0]),
-            ]
-        );
-        let last = s.records[3].0 as usize;
-        for cut in last + 1..b.len() {
-            let s = scan(&b[..cut], p).unwrap();
-            assert_eq!(s.records.len(), 3);
-            assert_eq!(s.valid_len, last as u64);
-            assert!(s.torn_tail.is_some());
-        }
-        // Damage in the first record, with valid ones after it, is corrupt.
-        let mut bad = b.clone();
-        bad[HEADER_LEN + RECORD_HEADER_LEN + 3] ^= 1;
-        assert!(matches!(scan(&bad, p), Err(Error::Corrupt { .. })));
+        store_io::sync_data(&self.file, &self.path).map_err(|e| Error::io(&self.path, e))
     }
 }
+
+#[cfg(test)]
+#[path = "wal_tests.rs"]
+mod tests;

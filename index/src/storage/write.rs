@@ -12,9 +12,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-use super::commit::{shared, Outcome, Request};
+use super::commit::{shared, Outcome, Request, Stored};
 use super::disk_index::Writer;
-use super::DiskIndex;
+use super::durable::LogPoint;
+use super::{DiskIndex, Durability};
 use crate::engine::WriteOp;
 use crate::error::{Error, Result};
 use crate::validate;
@@ -57,16 +58,20 @@ impl DiskIndex {
     /// Logs and applies one write: through the group commit (this thread
     /// or another logs and stores it with the writes queued beside it),
     /// then links its nodes here, outside the writer mutex, while the next
-    /// group is logged.
+    /// group is logged; under `EveryOp`, then waits until a sync covers it
+    /// (this thread or another runs that sync, outside the mutex too).
     fn write(&self, request: Request) -> Result<()> {
         if self.opts.read_only {
             return Err(Error::ReadOnly);
         }
-        let nodes = self
+        let stored = self
             .commits
             .submit(request, |group| self.commit_group(group))?;
-        self.inner.link(&nodes);
+        self.inner.link(&stored.nodes);
         self.links.end();
+        if let Some(at) = stored.durable_at {
+            self.syncs.wait(at, || self.sync_log())?;
+        }
         if self.checkpoint_wanted.load(Ordering::Relaxed) {
             let mut w = self.writer.lock();
             if self.checkpoint_due(&w) {
@@ -106,7 +111,7 @@ impl DiskIndex {
             if checked.is_ok() {
                 passed.push(i);
             }
-            outcomes.push(checked.map(|()| Vec::new()));
+            outcomes.push(checked.map(|()| Stored::default()));
         }
         let rows: usize = passed.iter().map(|&i| rows_of(i)).sum();
         // Make room for the rows before logging (growing a full vector
@@ -122,7 +127,8 @@ impl DiskIndex {
             .flat_map(|&i| ops[i].iter().copied())
             .collect();
         let writes = passed.len() as u32;
-        if let Err(e) = reserved.and_then(|()| self.append(&mut w, &all, writes)) {
+        let appended = reserved.and_then(|()| self.append(&mut w, &all, writes));
+        if let Err(e) = appended {
             for &i in &passed {
                 outcomes[i] = Err(shared(&e));
             }
@@ -131,6 +137,15 @@ impl DiskIndex {
             }
             return outcomes;
         }
+        // Under `EveryOp` the group was appended without its sync: each
+        // writer waits for one covering this point after linking.
+        let durable_at = match (self.opts.durability, &w.wal) {
+            (Durability::EveryOp, Some(wal)) if !all.is_empty() => Some(LogPoint {
+                generation: w.generation,
+                bytes: wal.bytes(),
+            }),
+            _ => None,
+        };
         // Validated above, so storing should not fail. If a group of one
         // write fails with nothing stored, it is taken back out of the log
         // (the log never holds a refused write: only a first PQ record can
@@ -152,7 +167,7 @@ impl DiskIndex {
             match failed {
                 None => {
                     self.links.begin();
-                    outcomes[i] = Ok(nodes);
+                    outcomes[i] = Ok(Stored { nodes, durable_at });
                 }
                 Some(e) if nodes.is_empty() && passed.len() == 1 => {
                     let undone = w.wal.as_mut().map_or(Ok(()), |wal| wal.undo_last());
@@ -172,8 +187,48 @@ impl DiskIndex {
         outcomes
     }
 
+    /// Syncs the log as it stands, outside the writer mutex (appends go
+    /// on meanwhile), and returns the point it covered. A failed sync is
+    /// fatal for the log: it is cut back to what was synced, writes are
+    /// refused, and so are checkpoints (the writes it held were applied).
+    fn sync_log(&self) -> Result<LogPoint> {
+        let (sync, generation) = {
+            let w = self.writer.lock();
+            let wal = w.wal.as_ref().ok_or(Error::ReadOnly)?;
+            (wal.sync_handle()?, w.generation)
+        };
+        let at = LogPoint {
+            generation,
+            bytes: sync.upto,
+        };
+        let result = sync.run();
+        let mut w = self.writer.lock();
+        if w.generation != generation {
+            // A checkpoint switched logs meanwhile: it synced this one and
+            // made all of it durable.
+            return Ok(at);
+        }
+        let w = &mut *w;
+        let Some(wal) = w.wal.as_mut() else {
+            return result.map(|()| at);
+        };
+        match result {
+            Ok(()) => {
+                wal.synced_to(at.bytes);
+                Ok(at)
+            }
+            Err(e) => {
+                wal.sync_failed(&e);
+                if let Some(why) = wal.failure() {
+                    w.refusal.get_or_insert_with(|| why.to_string());
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Appends `ops` to the log as one write (one sync, as the durability
-    /// asks). A failed sync is fatal for the log (what it holds is not known
+    /// asks; under `EveryOp` none: see [`Self::sync_log`]). A failed sync is fatal for the log (what it holds is not known
     /// to be durable, and retrying can report success for lost pages): no
     /// further write goes into it.
     fn append(&self, w: &mut Writer, ops: &[WriteOp<'_>], writes: u32) -> Result<()> {
@@ -181,7 +236,10 @@ impl DiskIndex {
             return Ok(());
         }
         let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
-        let appended = wal.append_writes(ops, writes);
+        let appended = match self.opts.durability {
+            Durability::EveryOp => wal.append_unsynced(ops, writes),
+            _ => wal.append_writes(ops, writes),
+        };
         if appended.is_err() {
             if let Some(why) = wal.failure() {
                 w.refusal = Some(why.to_string());
