@@ -62,8 +62,20 @@ impl Syncs {
                 continue;
             }
             s.syncing = true;
-            let result = parking_lot::MutexGuard::unlocked(&mut s, &sync);
+            let result = parking_lot::MutexGuard::unlocked(&mut s, || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(&sync))
+            });
             s.syncing = false;
+            // Hands the sync back even if `sync` panicked, so no waiter
+            // waits for it forever.
+            let result = match result {
+                Ok(result) => result,
+                Err(panic) => {
+                    self.changed.notify_all();
+                    drop(s);
+                    std::panic::resume_unwind(panic);
+                }
+            };
             self.changed.notify_all();
             match result {
                 Ok(point) => s.synced = s.synced.max(point),

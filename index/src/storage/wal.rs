@@ -281,6 +281,8 @@ pub fn decode(payload: &[u8], dims: usize, file: &Path, offset: u64) -> Result<L
 pub struct WalWriter {
     path: PathBuf,
     file: File,
+    /// The same file, for syncs run without the writer (`sync_handle`).
+    sync_file: std::sync::Arc<File>,
     durability: Durability,
     /// Bytes in the file (written by this process, synced or not).
     len: u64,
@@ -336,9 +338,11 @@ impl WalWriter {
             store_io::sync_all(&file, path).map_err(io)?;
         }
         file.seek(SeekFrom::Start(valid_len)).map_err(io)?;
+        let sync_file = std::sync::Arc::new(file.try_clone().map_err(io)?);
         Ok(WalWriter {
             path: path.to_path_buf(),
             file,
+            sync_file,
             durability,
             len: valid_len,
             unsynced: 0,
@@ -457,12 +461,20 @@ impl WalWriter {
             return Ok(());
         }
         self.len -= n as u64;
-        store_io::set_len(&self.file, &self.path, self.len)
-            .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(drop))
-            .and_then(|()| store_io::sync_data(&self.file, &self.path))
-            .map_err(|e| Error::io(&self.path, e))?;
-        self.mark.record(self.len);
+        let cut = store_io::set_len(&self.file, &self.path, self.len)
+            .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(drop));
+        if let Err(e) = cut {
+            return Err(Error::io(&self.path, e));
+        }
+        // This sync also covers any records appended without theirs: a
+        // failure is fatal, as for any sync.
+        if let Err(e) = store_io::sync_data(&self.file, &self.path) {
+            let e = Error::io(&self.path, e);
+            self.sync_failed(&e);
+            return Err(e);
+        }
         self.unsynced = self.unsynced.saturating_sub(1);
+        self.synced_to(self.len);
         Ok(())
     }
 
@@ -503,9 +515,14 @@ impl WalWriter {
         #[cfg(not(test))]
         let synced = store_io::sync_data(&self.file, &self.path);
         if let Err(e) = synced {
-            self.failure = Some(format!("log sync failed on {}: {e}", self.path.display()));
-            self.diverged |= self.deferred;
-            return Err(Error::io(&self.path, e));
+            let e = Error::io(&self.path, e);
+            if self.deferred {
+                // Records appended without their sync are lost with it.
+                self.sync_failed(&e);
+            } else {
+                self.failure = Some(format!("log sync failed on {}: {e}", self.path.display()));
+            }
+            return Err(e);
         }
         self.synced_to(self.len);
         Ok(())
@@ -519,10 +536,7 @@ impl WalWriter {
             return Err(Error::WritesRefused(why.clone()));
         }
         Ok(LogSync {
-            file: self
-                .file
-                .try_clone()
-                .map_err(|e| Error::io(&self.path, e))?,
+            file: self.sync_file.clone(),
             path: self.path.clone(),
             upto: self.len,
             #[cfg(test)]
@@ -530,8 +544,12 @@ impl WalWriter {
         })
     }
 
-    /// Records that the first `upto` bytes are on stable storage.
+    /// Records that the first `upto` bytes are on stable storage (nothing,
+    /// once a sync failed: what it reported is not to be trusted).
     pub fn synced_to(&mut self, upto: u64) {
+        if self.failure.is_some() {
+            return;
+        }
         if upto > self.synced_len || upto == self.len {
             self.synced_len = upto;
             self.mark.record(upto);
@@ -572,7 +590,7 @@ impl WalWriter {
 /// ([`WalWriter::sync_handle`]).
 #[derive(Debug)]
 pub struct LogSync {
-    file: File,
+    file: std::sync::Arc<File>,
     path: PathBuf,
     /// Bytes the sync covers.
     pub upto: u64,

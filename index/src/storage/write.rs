@@ -212,6 +212,12 @@ impl DiskIndex {
         let Some(wal) = w.wal.as_mut() else {
             return result.map(|()| at);
         };
+        if let Some(why) = wal.failure() {
+            // Another sync of this log failed meanwhile (a checkpoint's):
+            // this one's success is not to be trusted (a write-back error
+            // is reported once), and the log was cut back.
+            return Err(Error::WritesRefused(why.to_string()));
+        }
         match result {
             Ok(()) => {
                 wal.synced_to(at.bytes);
