@@ -364,3 +364,55 @@ fn no_parallel_build_leaves_a_node_without_a_way_in() {
         "(build, unreachable nodes): {orphaned:?}"
     );
 }
+
+/// An index, its reorder, and its stored vector of an id.
+type Case<'a> = (
+    &'a dyn Index,
+    &'a dyn Fn() -> bool,
+    &'a dyn Fn(u64) -> Option<Vec<f32>>,
+);
+
+/// Renumbering the nodes for locality changes nothing a caller sees: every
+/// query returns the same ids at the same distances, every id its vector.
+#[test]
+fn reordering_the_nodes_preserves_every_answer() {
+    let n = 3_000; // below the automatic reorder's threshold
+    let (train, test) = clustered(n, 100, D, 30, 11);
+    let ids: Vec<u64> = (0..n as u64).map(|i| i * 3 + 7).collect();
+    let sq8 = HnswSq8Index::new(
+        D,
+        Metric::L2,
+        HnswSq8Params {
+            hnsw: HnswParams::new(12, 100),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let plain = HnswIndex::new(D, Metric::L2, HnswParams::new(12, 100)).unwrap();
+    let cases: [Case; 2] = [
+        (&plain, &|| plain.reorder(), &|id| plain.vector_of(id)),
+        (&sq8, &|| sq8.reorder(), &|id| sq8.hnsw().vector_of(id)),
+    ];
+    for (idx, reorder, vector_of) in cases {
+        idx.add_batch(&ids, &train).unwrap();
+        idx.remove(ids[10]).unwrap();
+        let before = search_all(idx, &test, 10, 48);
+        assert!(reorder(), "a RAM index reorders");
+        let after = search_all(idx, &test, 10, 48);
+        assert_eq!(before, after);
+        assert_eq!(idx.len(), n - 1);
+        for (i, &id) in ids.iter().enumerate().skip(11).step_by(97) {
+            assert_eq!(vector_of(id).as_deref(), Some(&train[i * D..(i + 1) * D]));
+        }
+        // Writes go on as before.
+        idx.add(1, &test[..D]).unwrap();
+        assert_eq!(
+            idx.search(&test[..D], 1, &SearchParams::with_ef(32))
+                .unwrap()[0]
+                .id,
+            1
+        );
+    }
+    assert_eq!(plain.check_invariants(), Ok(()));
+    assert_eq!(sq8.hnsw().check_invariants(), Ok(()));
+}

@@ -68,7 +68,7 @@ pub struct Graph {
     /// searched never pays), then kept in step by every link change.
     pub(super) in_degree0: OnceLock<Vec<AtomicU32>>,
     /// One append at a time (the columns' room is shared).
-    appending: Mutex<()>,
+    pub(super) appending: Mutex<()>,
 }
 
 impl Graph {
@@ -154,9 +154,15 @@ impl Graph {
             upper.reserve_exact(room - upper.len());
             upper.resize_with(room, || AtomicU32::new(0));
         }
+        // Exactly `cap`: `resize_with` alone may double the allocation.
+        self.locks
+            .reserve_exact(cap.saturating_sub(self.locks.len()));
         self.locks.resize_with(cap, || Mutex::new(()));
+        self.deleted
+            .reserve_exact(cap.saturating_sub(self.deleted.len()));
         self.deleted.resize_with(cap, || AtomicBool::new(false));
         if let Some(counts) = self.in_degree0.get_mut() {
+            counts.reserve_exact(cap.saturating_sub(counts.len()));
             counts.resize_with(cap, || AtomicU32::new(0));
         }
         let (map, ids) = (self.by_id.get_mut(), &self.ids);

@@ -41,7 +41,9 @@ impl HnswIndex {
     /// Checks the graph's structural invariants: every link names an
     /// existing node, no list exceeds its width, the entry point exists at
     /// its level, and the id map points at live nodes carrying those ids.
-    /// Returns what is wrong, for tests and after a restore.
+    /// Returns what is wrong, for tests and after a restore. Meaningful
+    /// with no write in flight: beside a writer, the counts it compares
+    /// can be read a node apart.
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
         check_graph(&self.graph.read())
     }

@@ -11,6 +11,7 @@
 //! | `search.rs` | greedy descent and the beam search of one layer |
 //! | `select.rs` | the neighbour-selection heuristic |
 //! | `insert.rs` | linking a node in, concurrently |
+//! | `reorder.rs` | renumbering nodes breadth-first after a bulk build, for locality |
 //! | `navigate.rs` | search with a caller's scorer, exact re-ranking (for the PQ index) |
 //! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets (nodes stored after a search began are skipped), heaps |
 //! | `rng.rs` | the seeded level generator |
@@ -31,6 +32,7 @@ mod navigate;
 mod params;
 pub(crate) mod persist;
 mod reconnect;
+mod reorder;
 mod rng;
 pub(crate) mod scorer;
 mod scratch;
@@ -39,6 +41,7 @@ mod select;
 mod view;
 pub(crate) mod words;
 
+pub(crate) use graph::Graph;
 pub use params::HnswParams;
 pub use view::GraphView;
 
@@ -50,7 +53,7 @@ use crate::error::{Error, Result};
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
 use crate::metric::Metric;
 use crate::validate;
-use graph::{Graph, NodeId};
+use graph::NodeId;
 use params::MAX_LEVEL;
 use rng::LevelRng;
 use scorer::ExactScorer;
@@ -69,6 +72,9 @@ pub struct HnswIndex {
     /// One store at a time: a write's checks (is the id new?) and its
     /// append are one step.
     storing: Mutex<()>,
+    /// Writes between their store and their link (their node numbers must
+    /// not change: see `reorder.rs`).
+    writes_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl HnswIndex {
@@ -88,6 +94,7 @@ impl HnswIndex {
             scratch: ScratchPool::default(),
             entry_lock: Mutex::new(()),
             storing: Mutex::new(()),
+            writes_in_flight: Default::default(),
         })
     }
 
@@ -234,6 +241,24 @@ impl HnswIndex {
         reached.iter().filter(|&&r| r).count()
     }
 
+    /// A whole in-RAM write: `store` (phase one), then its nodes linked;
+    /// after a batch that built most of the index, the nodes are
+    /// renumbered for locality ([`reorder`](Self::reorder)).
+    pub(crate) fn store_and_link(&self, store: impl FnOnce() -> Result<Vec<NodeId>>) -> Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.writes_in_flight.fetch_add(1, SeqCst);
+        let stored = store();
+        if let Ok(nodes) = &stored {
+            self.link_all(nodes);
+        }
+        self.writes_in_flight.fetch_sub(1, SeqCst);
+        let batch = stored?.len();
+        if batch >= reorder::MIN_REORDER_NODES && 2 * batch >= self.graph.read().node_count() {
+            self.reorder();
+        }
+        Ok(())
+    }
+
     /// Phase two: links stored nodes, in parallel on the current rayon pool.
     ///
     /// Each node is linked under its own read guard, so a writer that must
@@ -271,9 +296,7 @@ impl Index for HnswIndex {
     }
 
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
-        let nodes = self.store_batch(ids, vectors)?;
-        self.link_all(&nodes);
-        Ok(())
+        self.store_and_link(|| self.store_batch(ids, vectors))
     }
 
     /// Marks `id` deleted: it is never returned again but still routes searches.
@@ -286,11 +309,11 @@ impl Index for HnswIndex {
     }
 
     /// Replaces the vector stored under `id` (or adds it when absent): the
-    /// old version is marked deleted and the new one linked in.
+    /// old version is marked deleted and the new one linked in. A reader
+    /// beside the update may find `id` absent for the moment between the
+    /// two (never both versions).
     fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        let node = self.store_update(id, vector)?;
-        self.link_all(&[node]);
-        Ok(())
+        self.store_and_link(|| self.store_update(id, vector).map(|n| vec![n]))
     }
 
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {

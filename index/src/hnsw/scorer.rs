@@ -15,10 +15,12 @@ pub trait Scorer {
 
 /// Scores nodes by exact distance between a prepared query and stored
 /// vectors: the rows of the nodes published when the scorer was made
-/// ([`Graph::rows`]). A node stored after that (by a writer beside this
-/// search) scores as unreachable, so the search never moves to it, nor
-/// reads anything else of it.
+/// ([`Graph::rows`]), looked up again for a node stored after that (by a
+/// writer beside this search). A node not yet published when looked up
+/// scores as unreachable, so the search never moves to it, nor reads
+/// anything else of it.
 pub struct ExactScorer<'a> {
+    graph: &'a Graph,
     rows: &'a [f32],
     dims: usize,
     query: &'a [f32],
@@ -30,6 +32,7 @@ impl<'a> ExactScorer<'a> {
     /// A scorer for `query` (already prepared for `metric`).
     pub fn new(graph: &'a Graph, query: &'a [f32], metric: Metric, kernels: Kernels) -> Self {
         ExactScorer {
+            graph,
             rows: graph.rows(),
             dims: query.len(),
             query,
@@ -40,8 +43,11 @@ impl<'a> ExactScorer<'a> {
 
     #[inline(always)]
     fn row(&self, node: NodeId) -> Option<&'a [f32]> {
-        let start = node as usize * self.dims;
-        self.rows.get(start..start + self.dims)
+        let at = node as usize * self.dims..(node as usize + 1) * self.dims;
+        match self.rows.get(at.clone()) {
+            Some(row) => Some(row),
+            None => fresh(self.graph.rows(), at),
+        }
     }
 }
 
@@ -59,4 +65,12 @@ impl Scorer for ExactScorer<'_> {
             prefetch(v);
         }
     }
+}
+
+/// `rows[at]` of a view taken after a scorer's snapshot missed: kept out of
+/// line, as the rare case it is.
+#[cold]
+#[inline(never)]
+pub(crate) fn fresh<T>(rows: &[T], at: std::ops::Range<usize>) -> Option<&[T]> {
+    rows.get(at)
 }

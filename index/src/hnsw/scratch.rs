@@ -42,16 +42,22 @@ impl VisitedList {
     }
 
     /// Marks `node`; returns whether it was already visited. A node past
-    /// the set's room (stored after the search began) counts as visited:
-    /// the search skips it.
+    /// the set's room (stored after the search began) makes room.
     #[inline(always)]
     pub fn check_and_mark(&mut self, node: u32) -> bool {
-        let Some(slot) = self.stamps.get_mut(node as usize) else {
-            return true;
-        };
+        if node as usize >= self.stamps.len() {
+            self.grow_for(node);
+        }
+        let slot = &mut self.stamps[node as usize];
         let seen = *slot == self.epoch;
         *slot = self.epoch;
         seen
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_for(&mut self, node: u32) {
+        self.grow(node as usize + 1);
     }
 
     fn bytes(&self) -> usize {

@@ -76,6 +76,13 @@ impl HnswPqIndex {
         GraphView(&self.graph)
     }
 
+    /// Renumbers the nodes (and their codes) for locality, as
+    /// [`HnswIndex::reorder`] does; done automatically after a batch that
+    /// builds most of the index.
+    pub fn reorder(&self) -> bool {
+        self.graph.reorder()
+    }
+
     /// The graph itself, for the storage layer.
     pub(crate) fn hnsw_index(&self) -> &HnswIndex {
         &self.graph
@@ -170,9 +177,7 @@ impl Index for HnswPqIndex {
     }
 
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
-        let nodes = self.store_batch(ids, vectors)?;
-        self.graph.link_all(&nodes);
-        Ok(())
+        self.graph.store_and_link(|| self.store_batch(ids, vectors))
     }
 
     fn remove(&self, id: u64) -> Result<()> {
@@ -181,9 +186,8 @@ impl Index for HnswPqIndex {
 
     /// Needs a trained quantizer.
     fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        let node = self.store_update(id, vector)?;
-        self.graph.link_all(&[node]);
-        Ok(())
+        self.graph
+            .store_and_link(|| self.store_update(id, vector).map(|n| vec![n]))
     }
 
     fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<Vec<Neighbor>> {
@@ -200,7 +204,7 @@ impl Index for HnswPqIndex {
         let table = pq.adc_table(query)?;
         let found = {
             let g = self.graph.read_graph();
-            let scorer = PqScorer::new(&table, g.codes());
+            let scorer = PqScorer::new(&table, &g);
             self.graph
                 .search_graph(&g, &scorer, ef, params.filter.as_ref())?
         };

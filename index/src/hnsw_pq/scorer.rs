@@ -1,22 +1,25 @@
 //! Scoring graph nodes by ADC over their PQ codes.
 
 use crate::distance::prefetch_bytes;
-use crate::hnsw::scorer::Scorer;
+use crate::hnsw::scorer::{fresh, Scorer};
+use crate::hnsw::Graph;
 use crate::pq::AdcTable;
 
 /// Distance from one query (its ADC table) to any node's code.
 pub struct PqScorer<'a> {
     table: &'a AdcTable,
+    graph: &'a Graph,
     codes: &'a [u8],
     m: usize,
 }
 
 impl<'a> PqScorer<'a> {
-    /// A scorer over `codes` (`m` bytes per node, node-major).
-    pub fn new(table: &'a AdcTable, codes: &'a [u8]) -> Self {
+    /// A scorer over the codes of `graph` (`m` bytes per node).
+    pub fn new(table: &'a AdcTable, graph: &'a Graph) -> Self {
         PqScorer {
             table,
-            codes,
+            graph,
+            codes: graph.codes(),
             m: table.m(),
         }
     }
@@ -26,11 +29,14 @@ impl Scorer for PqScorer<'_> {
     #[inline(always)]
     fn score(&self, node: u32) -> f32 {
         // A node stored after the search took its view of the codes is
-        // past them: it scores as unreachable, and the search skips it.
-        let start = node as usize * self.m;
-        self.codes
-            .get(start..start + self.m)
-            .map_or(f32::INFINITY, |code| self.table.distance(code))
+        // looked up again; one not yet published scores as unreachable,
+        // and the search skips it.
+        let at = node as usize * self.m..(node as usize + 1) * self.m;
+        match self.codes.get(at.clone()) {
+            Some(code) => self.table.distance(code),
+            None => fresh(self.graph.codes(), at)
+                .map_or(f32::INFINITY, |code| self.table.distance(code)),
+        }
     }
 
     #[inline(always)]

@@ -97,6 +97,13 @@ impl HnswSq8Index {
         GraphView(&self.graph)
     }
 
+    /// Renumbers the nodes (and their codes) for locality, as
+    /// [`HnswIndex::reorder`] does; done automatically after a batch that
+    /// builds most of the index.
+    pub fn reorder(&self) -> bool {
+        self.graph.reorder()
+    }
+
     /// The graph itself, for the storage layer.
     pub(crate) fn hnsw_index(&self) -> &HnswIndex {
         &self.graph
@@ -215,9 +222,7 @@ impl Index for HnswSq8Index {
     }
 
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
-        let nodes = self.store_batch(ids, vectors)?;
-        self.graph.link_all(&nodes);
-        Ok(())
+        self.graph.store_and_link(|| self.store_batch(ids, vectors))
     }
 
     fn remove(&self, id: u64) -> Result<()> {
@@ -226,9 +231,8 @@ impl Index for HnswSq8Index {
 
     /// Needs a trained quantizer.
     fn update(&self, id: u64, vector: &[f32]) -> Result<()> {
-        let node = self.store_update(id, vector)?;
-        self.graph.link_all(&[node]);
-        Ok(())
+        self.graph
+            .store_and_link(|| self.store_update(id, vector).map(|n| vec![n]))
     }
 
     /// Re-ranks `max(rerank, k)` candidates, or [`default_depth`] when
@@ -254,7 +258,7 @@ impl Index for HnswSq8Index {
         let q = Sq8Query::new(sq, query, self.kernels);
         let found = {
             let g = self.graph.read_graph();
-            let scorer = Sq8Scorer::new(&q, g.codes(), self.dims());
+            let scorer = Sq8Scorer::new(&q, &g, self.dims());
             self.graph
                 .search_graph(&g, &scorer, ef, params.filter.as_ref())?
         };

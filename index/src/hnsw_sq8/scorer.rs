@@ -1,20 +1,27 @@
 //! Scoring graph nodes by the integer kernels over their SQ8 codes.
 
 use crate::distance::prefetch_bytes;
-use crate::hnsw::scorer::Scorer;
+use crate::hnsw::scorer::{fresh, Scorer};
+use crate::hnsw::Graph;
 use crate::sq8::Sq8Query;
 
 /// Distance from one quantized query to any node's code.
 pub struct Sq8Scorer<'a> {
     query: &'a Sq8Query,
+    graph: &'a Graph,
     codes: &'a [u8],
     dims: usize,
 }
 
 impl<'a> Sq8Scorer<'a> {
-    /// A scorer over `codes` (`dims` bytes per node, node-major).
-    pub fn new(query: &'a Sq8Query, codes: &'a [u8], dims: usize) -> Self {
-        Sq8Scorer { query, codes, dims }
+    /// A scorer over the codes of `graph` (`dims` bytes per node).
+    pub fn new(query: &'a Sq8Query, graph: &'a Graph, dims: usize) -> Self {
+        Sq8Scorer {
+            query,
+            graph,
+            codes: graph.codes(),
+            dims,
+        }
     }
 }
 
@@ -22,11 +29,14 @@ impl Scorer for Sq8Scorer<'_> {
     #[inline(always)]
     fn score(&self, node: u32) -> f32 {
         // A node stored after the search took its view of the codes is
-        // past them: it scores as unreachable, and the search skips it.
-        let start = node as usize * self.dims;
-        self.codes
-            .get(start..start + self.dims)
-            .map_or(f32::INFINITY, |code| self.query.distance(code))
+        // looked up again; one not yet published scores as unreachable,
+        // and the search skips it.
+        let at = node as usize * self.dims..(node as usize + 1) * self.dims;
+        match self.codes.get(at.clone()) {
+            Some(code) => self.query.distance(code),
+            None => fresh(self.graph.codes(), at)
+                .map_or(f32::INFINITY, |code| self.query.distance(code)),
+        }
     }
 
     #[inline(always)]
