@@ -68,7 +68,7 @@ pub struct Graph {
     /// searched never pays), then kept in step by every link change.
     pub(super) in_degree0: OnceLock<Vec<AtomicU32>>,
     /// One append at a time (the columns' room is shared).
-    pub(super) appending: Mutex<()>,
+    appending: Mutex<()>,
 }
 
 impl Graph {

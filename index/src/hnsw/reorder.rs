@@ -5,20 +5,19 @@
 //! page of vectors (or codes) and of links. After a batch has built most
 //! of the index, [`HnswIndex::reorder`] renumbers the nodes in
 //! breadth-first order from the entry point over layer 0, so that a node's
-//! neighbours mostly sit near it, and rewrites every column in that order.
-//! Ids are carried along, so callers never see node numbers change.
+//! neighbours mostly sit near it, and moves every column's rows into that
+//! order in place (along the permutation's cycles: the index never holds
+//! two copies of itself). Ids are carried along, so callers never see node
+//! numbers change.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use parking_lot::{Mutex, RwLock};
-
-use super::graph::{Graph, NodeId, NO_ENTRY};
+use super::graph::{Graph, NodeId};
 use super::words::Words;
 use super::HnswIndex;
 use crate::id_map::IdMap;
-use crate::store::{AppendVec, VectorStore};
 
 /// The smallest batch worth reordering after.
 pub(super) const MIN_REORDER_NODES: usize = 4_096;
@@ -34,8 +33,7 @@ impl HnswIndex {
             return false;
         }
         let order = bfs_order(&g);
-        *g = g.permuted(&order);
-        true
+        g.permute(&order)
     }
 }
 
@@ -70,82 +68,169 @@ fn bfs_order(g: &Graph) -> Vec<NodeId> {
 }
 
 impl Graph {
-    /// This graph with node `order[new]` renumbered `new`: every column
-    /// rewritten in the new order, every link translated, exactly as much
-    /// room as nodes. The vectors must be in RAM.
-    fn permuted(&self, order: &[NodeId]) -> Graph {
+    /// Renumbers node `order[new]` as `new`, in place: every column's rows
+    /// moved along the permutation's cycles (one row of scratch each, so
+    /// the index never holds two copies of itself), every link translated.
+    /// Returns `false`, changing nothing, when the vectors are mapped.
+    fn permute(&mut self, order: &[NodeId]) -> bool {
         let n = order.len();
+        let d = self.vectors.dims();
+        let Some(rows) = self.vectors.ram_rows_mut() else {
+            return false;
+        };
+        permute_rows(rows, d, order);
         let mut new_of = vec![0 as NodeId; n];
         for (new, &old) in order.iter().enumerate() {
             new_of[old as usize] = new as NodeId;
         }
-        let d = self.vectors.dims();
-        let rows = self.vectors.rows();
-        let mut vectors = Vec::with_capacity(n * d);
         let cb = self.code_bytes;
-        let mut codes = Vec::with_capacity(n * cb);
+        permute_rows(self.codes.as_mut_slice(), cb, order);
+        permute_rows(self.ids.as_mut_slice(), 1, order);
+        // Upper slots vary in size: rebuilt in the new order (they belong
+        // to about one node in M, so this copy is small).
+        let wu = 1 + self.max_upper;
+        let mut upper = Vec::with_capacity(self.upper.len());
+        let mut offsets = Vec::with_capacity(n);
         for &old in order {
-            let old = old as usize;
-            vectors.extend_from_slice(&rows[old * d..(old + 1) * d]);
-            codes.extend_from_slice(&self.codes[old * cb..(old + 1) * cb]);
-        }
-        let ids: Vec<u64> = order.iter().map(|&o| self.ids[o as usize]).collect();
-        let levels: Vec<u8> = order.iter().map(|&o| self.levels[o as usize]).collect();
-        let translate = |words: &mut Vec<AtomicU32>, old: NodeId, layer: usize| {
-            let mut links = Vec::new();
-            self.neighbors_into(old, layer, &mut links);
-            words.push(AtomicU32::new(links.len() as u32));
-            let width = self.max_links(layer);
-            words.extend(links.iter().map(|&l| AtomicU32::new(new_of[l as usize])));
-            words.extend((links.len()..width).map(|_| AtomicU32::new(0)));
-        };
-        let mut layer0 = Vec::with_capacity(n * (1 + self.max0));
-        let mut upper = Vec::new();
-        let mut upper_offset = Vec::with_capacity(n);
-        for &old in order {
-            translate(&mut layer0, old, 0);
-            upper_offset.push(upper.len() as u32);
-            for layer in 1..=self.level(old) {
-                translate(&mut upper, old, layer);
+            let start = self.upper_offset[old as usize] as usize;
+            offsets.push(upper.len() as u32);
+            for w in &self.upper[start..start + self.level(old) * wu] {
+                upper.push(AtomicU32::new(w.load(Ordering::Relaxed)));
             }
         }
-        let deleted: Vec<AtomicBool> = order
-            .iter()
-            .map(|&o| AtomicBool::new(self.is_deleted(o)))
-            .collect();
-        let ids = AppendVec::from_vec(ids);
+        permute_rows(self.levels.as_mut_slice(), 1, order);
+        self.upper_offset.as_mut_slice().copy_from_slice(&offsets);
+        let used = upper.len();
+        upper.resize_with(self.upper.len(), || AtomicU32::new(0));
+        self.upper = Words::Owned(upper);
+        *self.upper_used.get_mut() = used;
+        let w0 = 1 + self.max0;
+        let layer0 = &mut self.layer0.owned_mut()[..n * w0];
+        permute_word_rows(layer0, w0, order);
+        for slot in layer0.chunks_exact_mut(w0) {
+            translate(slot, &new_of);
+        }
+        for slot in self.upper.owned_mut()[..used].chunks_exact_mut(wu) {
+            translate(slot, &new_of);
+        }
+        let mut deleted: Vec<bool> = self.deleted[..n].iter_mut().map(|d| *d.get_mut()).collect();
+        permute_rows(&mut deleted, 1, order);
+        for (dst, d) in self.deleted.iter_mut().zip(deleted) {
+            *dst.get_mut() = d;
+        }
+        self.in_degree0 = OnceLock::new();
         let mut by_id = IdMap::with_capacity(self.live_count());
-        for (node, d) in deleted.iter().enumerate() {
-            if !d.load(Ordering::Relaxed) {
-                by_id.insert(node as NodeId, &ids);
+        for node in 0..n {
+            if !self.deleted[node].load(Ordering::Relaxed) {
+                by_id.insert(node as NodeId, &self.ids);
             }
         }
-        let entry = match self.entry() {
-            Some((e, level)) => ((level as u64) << 32) | new_of[e as usize] as u64,
-            None => NO_ENTRY,
-        };
-        Graph {
-            vectors: VectorStore::Ram {
-                dims: d,
-                data: AppendVec::from_vec(vectors),
-            },
-            codes: AppendVec::from_vec(codes),
-            code_bytes: cb,
-            ids,
-            by_id: RwLock::new(by_id),
-            levels: AppendVec::from_vec(levels),
-            layer0: Words::Owned(layer0),
-            upper_used: AtomicUsize::new(upper.len()),
-            upper: Words::Owned(upper),
-            upper_offset: AppendVec::from_vec(upper_offset),
-            locks: (0..n).map(|_| Mutex::new(())).collect(),
-            deleted,
-            deleted_count: AtomicUsize::new(n - self.live_count()),
-            entry: AtomicU64::new(entry),
-            max0: self.max0,
-            max_upper: self.max_upper,
-            in_degree0: OnceLock::new(),
-            appending: Mutex::new(()),
+        *self.by_id.get_mut() = by_id;
+        if let Some((e, level)) = self.entry() {
+            self.set_entry(new_of[e as usize], level);
         }
+        true
+    }
+}
+
+/// Moves row `order[new]` of `data` (rows of `width`) to row `new`, along
+/// the permutation's cycles, with one row of scratch.
+fn permute_rows<T: Copy>(data: &mut [T], width: usize, order: &[NodeId]) {
+    if width == 0 {
+        return;
+    }
+    let mut done = vec![false; order.len()];
+    let mut first = Vec::with_capacity(width);
+    for start in 0..order.len() {
+        if done[start] || order[start] as usize == start {
+            continue;
+        }
+        first.clear();
+        first.extend_from_slice(&data[start * width..(start + 1) * width]);
+        let mut at = start;
+        loop {
+            done[at] = true;
+            let from = order[at] as usize;
+            if from == start {
+                data[at * width..(at + 1) * width].copy_from_slice(&first);
+                break;
+            }
+            data.copy_within(from * width..(from + 1) * width, at * width);
+            at = from;
+        }
+    }
+}
+
+/// [`permute_rows`] of link words (atomics, not `Copy`; `&mut` makes
+/// their plain values reachable).
+fn permute_word_rows(words: &mut [AtomicU32], width: usize, order: &[NodeId]) {
+    let mut done = vec![false; order.len()];
+    let mut first = vec![0u32; width];
+    let row = |words: &mut [AtomicU32], at: usize| -> Vec<u32> {
+        words[at * width..(at + 1) * width]
+            .iter_mut()
+            .map(|w| *w.get_mut())
+            .collect()
+    };
+    for start in 0..order.len() {
+        if done[start] || order[start] as usize == start {
+            continue;
+        }
+        first.copy_from_slice(&row(words, start));
+        let mut at = start;
+        loop {
+            done[at] = true;
+            let from = order[at] as usize;
+            let src = if from == start {
+                first.clone()
+            } else {
+                row(words, from)
+            };
+            for (w, v) in words[at * width..(at + 1) * width].iter_mut().zip(src) {
+                *w.get_mut() = v;
+            }
+            if from == start {
+                break;
+            }
+            at = from;
+        }
+    }
+}
+
+/// Renumbers the links of `slot` (count, then links) by `new_of`, and
+/// zeroes its unused words.
+fn translate(slot: &mut [AtomicU32], new_of: &[NodeId]) {
+    let count = (*slot[0].get_mut() as usize).min(slot.len() - 1);
+    *slot[0].get_mut() = count as u32;
+    for (i, w) in slot.iter_mut().enumerate().skip(1) {
+        let link = w.get_mut();
+        *link = if i <= count {
+            new_of[*link as usize]
+        } else {
+            0
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_move_along_the_permutations_cycles() {
+        // order[new] = old: a 3-cycle, a fixed point and a swap.
+        let order: Vec<NodeId> = vec![2, 0, 1, 3, 5, 4];
+        let mut data: Vec<u32> = (0..6).flat_map(|r| [r * 10, r * 10 + 1]).collect();
+        permute_rows(&mut data, 2, &order);
+        let want: Vec<u32> = order.iter().flat_map(|&r| [r * 10, r * 10 + 1]).collect();
+        assert_eq!(data, want);
+        let mut none: Vec<u8> = Vec::new();
+        permute_rows(&mut none, 0, &order);
+        let mut words: Vec<AtomicU32> = (0..6)
+            .flat_map(|r| [AtomicU32::new(r * 10), AtomicU32::new(r * 10 + 1)])
+            .collect();
+        permute_word_rows(&mut words, 2, &order);
+        let words: Vec<u32> = words.into_iter().map(AtomicU32::into_inner).collect();
+        assert_eq!(words, want);
     }
 }

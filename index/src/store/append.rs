@@ -101,6 +101,14 @@ impl<T: Copy> AppendVec<T> {
         unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<T>(), len) }
     }
 
+    /// The published elements, mutably (no reader can hold any).
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        let len = *self.len.get_mut();
+        // SAFETY: as in `as_slice`, the first `len` cells are initialised;
+        // `&mut self` excludes every other borrow of them.
+        unsafe { std::slice::from_raw_parts_mut(self.buf.as_mut_ptr().cast::<T>(), len) }
+    }
+
     /// Appends `values` and publishes them, if they fit; returns `false`
     /// (appending nothing) when they do not.
     pub fn extend_from_slice(&self, values: &[T]) -> bool {

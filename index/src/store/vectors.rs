@@ -81,6 +81,15 @@ impl VectorStore {
         }
     }
 
+    /// Every row, mutably, when they live in RAM (a mapped file's rows
+    /// are only ever appended).
+    pub fn ram_rows_mut(&mut self) -> Option<&mut [f32]> {
+        match self {
+            VectorStore::Ram { data, .. } => Some(data.as_mut_slice()),
+            VectorStore::Mapped(_) => None,
+        }
+    }
+
     /// Row length.
     pub fn dims(&self) -> usize {
         match self {
