@@ -13,6 +13,9 @@ use std::path::Path;
 use super::io;
 use crate::error::{Error, Result};
 
+/// How long a lock that looks held is tried again (see `acquire`).
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A held directory lock, released on drop.
 #[derive(Debug)]
 pub struct DirLock {
@@ -44,14 +47,25 @@ impl DirLock {
             }
             Err(e) => return Err(Error::io(path, e)),
         };
-        try_lock(&file, exclusive).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                Error::Locked(dir.to_path_buf())
-            } else {
-                Error::io(path, e)
+        // A lock just released can still look held for a moment: a child
+        // process another thread is starting holds copies of every
+        // descriptor of this process (the lock's too) until it execs, and a
+        // `flock` lock lasts until the last copy closes. So a lock that
+        // looks held is tried again for a short while before the directory
+        // counts as open elsewhere.
+        let start = std::time::Instant::now();
+        loop {
+            match try_lock(&file, exclusive) {
+                Ok(()) => return Ok(DirLock { _file: Some(file) }),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if start.elapsed() >= LOCK_PATIENCE {
+                        return Err(Error::Locked(dir.to_path_buf()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => return Err(Error::io(path, e)),
             }
-        })?;
-        Ok(DirLock { _file: Some(file) })
+        }
     }
 }
 
@@ -104,5 +118,30 @@ mod tests {
             Err(Error::Locked(_))
         ));
         drop(r1);
+    }
+
+    /// A copy of the lock's descriptor (what a child process holds until it
+    /// execs) keeps the lock for a moment after its owner let go: the next
+    /// open waits for it instead of failing; a lock that stays held still
+    /// fails.
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_held_for_a_moment_by_a_copy_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("LOCK");
+        let first = DirLock::acquire(&path, dir.path(), true).unwrap();
+        let copy = first._file.as_ref().unwrap().try_clone().unwrap();
+        drop(first);
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(copy);
+        });
+        let second = DirLock::acquire(&path, dir.path(), true);
+        releaser.join().unwrap();
+        assert!(second.is_ok(), "{second:?}");
+        let start = std::time::Instant::now();
+        let third = DirLock::acquire(&path, dir.path(), true);
+        assert!(matches!(third, Err(Error::Locked(_))), "{third:?}");
+        assert!(start.elapsed() >= LOCK_PATIENCE);
     }
 }
