@@ -19,8 +19,9 @@
 //! published length, then published by its level (the node count is the
 //! levels column's length, stored last with release). So a store runs
 //! beside searches and links under the shared lock and waits for nobody;
-//! a search sees the nodes published when it reads a list, and skips
-//! newer ones its visited set has no room for.
+//! a search scores the nodes published when it began from its snapshot
+//! ([`Graph::rows`], [`Graph::codes`]) and looks a newer one up again
+//! (`scorer.rs::row_at`).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;

@@ -11,7 +11,7 @@
 //! numbers change.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use super::graph::{Graph, NodeId};
@@ -106,18 +106,14 @@ impl Graph {
         *self.upper_used.get_mut() = used;
         let w0 = 1 + self.max0;
         let layer0 = &mut self.layer0.owned_mut()[..n * w0];
-        permute_word_rows(layer0, w0, order);
+        permute_atomic_rows(layer0, w0, order);
         for slot in layer0.chunks_exact_mut(w0) {
             translate(slot, &new_of);
         }
         for slot in self.upper.owned_mut()[..used].chunks_exact_mut(wu) {
             translate(slot, &new_of);
         }
-        let mut deleted: Vec<bool> = self.deleted[..n].iter_mut().map(|d| *d.get_mut()).collect();
-        permute_rows(&mut deleted, 1, order);
-        for (dst, d) in self.deleted.iter_mut().zip(deleted) {
-            *dst.get_mut() = d;
-        }
+        permute_atomic_rows(&mut self.deleted[..n], 1, order);
         self.in_degree0 = OnceLock::new();
         let mut by_id = IdMap::with_capacity(self.live_count());
         for node in 0..n {
@@ -133,67 +129,106 @@ impl Graph {
     }
 }
 
-/// Moves row `order[new]` of `data` (rows of `width`) to row `new`, along
-/// the permutation's cycles, with one row of scratch.
-fn permute_rows<T: Copy>(data: &mut [T], width: usize, order: &[NodeId]) {
-    if width == 0 {
-        return;
-    }
+/// One step of moving rows along a permutation's cycles.
+enum Move {
+    /// Keep row `.0` aside (the first row of a cycle).
+    Save(usize),
+    /// Copy row `from` over row `to`.
+    Copy { from: usize, to: usize },
+    /// Write the row kept aside over row `.0` (closing the cycle).
+    Restore(usize),
+}
+
+/// Walks the cycles of `order[new] = old`, telling `step` how to move row
+/// `order[new]` to row `new` with one row kept aside at a time.
+fn cycles(order: &[NodeId], mut step: impl FnMut(Move)) {
     let mut done = vec![false; order.len()];
-    let mut first = Vec::with_capacity(width);
     for start in 0..order.len() {
         if done[start] || order[start] as usize == start {
             continue;
         }
-        first.clear();
-        first.extend_from_slice(&data[start * width..(start + 1) * width]);
+        step(Move::Save(start));
         let mut at = start;
         loop {
             done[at] = true;
             let from = order[at] as usize;
             if from == start {
-                data[at * width..(at + 1) * width].copy_from_slice(&first);
+                step(Move::Restore(at));
                 break;
             }
-            data.copy_within(from * width..(from + 1) * width, at * width);
+            step(Move::Copy { from, to: at });
             at = from;
         }
     }
 }
 
-/// [`permute_rows`] of link words (atomics, not `Copy`; `&mut` makes
-/// their plain values reachable).
-fn permute_word_rows(words: &mut [AtomicU32], width: usize, order: &[NodeId]) {
-    let mut done = vec![false; order.len()];
-    let mut first = vec![0u32; width];
-    let row = |words: &mut [AtomicU32], at: usize| -> Vec<u32> {
-        words[at * width..(at + 1) * width]
-            .iter_mut()
-            .map(|w| *w.get_mut())
-            .collect()
-    };
-    for start in 0..order.len() {
-        if done[start] || order[start] as usize == start {
-            continue;
+/// Moves row `order[new]` of `data` (rows of `width`) to row `new`.
+fn permute_rows<T: Copy>(data: &mut [T], width: usize, order: &[NodeId]) {
+    if width == 0 {
+        return;
+    }
+    let mut first = Vec::with_capacity(width);
+    cycles(order, |step| match step {
+        Move::Save(row) => {
+            first.clear();
+            first.extend_from_slice(&data[row * width..(row + 1) * width]);
         }
-        first.copy_from_slice(&row(words, start));
-        let mut at = start;
-        loop {
-            done[at] = true;
-            let from = order[at] as usize;
-            let src = if from == start {
-                first.clone()
-            } else {
-                row(words, from)
-            };
-            for (w, v) in words[at * width..(at + 1) * width].iter_mut().zip(src) {
-                *w.get_mut() = v;
-            }
-            if from == start {
-                break;
-            }
-            at = from;
+        Move::Copy { from, to } => data.copy_within(from * width..(from + 1) * width, to * width),
+        Move::Restore(row) => data[row * width..(row + 1) * width].copy_from_slice(&first),
+    });
+}
+
+/// [`permute_rows`] of atomics (not `Copy`; `&mut` makes their plain
+/// values reachable).
+fn permute_atomic_rows<A: Atomic>(data: &mut [A], width: usize, order: &[NodeId]) {
+    let mut first = Vec::with_capacity(width);
+    cycles(order, |step| match step {
+        Move::Save(row) => {
+            first.clear();
+            first.extend(
+                data[row * width..(row + 1) * width]
+                    .iter_mut()
+                    .map(|a| a.value()),
+            );
         }
+        Move::Copy { from, to } => {
+            for i in 0..width {
+                let v = data[from * width + i].value();
+                data[to * width + i].set(v);
+            }
+        }
+        Move::Restore(row) => {
+            for (a, &v) in data[row * width..(row + 1) * width].iter_mut().zip(&first) {
+                a.set(v);
+            }
+        }
+    });
+}
+
+/// The atomics [`permute_atomic_rows`] moves: plain access through `&mut`.
+trait Atomic {
+    type Value: Copy;
+    fn value(&mut self) -> Self::Value;
+    fn set(&mut self, v: Self::Value);
+}
+
+impl Atomic for AtomicU32 {
+    type Value = u32;
+    fn value(&mut self) -> u32 {
+        *self.get_mut()
+    }
+    fn set(&mut self, v: u32) {
+        *self.get_mut() = v;
+    }
+}
+
+impl Atomic for AtomicBool {
+    type Value = bool;
+    fn value(&mut self) -> bool {
+        *self.get_mut()
+    }
+    fn set(&mut self, v: bool) {
+        *self.get_mut() = v;
     }
 }
 
@@ -229,7 +264,7 @@ mod tests {
         let mut words: Vec<AtomicU32> = (0..6)
             .flat_map(|r| [AtomicU32::new(r * 10), AtomicU32::new(r * 10 + 1)])
             .collect();
-        permute_word_rows(&mut words, 2, &order);
+        permute_atomic_rows(&mut words, 2, &order);
         let words: Vec<u32> = words.into_iter().map(AtomicU32::into_inner).collect();
         assert_eq!(words, want);
     }

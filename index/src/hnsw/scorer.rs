@@ -43,11 +43,7 @@ impl<'a> ExactScorer<'a> {
 
     #[inline(always)]
     fn row(&self, node: NodeId) -> Option<&'a [f32]> {
-        let at = node as usize * self.dims..(node as usize + 1) * self.dims;
-        match self.rows.get(at.clone()) {
-            Some(row) => Some(row),
-            None => fresh(self.graph.rows(), at),
-        }
+        row_at(self.rows, self.dims, node, || self.graph.rows())
     }
 }
 
@@ -67,10 +63,28 @@ impl Scorer for ExactScorer<'_> {
     }
 }
 
-/// `rows[at]` of a view taken after a scorer's snapshot missed: kept out of
-/// line, as the rare case it is.
+/// Row `node` (of `width` elements) of a scorer's snapshot `rows`, or, for
+/// a node stored after the snapshot was taken, of the view `now()` takes;
+/// `None` for a node not published yet (it scores as unreachable, so the
+/// search skips it and reads nothing else of it).
+#[inline(always)]
+pub(crate) fn row_at<'a, T>(
+    rows: &'a [T],
+    width: usize,
+    node: NodeId,
+    now: impl FnOnce() -> &'a [T],
+) -> Option<&'a [T]> {
+    let at = node as usize * width..(node as usize + 1) * width;
+    match rows.get(at.clone()) {
+        Some(row) => Some(row),
+        None => fresh(now(), at),
+    }
+}
+
+/// `rows[at]` of a view taken after a snapshot missed: kept out of line,
+/// as the rare case it is.
 #[cold]
 #[inline(never)]
-pub(crate) fn fresh<T>(rows: &[T], at: std::ops::Range<usize>) -> Option<&[T]> {
+fn fresh<T>(rows: &[T], at: std::ops::Range<usize>) -> Option<&[T]> {
     rows.get(at)
 }

@@ -1,7 +1,7 @@
 //! Scoring graph nodes by ADC over their PQ codes.
 
 use crate::distance::prefetch_bytes;
-use crate::hnsw::scorer::{fresh, Scorer};
+use crate::hnsw::scorer::{row_at, Scorer};
 use crate::hnsw::Graph;
 use crate::pq::AdcTable;
 
@@ -28,15 +28,8 @@ impl<'a> PqScorer<'a> {
 impl Scorer for PqScorer<'_> {
     #[inline(always)]
     fn score(&self, node: u32) -> f32 {
-        // A node stored after the search took its view of the codes is
-        // looked up again; one not yet published scores as unreachable,
-        // and the search skips it.
-        let at = node as usize * self.m..(node as usize + 1) * self.m;
-        match self.codes.get(at.clone()) {
-            Some(code) => self.table.distance(code),
-            None => fresh(self.graph.codes(), at)
-                .map_or(f32::INFINITY, |code| self.table.distance(code)),
-        }
+        row_at(self.codes, self.m, node, || self.graph.codes())
+            .map_or(f32::INFINITY, |code| self.table.distance(code))
     }
 
     #[inline(always)]

@@ -1,7 +1,7 @@
 //! Scoring graph nodes by the integer kernels over their SQ8 codes.
 
 use crate::distance::prefetch_bytes;
-use crate::hnsw::scorer::{fresh, Scorer};
+use crate::hnsw::scorer::{row_at, Scorer};
 use crate::hnsw::Graph;
 use crate::sq8::Sq8Query;
 
@@ -28,15 +28,8 @@ impl<'a> Sq8Scorer<'a> {
 impl Scorer for Sq8Scorer<'_> {
     #[inline(always)]
     fn score(&self, node: u32) -> f32 {
-        // A node stored after the search took its view of the codes is
-        // looked up again; one not yet published scores as unreachable,
-        // and the search skips it.
-        let at = node as usize * self.dims..(node as usize + 1) * self.dims;
-        match self.codes.get(at.clone()) {
-            Some(code) => self.query.distance(code),
-            None => fresh(self.graph.codes(), at)
-                .map_or(f32::INFINITY, |code| self.query.distance(code)),
-        }
+        row_at(self.codes, self.dims, node, || self.graph.codes())
+            .map_or(f32::INFINITY, |code| self.query.distance(code))
     }
 
     #[inline(always)]

@@ -506,16 +506,7 @@ impl WalWriter {
     /// A failed sync is fatal for this log: later appends are refused.
     pub fn sync(&mut self) -> Result<()> {
         self.write_pending()?;
-        #[cfg(test)]
-        let synced = if self.fail_sync {
-            Err(std::io::Error::from_raw_os_error(5)) // EIO
-        } else {
-            store_io::sync_data(&self.file, &self.path)
-        };
-        #[cfg(not(test))]
-        let synced = store_io::sync_data(&self.file, &self.path);
-        if let Err(e) = synced {
-            let e = Error::io(&self.path, e);
+        if let Err(e) = self.log_sync().run() {
             if self.deferred {
                 // Records appended without their sync are lost with it.
                 self.sync_failed(&e);
@@ -535,13 +526,19 @@ impl WalWriter {
         if let Some(why) = &self.failure {
             return Err(Error::WritesRefused(why.clone()));
         }
-        Ok(LogSync {
+        Ok(self.log_sync())
+    }
+
+    /// A sync of the log as it stands now (the one path every sync of the
+    /// log takes, failing in tests when `fail_sync` is set).
+    fn log_sync(&self) -> LogSync {
+        LogSync {
             file: self.sync_file.clone(),
             path: self.path.clone(),
             upto: self.len,
             #[cfg(test)]
             fail: self.fail_sync,
-        })
+        }
     }
 
     /// Records that the first `upto` bytes are on stable storage (nothing,

@@ -127,24 +127,19 @@ impl DiskIndex {
             .flat_map(|&i| ops[i].iter().copied())
             .collect();
         let writes = passed.len() as u32;
-        let appended = reserved.and_then(|()| self.append(&mut w, &all, writes));
-        if let Err(e) = appended {
-            for &i in &passed {
-                outcomes[i] = Err(shared(&e));
+        // Under `EveryOp`, the point a sync must reach: each writer waits
+        // for it after linking.
+        let durable_at = match reserved.and_then(|()| self.append(&mut w, &all, writes)) {
+            Ok(point) => point,
+            Err(e) => {
+                for &i in &passed {
+                    outcomes[i] = Err(shared(&e));
+                }
+                if let Some(&first) = passed.first() {
+                    outcomes[first] = Err(e);
+                }
+                return outcomes;
             }
-            if let Some(&first) = passed.first() {
-                outcomes[first] = Err(e);
-            }
-            return outcomes;
-        }
-        // Under `EveryOp` the group was appended without its sync: each
-        // writer waits for one covering this point after linking.
-        let durable_at = match (self.opts.durability, &w.wal) {
-            (Durability::EveryOp, Some(wal)) if !all.is_empty() => Some(LogPoint {
-                generation: w.generation,
-                bytes: wal.bytes(),
-            }),
-            _ => None,
         };
         // Validated above, so storing should not fail. If a group of one
         // write fails with nothing stored, it is taken back out of the log
@@ -233,18 +228,26 @@ impl DiskIndex {
         }
     }
 
-    /// Appends `ops` to the log as one write (one sync, as the durability
-    /// asks; under `EveryOp` none: see [`Self::sync_log`]). A failed sync is fatal for the log (what it holds is not known
-    /// to be durable, and retrying can report success for lost pages): no
-    /// further write goes into it.
-    fn append(&self, w: &mut Writer, ops: &[WriteOp<'_>], writes: u32) -> Result<()> {
+    /// Appends `ops` to the log as one write, with one sync as the
+    /// durability asks, except under `EveryOp`: then none, and it returns
+    /// the point a sync must reach before the writes are acknowledged (see
+    /// [`Self::sync_log`]). A failed sync is fatal for the log (what it
+    /// holds is not known to be durable, and retrying can report success
+    /// for lost pages): no further write goes into it.
+    fn append(&self, w: &mut Writer, ops: &[WriteOp<'_>], writes: u32) -> Result<Option<LogPoint>> {
         if ops.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
+        let generation = w.generation;
         let wal = w.wal.as_mut().ok_or(Error::ReadOnly)?;
         let appended = match self.opts.durability {
-            Durability::EveryOp => wal.append_unsynced(ops, writes),
-            _ => wal.append_writes(ops, writes),
+            Durability::EveryOp => wal.append_unsynced(ops, writes).map(|()| {
+                Some(LogPoint {
+                    generation,
+                    bytes: wal.bytes(),
+                })
+            }),
+            _ => wal.append_writes(ops, writes).map(|()| None),
         };
         if appended.is_err() {
             if let Some(why) = wal.failure() {
