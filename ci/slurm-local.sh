@@ -86,13 +86,22 @@ cleanup() {
     [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
   done
   [ -f "$W/munge/munged.pid" ] && kill "$(cat "$W/munge/munged.pid")" 2>/dev/null || true
+  # A daemon told to stop may still be writing into $W (munged saves its
+  # seed file on the way out): wait for each to be gone before removing it.
+  for f in "$W/slurmd.pid" "$W/slurmctld.pid" "$W/munge/munged.pid"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null || break
+      sleep 0.5
+    done
+  done
   if [ $rc -ne 0 ]; then
     echo "slurm-local: FAILED (exit $rc); logs kept in $W:" >&2
     for f in "$W"/log/*.log "$W"/job/logs/*; do
       [ -f "$f" ] && { echo "---- $f" >&2; tail -n 15 "$f" >&2; }
     done
   else
-    rm -rf "$W"
+    # A scratch directory left behind must not fail a passing run.
+    rm -rf "$W" 2>/dev/null || { sleep 1; rm -rf "$W" || echo "slurm-local: could not remove $W" >&2; }
   fi
 }
 trap cleanup EXIT
