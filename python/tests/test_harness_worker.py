@@ -5,6 +5,7 @@ side of the protocol is tested in harness/tests/sweep_python.rs; a real
 `omenbench run` of this worker is in reports/python-bindings-100k.)"""
 
 import json
+import time
 import pathlib
 import subprocess
 import sys
@@ -62,6 +63,15 @@ def test_worker_builds_and_queries(tmp_path):
         assert len(result["per_call_latency_ms"]) == 2 * 50
         truth, _ = brute_force(train, test, 10)
         assert recall(np.array(result["ids"]), truth) >= 0.95
+        # A warm-up runs untimed queries for the time asked before the passes.
+        t0 = time.perf_counter()
+        warmed = talk(proc, {
+            "op": "query", "query_params": {"ef": 64}, "k": 10, "repeats": 1, "threads": 1,
+            "ids_file": None, "warmup_seconds": 0.3,
+        })
+        assert warmed["op"] == "result", warmed
+        assert time.perf_counter() - t0 >= 0.3
+        assert recall(np.array(warmed["ids"]), truth) >= 0.95
         bad = talk(proc, {"op": "query", "query_params": {"ef": 0}, "k": 10, "repeats": 1, "threads": 1})
         assert bad["op"] == "error" and "ef must be at least 1" in bad["message"]
         proc.stdin.write(json.dumps({"op": "quit"}) + "\n")

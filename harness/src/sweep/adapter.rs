@@ -237,3 +237,96 @@ impl SelfMeasuredQueries {
         }
     }
 }
+
+/// Untimed batches of `WARMUP_BATCH` queries, cycling through the query
+/// set, for `seconds`: the first pass after another engine ran is otherwise
+/// measured on cold caches and a core that has been idle.
+pub(crate) fn warm_up(
+    a: &dyn Adapter,
+    d: &crate::data::Dataset,
+    k: usize,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Ok(());
+    }
+    let t0 = Instant::now();
+    let mut chunks = d.test.chunks(WARMUP_BATCH * d.dims).cycle();
+    while t0.elapsed().as_secs_f64() < seconds {
+        let Some(chunk) = chunks.next() else {
+            return Ok(());
+        };
+        a.batch_search(chunk, d.dims, k)?;
+    }
+    Ok(())
+}
+
+/// Queries per warm-up call.
+const WARMUP_BATCH: usize = 64;
+
+#[cfg(test)]
+mod warm_up_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::data::Dataset;
+
+    /// Counts the queries it is asked.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl Adapter for Counting {
+        fn name(&self) -> &str {
+            "counting"
+        }
+        fn build(&mut self, _: &[f32], _: usize, _: usize) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn set_query_params(&mut self, _: &Params) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn search(&self, _: &[f32], _: usize) -> anyhow::Result<Vec<u32>> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            Ok(vec![0])
+        }
+    }
+
+    fn queries(n: usize) -> Dataset {
+        Dataset {
+            name: "warm".into(),
+            metric: omendb::Metric::L2,
+            dims: 2,
+            train: vec![0.0; 2],
+            test: vec![0.5; 2 * n],
+            neighbors: vec![vec![0]; n],
+            distances: vec![vec![0.0]; n],
+        }
+    }
+
+    #[test]
+    fn warm_up_runs_queries_for_the_time_asked_and_cycles_the_set() {
+        let (a, d) = (Counting::default(), queries(3));
+        let t0 = Instant::now();
+        warm_up(&a, &d, 1, 0.05).unwrap();
+        let took = t0.elapsed().as_secs_f64();
+        let asked = a.0.load(Ordering::Relaxed);
+        assert!(took >= 0.05, "stopped after {took} s");
+        // 3 queries a call: many calls, so the set was gone through again.
+        assert!(asked > 3 && asked % 3 == 0, "{asked} queries");
+    }
+
+    #[test]
+    fn no_warm_up_asks_nothing() {
+        let (a, d) = (Counting::default(), queries(3));
+        warm_up(&a, &d, 1, 0.0).unwrap();
+        warm_up(&a, &d, 1, f64::NAN).unwrap();
+        assert_eq!(a.0.load(Ordering::Relaxed), 0);
+        let empty = Dataset {
+            test: Vec::new(),
+            ..queries(0)
+        };
+        warm_up(&a, &empty, 1, 0.05).unwrap();
+        assert_eq!(a.0.load(Ordering::Relaxed), 0);
+    }
+}

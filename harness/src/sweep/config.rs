@@ -11,6 +11,7 @@
 //!   "threads": null,                (or a count, or a list: [1, 2, 4])
 //!   "single_thread_build": false,
 //!   "repeats": 3,
+//!   "warmup_seconds": 0.5,          (untimed queries before each request's timed passes)
 //!   "build_timeout_seconds": 1800,
 //!   "query_timeout_seconds": 300,
 //!   "isolate_builds": true,         (Rust engines built in `omenbench worker` processes)
@@ -75,6 +76,12 @@ pub struct SweepConfig {
     /// is reported and every one kept.
     #[serde(default = "default_repeats")]
     pub repeats: usize,
+    /// Untimed queries, for this long, before the timed passes of every
+    /// query-parameter set: the first pass after another engine ran (or
+    /// after a build) runs on cold caches and a core that has been idle,
+    /// and measured up to 5× slow here. 0 turns the warm-up off.
+    #[serde(default = "default_warmup")]
+    pub warmup_seconds: f64,
     /// A build running longer is abandoned and recorded as an error.
     #[serde(default = "default_build_timeout")]
     pub build_timeout_seconds: f64,
@@ -184,6 +191,9 @@ fn default_k() -> usize {
 fn default_repeats() -> usize {
     3
 }
+fn default_warmup() -> f64 {
+    0.5
+}
 fn default_build_timeout() -> f64 {
     1800.0
 }
@@ -213,6 +223,8 @@ pub struct Sweep {
     pub single_thread_build: bool,
     /// Query passes per query-parameter set.
     pub repeats: usize,
+    /// Untimed warm-up before each query-parameter set's timed passes, seconds.
+    pub warmup_seconds: f64,
     /// Build timeout, seconds.
     pub build_timeout_seconds: f64,
     /// Query-pass timeout, seconds.
@@ -277,6 +289,12 @@ impl SweepConfig {
         if self.repeats == 0 || self.repeats > 1000 {
             bail!("repeats: {} is out of range 1..=1000", self.repeats);
         }
+        if !(self.warmup_seconds.is_finite() && (0.0..=60.0).contains(&self.warmup_seconds)) {
+            bail!(
+                "warmup_seconds: {} is out of range 0..=60",
+                self.warmup_seconds
+            );
+        }
         let batch_threads = match &self.threads {
             Some(t) => t.counts()?,
             None => vec![std::thread::available_parallelism().map_or(1, |n| n.get())],
@@ -316,6 +334,7 @@ impl SweepConfig {
             batch_threads,
             single_thread_build: self.single_thread_build,
             repeats: self.repeats,
+            warmup_seconds: self.warmup_seconds,
             build_timeout_seconds: self.build_timeout_seconds,
             query_timeout_seconds: self.query_timeout_seconds,
             algorithms,
@@ -498,6 +517,27 @@ mod tests {
         for bad in ["0", "[]", "[2, 0]"] {
             let e = format!("{:#}", with(bad).unwrap_err());
             assert!(e.contains("threads"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn warm_up_defaults_to_half_a_second_and_is_checked() {
+        let r = Registry::builtin();
+        let with = |extra: &str| {
+            SweepConfig::from_json(&format!(
+                r#"{{"datasets": ["d"], "scales": [1], {extra}
+                    "algorithms": [{{"name": "omendb-flat"}}]}}"#
+            ))
+            .and_then(|c| c.validate(&r))
+        };
+        assert_eq!(with("").unwrap().warmup_seconds, 0.5);
+        assert_eq!(with(r#""warmup_seconds": 0,"#).unwrap().warmup_seconds, 0.0);
+        for bad in ["-1", "61"] {
+            let e = format!(
+                "{:#}",
+                with(&format!(r#""warmup_seconds": {bad},"#)).unwrap_err()
+            );
+            assert!(e.contains("warmup_seconds"), "{bad}: {e}");
         }
     }
 

@@ -74,6 +74,9 @@ pub fn default_sweep() -> SweepConfig {
         threads: None,
         single_thread_build: false,
         repeats: 3,
+        // Shorter than a config's default (0.5 s): the sweep has ~500
+        // query sets and is meant to finish in minutes.
+        warmup_seconds: 0.2,
         build_timeout_seconds: 600.0,
         query_timeout_seconds: 120.0,
         algorithms,

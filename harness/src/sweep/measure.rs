@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::Context;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-use super::adapter::{Adapter, Params, ReopenStats, IN_PROCESS};
+use super::adapter::{warm_up, Adapter, Params, ReopenStats, IN_PROCESS};
 use super::adapters::isolated::{IsolatedAdapter, Isolation};
 use super::adapters::BuildContext;
 use super::assemble::{fill_recall, fill_self_measured};
@@ -122,6 +122,7 @@ impl Measurer<'_> {
             build_params: bp,
             data: ds,
             repeats: self.passes_per_request(),
+            warmup_seconds: self.sweep.warmup_seconds,
             build_timeout_seconds: self.sweep.build_timeout_seconds,
             query_timeout_seconds: self.sweep.query_timeout_seconds,
         }
@@ -330,10 +331,16 @@ impl Measurer<'_> {
         for rep in 0..repeats {
             let (a, data, pool) = (adapter.clone(), ds.clone(), self.pools.single.clone());
             let keep = rep == 0;
+            let warm = if rep == 0 {
+                self.sweep.warmup_seconds
+            } else {
+                0.0
+            };
             let outcome = self
                 .steps
                 .run("queries", self.sweep.query_timeout_seconds, move || {
                     pool.install(|| {
+                        warm_up(&**a, &data, k, warm)?;
                         let d = data.dims;
                         let mut lat = Vec::with_capacity(data.n_test());
                         let mut ids = Vec::with_capacity(if keep { data.n_test() } else { 0 });

@@ -28,7 +28,7 @@ use rayon::ThreadPoolBuilder;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::adapter::{Adapter, Params, IN_PROCESS};
+use super::adapter::{warm_up, Adapter, Params, IN_PROCESS};
 use super::adapters::{BuildContext, Registry};
 use super::memory::{self, MemoryComponents, MemoryReport, RssSample};
 use super::open_loop::{self, OpenLoad};
@@ -82,6 +82,8 @@ struct QueryRequest {
     query_params: Params,
     k: usize,
     repeats: usize,
+    #[serde(default)]
+    warmup_seconds: f64,
     threads: usize,
     #[serde(default)]
     batch_threads: Vec<usize>,
@@ -203,6 +205,7 @@ fn build(
         build_params: &req.build_params,
         data: &data,
         repeats: 1,
+        warmup_seconds: 0.0,
         build_timeout_seconds: f64::MAX,
         query_timeout_seconds: f64::MAX,
     };
@@ -273,6 +276,7 @@ fn query(h: &mut Hosted, req: QueryRequest) -> anyhow::Result<Value> {
         })
     };
     let single = pool(1)?;
+    single.install(|| warm_up(a, d, k, req.warmup_seconds))?;
     let mut ids = Vec::new();
     let batch_single_thread = timed(repeats, || {
         let found = single.install(|| a.batch_search(&d.test, d.dims, k))?;

@@ -55,6 +55,7 @@ pub struct IsolatedAdapter {
     n_queries: usize,
     k: usize,
     repeats: usize,
+    warmup_seconds: f64,
     build_params: Params,
     build_timeout: Duration,
     query_timeout: Duration,
@@ -91,6 +92,7 @@ impl IsolatedAdapter {
             n_queries: ctx.data.n_test(),
             k: ctx.k,
             repeats: ctx.repeats.max(1),
+            warmup_seconds: ctx.warmup_seconds,
             build_params: ctx.build_params.clone(),
             build_timeout,
             query_timeout,
@@ -182,6 +184,7 @@ impl Adapter for IsolatedAdapter {
             "query_params": params,
             "k": self.k,
             "repeats": self.repeats,
+            "warmup_seconds": self.warmup_seconds,
             "threads": self.threads,
             "batch_threads": self.batch_threads,
         });

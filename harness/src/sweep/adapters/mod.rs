@@ -117,6 +117,9 @@ pub struct BuildContext<'a> {
     pub data: &'a Dataset,
     /// Timed passes per query-parameter set (out-of-process workers run them).
     pub repeats: usize,
+    /// Untimed queries before each query-parameter set's timed passes,
+    /// seconds (out-of-process workers run them).
+    pub warmup_seconds: f64,
     /// The sweep's limit for one build, seconds.
     pub build_timeout_seconds: f64,
     /// The sweep's limit for one query pass, seconds.

@@ -35,7 +35,7 @@
 //!    `train_f32` / `test_f32` are raw little-endian f32 row-major copies,
 //!    written only for workers that ask (the standard-library test worker).
 //! 2. per query-parameter set: `{"op": "query", "query_params": {name: int},
-//!    "k", "repeats", "threads", "ids_file": <path|null>}` →
+//!    "k", "repeats", "warmup_seconds", "threads", "ids_file": <path|null>}` →
 //!    `{"op": "result", "ids": [[int]] (when `ids_file` is null),
 //!    "batch_single_thread_seconds": [..], "per_call_seconds": [..],
 //!    "batch_all_threads_seconds": [..], "per_call_latency_ms": [..],
@@ -43,7 +43,9 @@
 //!    the engine says about this set, recorded in results)}`: each
 //!    list of seconds holds one entry per pass (`repeats` passes each of:
 //!    the whole query set in one call on 1 thread; one query per call on 1
-//!    thread; the whole set in one call on `threads` threads). When
+//!    thread; the whole set in one call on `threads` threads), after
+//!    `warmup_seconds` of untimed one-thread batches of the same queries
+//!    (absent: 0; a worker that ignores it just runs cold). When
 //!    `ids_file` is given (large runs) the worker writes the ids there
 //!    instead, as raw little-endian i32, `n_queries × k`, −1 for none.
 //! 3. `{"op": "quit"}` → the worker exits.
@@ -282,6 +284,7 @@ pub struct PythonAdapter {
     n_queries: usize,
     k: usize,
     repeats: usize,
+    warmup_seconds: f64,
     build_params: Params,
     build_timeout: Duration,
     query_timeout: Duration,
@@ -328,6 +331,7 @@ impl PythonAdapter {
             n_queries: ctx.data.n_test(),
             k: ctx.k,
             repeats: ctx.repeats.max(1),
+            warmup_seconds: ctx.warmup_seconds,
             build_params: ctx.build_params.clone(),
             build_timeout,
             query_timeout,
@@ -451,6 +455,7 @@ impl Adapter for PythonAdapter {
             "query_params": query_params,
             "k": self.k,
             "repeats": self.repeats,
+            "warmup_seconds": self.warmup_seconds,
             "threads": self.threads,
             "ids_file": ids_file,
         });

@@ -158,6 +158,7 @@ mod tests {
             build_params: &bp,
             data: &data,
             repeats: 1,
+            warmup_seconds: 0.0,
             build_timeout_seconds: 60.0,
             query_timeout_seconds: 60.0,
         };

@@ -298,6 +298,7 @@ fn run_engine(
         build_params: bp,
         data: ds,
         repeats: sweep.repeats,
+        warmup_seconds: sweep.warmup_seconds,
         build_timeout_seconds: sweep.build_timeout_seconds,
         query_timeout_seconds: sweep.query_timeout_seconds,
     };
