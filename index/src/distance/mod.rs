@@ -137,29 +137,24 @@ impl Kernels {
 /// (a no-op off x86_64): enough for a search to overlap the miss with work.
 #[inline(always)]
 pub fn prefetch(data: &[f32]) {
-    prefetch_bytes(as_bytes(data), 256);
+    prefetch_bytes(data, 256);
 }
 
 /// Hints the CPU to start loading all of `data` into cache: for rows that
 /// are certainly read in full next (re-ranking).
 #[inline(always)]
 pub fn prefetch_all(data: &[f32]) {
-    prefetch_bytes(as_bytes(data), usize::MAX);
+    prefetch_bytes(data, usize::MAX);
 }
 
-/// Hints the CPU to load up to `limit` bytes of `data` (whole cache lines).
+/// Hints the CPU to load up to `limit` bytes of `data` (whole cache lines;
+/// nothing is read, so any element type will do, atomics included).
 #[inline(always)]
-pub fn prefetch_bytes(data: &[u8], limit: usize) {
+pub fn prefetch_bytes<T>(data: &[T], limit: usize) {
     #[cfg(target_arch = "x86_64")]
     x86::prefetch(data, limit);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (data, limit);
-}
-
-fn as_bytes(data: &[f32]) -> &[u8] {
-    let len = std::mem::size_of_val(data);
-    // SAFETY: any initialised f32 memory is valid as bytes; same allocation, same length in bytes.
-    unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), len) }
 }
 
 #[cfg(test)]

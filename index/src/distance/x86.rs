@@ -259,11 +259,11 @@ pub fn dot_to_all_avx512_checked(p: &[f32], t: &[f32], out: &mut [f32]) {
 }
 
 /// Hints the CPU to pull the cache lines holding the first `limit` bytes of
-/// `data` toward L1.
+/// `data` toward L1 (nothing is read: any element type will do).
 #[inline]
-pub fn prefetch(data: &[u8], limit: usize) {
+pub fn prefetch<T>(data: &[T], limit: usize) {
     let p = data.as_ptr() as *const i8;
-    let bytes = data.len().min(limit);
+    let bytes = std::mem::size_of_val(data).min(limit);
     let mut off = 0;
     while off < bytes {
         // SAFETY: prefetch never faults, and p + off stays inside `data`.

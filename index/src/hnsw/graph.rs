@@ -29,9 +29,10 @@ use std::sync::OnceLock;
 use parking_lot::{Mutex, RwLock};
 
 use super::words::Words;
+use crate::distance::prefetch_bytes;
 use crate::error::{Error, Result};
 use crate::id_map::IdMap;
-use crate::store::{AppendVec, VectorStore};
+use crate::store::{huge, AppendVec, VectorStore};
 
 /// Sentinel for "no entry point yet".
 pub(super) const NO_ENTRY: u64 = u64::MAX;
@@ -147,6 +148,7 @@ impl Graph {
         let w0 = 1 + self.max0;
         let layer0 = self.layer0.owned_mut();
         layer0.reserve_exact((cap * w0).saturating_sub(layer0.len()));
+        huge::advise(layer0.as_ptr(), layer0.capacity());
         layer0.resize_with(cap * w0, || AtomicU32::new(0));
         let used = *self.upper_used.get_mut();
         let room = (used + upper_words).max(used + used / 8 + 16 * (1 + self.max_upper));
@@ -273,6 +275,17 @@ impl Graph {
         }
     }
 
+    /// Hints the CPU to load `node`'s layer-0 list (the next one a search
+    /// will probably read).
+    #[inline(always)]
+    pub fn prefetch_links(&self, node: NodeId) {
+        let w = 1 + self.max0;
+        let start = node as usize * w;
+        if let Some(slot) = self.layer0.get(start..start + w) {
+            prefetch_bytes(slot, usize::MAX);
+        }
+    }
+
     /// Calls `f` on each neighbour of `node` on `layer`.
     #[inline(always)]
     pub fn for_each_neighbor(&self, node: NodeId, layer: usize, mut f: impl FnMut(NodeId)) {
@@ -379,10 +392,18 @@ impl Graph {
         self.deleted[node as usize].load(Ordering::Relaxed)
     }
 
+    /// Nodes marked deleted. A search that reads 0 (acquire) may take every
+    /// node it meets as live: a removal marks the node first, then counts
+    /// it (release).
+    #[inline]
+    pub fn deleted_count(&self) -> usize {
+        self.deleted_count.load(Ordering::Acquire)
+    }
+
     /// Marks `node` deleted (it keeps routing searches) and forgets its id.
     pub fn mark_deleted(&self, node: NodeId) {
         if !self.deleted[node as usize].swap(true, Ordering::Relaxed) {
-            self.deleted_count.fetch_add(1, Ordering::Relaxed);
+            self.deleted_count.fetch_add(1, Ordering::Release);
             let id = self.ids[node as usize];
             let mut map = self.by_id.write();
             if map.get(id, &self.ids) == Some(node) {

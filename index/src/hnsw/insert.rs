@@ -5,7 +5,7 @@
 use super::graph::{Graph, NodeId};
 use super::params::HnswParams;
 use super::scorer::ExactScorer;
-use super::search::{descend, search_layer, Candidate};
+use super::search::{descend, search_layer_all, Candidate};
 use super::select::{node_ids, select_neighbors};
 use super::HnswIndex;
 use crate::distance::Kernels;
@@ -72,16 +72,7 @@ impl HnswIndex {
         let mut chosen: Vec<(usize, Vec<Candidate>)> = Vec::with_capacity(top + 1);
         for layer in (0..=top).rev() {
             scratch.reset(g.node_count());
-            search_layer(
-                g,
-                &scorer,
-                &entries,
-                ef,
-                layer,
-                &mut scratch,
-                |_| true,
-                &mut found,
-            );
+            search_layer_all(g, &scorer, &entries, ef, layer, &mut scratch, &mut found);
             found.retain(|c| c.item != node);
             let mut selected = Vec::new();
             select_neighbors(

@@ -8,12 +8,13 @@
 //! | `persist.rs` | snapshot / restore as graph-file sections, for `crate::storage` |
 //! | `inspect.rs` | the vector store, node count, a live id's vector, structural invariants |
 //! | `scorer.rs` | per-query distance to a node (exact here; PQ codes elsewhere) |
-//! | `search.rs` | greedy descent and the beam search of one layer |
+//! | `search.rs` | greedy descent and the beam search of one layer (next list prefetched) |
+//! | `pool.rs` | the sorted beam of a search that may return every node it meets (no filter, no deletes; construction) |
 //! | `select.rs` | the neighbour-selection heuristic |
 //! | `insert.rs` | linking a node in, concurrently |
 //! | `reorder.rs` | renumbering nodes breadth-first after a bulk build, for locality |
 //! | `navigate.rs` | search with a caller's scorer, exact re-ranking (for the PQ index) |
-//! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets (grown for nodes stored after a search began), heaps |
+//! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets (grown for nodes stored after a search began), heaps, the pool |
 //! | `rng.rs` | the seeded level generator |
 //! | `view.rs` | `GraphView`: read-only inspection for indexes that own a graph |
 //!
@@ -31,6 +32,7 @@ mod inspect;
 mod navigate;
 mod params;
 pub(crate) mod persist;
+mod pool;
 mod reconnect;
 mod reorder;
 mod rng;

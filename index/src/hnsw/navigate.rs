@@ -5,7 +5,7 @@ use parking_lot::RwLockReadGuard;
 
 use super::graph::{Graph, NodeId};
 use super::scorer::Scorer;
-use super::search::{descend, search_layer, Candidate};
+use super::search::{descend, search_layer, search_layer_all, Candidate};
 use super::HnswIndex;
 use crate::distance::prefetch_all;
 use crate::error::{Error, Result};
@@ -38,6 +38,9 @@ impl HnswIndex {
         let mut found = Vec::with_capacity(ef);
         let (entries, scratch) = (&[start], &mut scratch);
         match filter {
+            None if g.deleted_count() == 0 => {
+                search_layer_all(g, scorer, entries, ef, 0, scratch, &mut found)
+            }
             None => search_layer(g, scorer, entries, ef, 0, scratch, live(g), &mut found),
             Some(f) => {
                 let accept = |n: NodeId| !g.is_deleted(n) && f.allows(g.ids[n as usize]);

@@ -6,6 +6,7 @@ use std::collections::BinaryHeap;
 
 use parking_lot::Mutex;
 
+use super::pool::Pool;
 use super::search::Candidate;
 
 /// One visited set: a node is visited when its stamp equals the current epoch,
@@ -76,6 +77,8 @@ pub struct Scratch {
     pub results: BinaryHeap<Candidate>,
     /// Unvisited neighbours of the node being expanded.
     pub fresh: Vec<u32>,
+    /// The beam of a search that may return every node (`pool.rs`).
+    pub pool: Pool,
 }
 
 impl Scratch {
@@ -85,6 +88,7 @@ impl Scratch {
             frontier: BinaryHeap::new(),
             results: BinaryHeap::new(),
             fresh: Vec::new(),
+            pool: Pool::default(),
         }
     }
 
@@ -101,6 +105,7 @@ impl Scratch {
             + (self.frontier.capacity() + self.results.capacity())
                 * std::mem::size_of::<Candidate>()
             + self.fresh.capacity() * 4
+            + self.pool.bytes()
     }
 }
 

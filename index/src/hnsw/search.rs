@@ -78,6 +78,60 @@ pub fn search_layer<S: Scorer, A: Fn(NodeId) -> bool>(
     finish_layer(scratch, out);
 }
 
+/// [`search_layer`] for a search that may return every node it meets
+/// (no filter, no deleted node; construction), on the sorted pool
+/// (`pool.rs`) instead of the two heaps: the same nodes expanded in the
+/// same order, for less work per scored node.
+pub fn search_layer_all<S: Scorer>(
+    graph: &Graph,
+    scorer: &S,
+    entries: &[Candidate],
+    ef: usize,
+    layer: usize,
+    scratch: &mut Scratch,
+    out: &mut Vec<Candidate>,
+) {
+    let Scratch {
+        visited,
+        pool,
+        fresh,
+        ..
+    } = scratch;
+    pool.reset(ef);
+    for &e in entries {
+        if !visited.check_and_mark(e.item) {
+            pool.insert(e.distance, e.item);
+        }
+    }
+    while let Some(c) = pool.pop() {
+        if layer == 0 {
+            // Most often the next node expanded: its list loads while
+            // this one's neighbours are scored.
+            if let Some(next) = pool.peek() {
+                graph.prefetch_links(next);
+            }
+        }
+        fresh.clear();
+        graph.for_each_neighbor(c, layer, |n| {
+            if !visited.check_and_mark(n) {
+                scorer.prefetch(n);
+                fresh.push(n);
+            }
+        });
+        for &n in fresh.iter() {
+            let d = scorer.score(n);
+            if d < pool.bound() {
+                pool.insert(d, n);
+            }
+        }
+    }
+    out.clear();
+    out.extend(
+        pool.iter()
+            .map(|(distance, item)| Candidate { distance, item }),
+    );
+}
+
 /// Seeds a beam search of width `ef` from `entries`.
 fn begin_layer<A: Fn(NodeId) -> bool>(
     entries: &[Candidate],
@@ -122,6 +176,7 @@ fn expand<S: Scorer, A: Fn(NodeId) -> bool>(
         frontier,
         results,
         fresh,
+        ..
     } = scratch;
     let mut bound = if results.len() >= ef {
         results.peek().map_or(f32::INFINITY, |w| w.distance)
@@ -131,6 +186,13 @@ fn expand<S: Scorer, A: Fn(NodeId) -> bool>(
     while let Some(Reverse(c)) = frontier.pop() {
         if c.distance > bound {
             return;
+        }
+        if layer == 0 {
+            // Most often the next node expanded: its list loads while
+            // this one's neighbours are scored.
+            if let Some(Reverse(next)) = frontier.peek() {
+                graph.prefetch_links(next.item);
+            }
         }
         fresh.clear();
         graph.for_each_neighbor(c.item, layer, |n| {

@@ -52,6 +52,7 @@ impl<T: Copy> AppendVec<T> {
         // `MaybeUninit<T>`, so the two slices have the same layout, and the
         // box is re-made with the same length and allocation.
         let buf = unsafe { Box::from_raw(Box::into_raw(buf) as *mut [UnsafeCell<MaybeUninit<T>>]) };
+        super::huge::advise(buf.as_ptr(), buf.len());
         AppendVec {
             buf,
             len: AtomicUsize::new(0),

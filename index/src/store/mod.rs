@@ -4,6 +4,7 @@
 //! | file | role |
 //! |---|---|
 //! | `append.rs` | [`AppendVec`]: a column written at its end while readers read it, lock-free |
+//! | `huge.rs` | asks for transparent huge pages under the large columns searches walk at random |
 //! | `format.rs` | the shared file header (magic, version, dims, metric, counts, crc32c) and checksummed, tagged sections |
 //! | `sections.rs` | the registry of every section kind of every file |
 //! | `vectors.rs` | [`VectorStore`]: rows in RAM or in a memory-mapped file |
@@ -14,13 +15,14 @@
 //! | `io.rs` | the gate every file operation passes: the real file system, or a failing one in tests |
 //!
 //! The only `unsafe` of the store lives in `append.rs` (writing past the
-//! published length), `mmap_vectors.rs` (mapping, viewing mapped bytes as
+//! published length), `huge.rs` (`madvise`), `mmap_vectors.rs` (mapping, viewing mapped bytes as
 //! `f32`, appending rows beside readers), `mapped_graph.rs` (mapping, viewing link
 //! sections as atomics, releasing pages) and `lock.rs` (`flock`).
 
 pub(crate) mod append;
 pub(crate) mod directory;
 pub(crate) mod format;
+pub(crate) mod huge;
 pub(crate) mod io;
 pub(crate) mod lock;
 pub(crate) mod mapped_graph;
