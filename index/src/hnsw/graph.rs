@@ -276,14 +276,10 @@ impl Graph {
     }
 
     /// Hints the CPU to load `node`'s layer-0 list (the next one a search
-    /// will probably read).
+    /// will probably read; its list is read right after, so it exists).
     #[inline(always)]
     pub fn prefetch_links(&self, node: NodeId) {
-        let w = 1 + self.max0;
-        let start = node as usize * w;
-        if let Some(slot) = self.layer0.get(start..start + w) {
-            prefetch_bytes(slot, usize::MAX);
-        }
+        prefetch_bytes(self.slot(node, 0), usize::MAX);
     }
 
     /// Calls `f` on each neighbour of `node` on `layer`.
