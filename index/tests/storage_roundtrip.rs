@@ -427,6 +427,65 @@ fn lost_synced_records_are_told_from_a_torn_tail() {
     assert!(index.contains(19));
 }
 
+/// Under `EveryOp` the log is written into zeros laid ahead of it; an
+/// index that dies open leaves them there. Its files reopen whole (the
+/// zeros are the log's clean end, not a torn tail), and a synced record
+/// lost to zeros is still told from a clean end.
+#[test]
+fn a_log_with_zeros_ahead_reopens_whole() {
+    let d = 4;
+    let opts = OpenOptions {
+        checkpoint_on_close: false,
+        strict: true,
+        ..OpenOptions::with_durability(Durability::EveryOp)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let index = DiskIndex::create(&live, d, Metric::L2, params(), opts).unwrap();
+    for i in 0..20u64 {
+        index.add(i, &[i as f32, 1.0, 2.0, 3.0]).unwrap();
+    }
+    // The files as a crash leaves them (the index still open).
+    let image = |name: &str| {
+        let to = dir.path().join(name);
+        std::fs::create_dir(&to).unwrap();
+        for f in std::fs::read_dir(&live).unwrap() {
+            let f = f.unwrap();
+            if f.file_name() != "LOCK" {
+                std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+            }
+        }
+        to
+    };
+    let (whole, lost) = (image("whole"), image("lost"));
+    drop(index);
+    let record = 12 + 1 + 8 + 4 * d;
+    let end = 64 + 20 * record;
+    let b = std::fs::read(whole.join("wal.log")).unwrap();
+    assert!(b.len() > end, "zeros ahead of the records");
+    assert!(b[end..].iter().all(|&x| x == 0) && b[end - 1] != 0);
+
+    let index = DiskIndex::open(&whole, opts).unwrap();
+    let report = index.recovery_report();
+    assert!(report.torn_tail.is_none(), "{report:?}");
+    assert!(report.lost_synced_tail.is_none(), "{report:?}");
+    assert_eq!(index.len(), 20);
+    index.add(20, &[0.5; 4]).unwrap();
+    drop(index);
+    assert_eq!(DiskIndex::open(&whole, opts).unwrap().len(), 21);
+
+    // The last (synced) record zeroed: acknowledged writes are missing.
+    let wal = lost.join("wal.log");
+    let mut b = std::fs::read(&wal).unwrap();
+    b[end - record..end].fill(0);
+    std::fs::write(&wal, &b).unwrap();
+    let err = DiskIndex::open(&lost, opts).unwrap_err();
+    assert!(
+        err.to_string().contains("acknowledged writes are missing"),
+        "{err}"
+    );
+}
+
 /// The sync mark (`wal.log.synced`) is a hint: damaged, truncated or
 /// missing, it makes the open check nothing, and never fails it.
 #[test]

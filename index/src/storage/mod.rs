@@ -37,7 +37,8 @@
 //! | `commit.rs` | group commit: the queue of writes a leader logs and stores at once; links in flight |
 //! | `durable.rs` | `EveryOp`: waiting until a sync, run by one waiter outside the mutex, covers a write |
 //! | `checkpoint.rs` | checkpoints: the graph file and its vector-checksum section |
-//! | `wal.rs` | the write-ahead log: records, replay, [`Durability`] |
+//! | `wal.rs` | the write-ahead log's writer, [`Durability`] |
+//! | `wal_record.rs` | the log's records: framing, checks, replay's scan |
 //! | `sync_mark.rs` | `wal.log.synced`: how far the log is known synced, to tell a torn tail from lost synced records |
 //! | `manifest.rs` | dims, metric and the index kind with its parameters |
 //!
@@ -55,6 +56,7 @@ mod options;
 mod recovery;
 mod sync_mark;
 pub(crate) mod wal;
+mod wal_record;
 mod write;
 
 pub use disk_index::DiskIndex;

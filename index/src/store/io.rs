@@ -83,6 +83,22 @@ pub(crate) fn write_all(file: &mut File, path: &Path, buf: &[u8]) -> io::Result<
     file.write_all(buf)
 }
 
+/// Writes `len` zero bytes to `file` at `offset`, leaving its cursor
+/// where it was.
+pub(crate) fn write_zeros_at(file: &File, path: &Path, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: usize = 64 << 10;
+    let zeros = [0u8; CHUNK];
+    let mut at = offset;
+    while at < offset + len {
+        gate(Op::Write, path)?;
+        let n = ((offset + len - at) as usize).min(CHUNK);
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
 /// `fdatasync`.
 pub(crate) fn sync_data(file: &File, path: &Path) -> io::Result<()> {
     gate(Op::Sync, path)?;
