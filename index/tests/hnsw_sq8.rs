@@ -1,13 +1,14 @@
 //! The SQ8-navigated HNSW: recall level with f32 traversal of the same
 //! graph at the same `ef` (the default re-rank depth's promise), on
-//! clustered L2 and angular data at 20k; explicit depths; bad input; the
-//! directory kind's round trip and RAM accounting.
+//! clustered L2 and angular data at 20k; a graph linked by the codes as
+//! good as one linked exactly; explicit depths; bad input; the directory
+//! kind's round trip and RAM accounting.
 
 mod common;
 
 use common::{clustered, ground_truth, recall};
 use omendb::{
-    DiskIndex, Error, HnswParams, HnswSq8Index, HnswSq8Params, Index, Metric, Neighbor,
+    DiskIndex, Error, HnswIndex, HnswParams, HnswSq8Index, HnswSq8Params, Index, Metric, Neighbor,
     OpenOptions, SearchParams, Sq8Params,
 };
 
@@ -57,6 +58,54 @@ fn level_with_f32(metric: Metric, seed: u64) {
     let got = idx.search(q, k, &SearchParams::with_ef(64)).unwrap();
     assert_eq!(exact[0].id, got[0].id);
     assert_eq!(exact[0].distance, got[0].distance);
+}
+
+/// Linking by the codes (issue 16, step 5: each insertion's candidate
+/// search runs on the integer kernels, the neighbours are chosen on exact
+/// distances) builds a graph as good as linking by exact distances: the
+/// SQ8 index's graph, searched exactly, within 0.01 recall@10 of an
+/// exactly linked `HnswIndex` on the same data. Both are built on one
+/// thread, so the comparison is the same on every run.
+fn linked_by_codes_as_well_as_exactly(metric: Metric, seed: u64) {
+    let (d, n, nq, k) = (128, 20_000, 1_000, 10);
+    let (train, test) = clustered(n, nq, d, 20, seed);
+    let truth = ground_truth(&train, &test, d, metric, k);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let (coded, exact) = one.install(|| {
+        let coded = HnswSq8Index::new(d, metric, params()).unwrap();
+        coded.add_batch(&ids, &train).unwrap();
+        let exact = HnswIndex::new(d, metric, params().hnsw).unwrap();
+        exact.add_batch(&ids, &train).unwrap();
+        (coded, exact)
+    });
+    let run = |f: &dyn Fn(&[f32]) -> Vec<Neighbor>| -> f64 {
+        let res: Vec<_> = test.chunks_exact(d).map(f).collect();
+        recall(&res, &truth, &train, &test, metric, k)
+    };
+    for ef in [10, 16, 32, 64] {
+        let p = SearchParams::with_ef(ef);
+        let by_codes = run(&|q| coded.search_exact(q, k, &p).unwrap());
+        let by_exact = run(&|q| exact.search(q, k, &p).unwrap());
+        println!("{metric:?} ef {ef}: linked by codes {by_codes:.4}, exactly {by_exact:.4}");
+        assert!(
+            by_codes >= by_exact - 0.01,
+            "{metric:?} ef {ef}: linked by codes {by_codes} vs exactly {by_exact}"
+        );
+    }
+}
+
+#[test]
+fn l2_graphs_linked_by_codes_are_as_good_as_exact_ones() {
+    linked_by_codes_as_well_as_exactly(Metric::L2, 23);
+}
+
+#[test]
+fn angular_graphs_linked_by_codes_are_as_good_as_exact_ones() {
+    linked_by_codes_as_well_as_exactly(Metric::Cosine, 24);
 }
 
 #[test]

@@ -43,6 +43,12 @@ impl DurableEngine for HnswSq8Index {
         }
     }
 
+    fn link(&self, nodes: &[u32]) {
+        if !nodes.is_empty() {
+            HnswSq8Index::link(self, nodes);
+        }
+    }
+
     fn write_sections(&self, w: &mut GraphWriter) -> std::io::Result<usize> {
         HnswSq8Index::write_sections(self, w)
     }

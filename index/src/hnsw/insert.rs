@@ -4,7 +4,7 @@
 
 use super::graph::{Graph, NodeId};
 use super::params::HnswParams;
-use super::scorer::ExactScorer;
+use super::scorer::{ExactLinks, ExactScorer, LinkScoring};
 use super::search::{descend, search_layer_all, Candidate};
 use super::select::{node_ids, select_neighbors};
 use super::HnswIndex;
@@ -27,8 +27,8 @@ pub struct Linker<'a> {
 impl HnswIndex {
     /// Links `node` (already stored, with its level) into the graph `g`
     /// (under the caller's read guard; other nodes may be stored and linked
-    /// meanwhile).
-    pub(super) fn link_one(&self, g: &Graph, node: NodeId) {
+    /// meanwhile), its candidates found by `links`' scorer.
+    pub(super) fn link_one<L: LinkScoring>(&self, g: &Graph, node: NodeId, links: &L) {
         let level = g.level(node);
         // Only an insert that may raise the top level takes the entry lock,
         // and it keeps it until the node is linked, so the entry point never
@@ -56,7 +56,7 @@ impl HnswIndex {
             }
         };
         let query = g.vector(node);
-        let scorer = self.scorer(g, query);
+        let scorer = links.scorer(g, node);
         let top = level.min(entry_level);
         let start = descend(g, &scorer, entry, entry_level, top);
         let mut entries = vec![start];
@@ -74,6 +74,12 @@ impl HnswIndex {
             scratch.reset(g.node_count());
             search_layer_all(g, &scorer, &entries, ef, layer, &mut scratch, &mut found);
             found.retain(|c| c.item != node);
+            if L::ESTIMATES {
+                for c in found.iter_mut() {
+                    c.distance = self.metric.distance(&self.kernels, query, g.vector(c.item));
+                }
+                found.sort_unstable();
+            }
             let mut selected = Vec::new();
             select_neighbors(
                 g,
@@ -101,6 +107,14 @@ impl HnswIndex {
         }
         if raising.is_some() {
             g.set_entry(node, level);
+        }
+    }
+
+    /// Linking by exact distance, as this index's own writes link.
+    pub(super) fn exact_links(&self) -> ExactLinks {
+        ExactLinks {
+            metric: self.metric,
+            kernels: self.kernels,
         }
     }
 

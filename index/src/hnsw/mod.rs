@@ -59,6 +59,7 @@ use graph::NodeId;
 use params::MAX_LEVEL;
 use rng::LevelRng;
 use scorer::ExactScorer;
+pub(crate) use scorer::LinkScoring;
 use scratch::ScratchPool;
 
 /// An HNSW index over f32 vectors with `u64` ids.
@@ -247,11 +248,21 @@ impl HnswIndex {
     /// after a batch that built most of the index, the nodes are
     /// renumbered for locality ([`reorder`](Self::reorder)).
     pub(crate) fn store_and_link(&self, store: impl FnOnce() -> Result<Vec<NodeId>>) -> Result<()> {
+        self.store_and_link_by(store, |nodes| self.link_all(nodes))
+    }
+
+    /// [`store_and_link`](Self::store_and_link) with the caller's `link`
+    /// (a quantized index links by its codes: [`link_all_by`](Self::link_all_by)).
+    pub(crate) fn store_and_link_by(
+        &self,
+        store: impl FnOnce() -> Result<Vec<NodeId>>,
+        link: impl FnOnce(&[NodeId]),
+    ) -> Result<()> {
         use std::sync::atomic::Ordering::SeqCst;
         self.writes_in_flight.fetch_add(1, SeqCst);
         let stored = store();
         if let Ok(nodes) = &stored {
-            self.link_all(nodes);
+            link(nodes);
         }
         self.writes_in_flight.fetch_sub(1, SeqCst);
         let batch = stored?.len();
@@ -267,8 +278,14 @@ impl HnswIndex {
     /// grow the columns waits for the links in flight, not for the rest of
     /// a batch.
     pub(crate) fn link_all(&self, nodes: &[NodeId]) {
+        self.link_all_by(nodes, &self.exact_links());
+    }
+
+    /// [`link_all`](Self::link_all), each node's candidates found by
+    /// `links`' scorer (and chosen on exact distances).
+    pub(crate) fn link_all_by<L: LinkScoring>(&self, nodes: &[NodeId], links: &L) {
         self.graph.read().prepare_in_degrees();
-        let link = |node: NodeId| self.link_one(&self.graph.read(), node);
+        let link = |node: NodeId| self.link_one(&self.graph.read(), node, links);
         if nodes.len() == 1 || rayon::current_num_threads() == 1 {
             nodes.iter().for_each(|&n| link(n));
         } else {

@@ -63,6 +63,38 @@ impl Scorer for ExactScorer<'_> {
     }
 }
 
+/// How linking a node scores the candidates its searches meet: by exact
+/// distance ([`ExactLinks`]), or by an index's cheaper estimate (the SQ8
+/// index's codes). The neighbours are chosen on exact distances either
+/// way: estimated candidates are scored again exactly before the choice.
+pub trait LinkScoring: Sync {
+    /// The scorer of one node's insertion.
+    type For<'a>: Scorer
+    where
+        Self: 'a;
+    /// Whether its distances are estimates, to be scored again exactly.
+    const ESTIMATES: bool;
+    /// A scorer of `node`'s own (stored, prepared) vector over `g`.
+    fn scorer<'a>(&'a self, g: &'a Graph, node: NodeId) -> Self::For<'a>;
+}
+
+/// Linking by exact distance.
+pub struct ExactLinks {
+    /// The metric.
+    pub metric: Metric,
+    /// Distance kernels.
+    pub kernels: Kernels,
+}
+
+impl LinkScoring for ExactLinks {
+    type For<'a> = ExactScorer<'a>;
+    const ESTIMATES: bool = false;
+
+    fn scorer<'a>(&'a self, g: &'a Graph, node: NodeId) -> ExactScorer<'a> {
+        ExactScorer::new(g, g.vector(node), self.metric, self.kernels)
+    }
+}
+
 /// Row `node` (of `width` elements) of a scorer's snapshot `rows`, or, for
 /// a node stored after the snapshot was taken, of the view `now()` takes;
 /// `None` for a node not published yet (it scores as unreachable, so the

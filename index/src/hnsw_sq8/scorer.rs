@@ -1,13 +1,14 @@
 //! Scoring graph nodes by the integer kernels over their SQ8 codes.
 
+use crate::distance::int::IntKernels;
 use crate::distance::prefetch_bytes;
 use crate::hnsw::scorer::{row_at, Scorer};
-use crate::hnsw::Graph;
-use crate::sq8::Sq8Query;
+use crate::hnsw::{Graph, LinkScoring};
+use crate::sq8::{Sq8Quantizer, Sq8Query};
 
 /// Distance from one quantized query to any node's code.
 pub struct Sq8Scorer<'a> {
-    query: &'a Sq8Query,
+    query: Sq8Query,
     graph: &'a Graph,
     codes: &'a [u8],
     dims: usize,
@@ -15,7 +16,7 @@ pub struct Sq8Scorer<'a> {
 
 impl<'a> Sq8Scorer<'a> {
     /// A scorer over the codes of `graph` (`dims` bytes per node).
-    pub fn new(query: &'a Sq8Query, graph: &'a Graph, dims: usize) -> Self {
+    pub fn new(query: Sq8Query, graph: &'a Graph, dims: usize) -> Self {
         Sq8Scorer {
             query,
             graph,
@@ -38,5 +39,30 @@ impl Scorer for Sq8Scorer<'_> {
         if let Some(code) = self.codes.get(start..start + self.dims) {
             prefetch_bytes(code, 256);
         }
+    }
+}
+
+/// Linking by the codes: each insertion's candidate searches run on the
+/// integer kernels, as queries do (issue 16, step 5); the candidates they
+/// find are scored again exactly before the neighbours are chosen.
+pub struct Sq8Links<'a> {
+    /// The trained quantizer.
+    pub sq: &'a Sq8Quantizer,
+    /// The integer kernels.
+    pub kernels: IntKernels,
+    /// Dimensions (bytes per code).
+    pub dims: usize,
+}
+
+impl LinkScoring for Sq8Links<'_> {
+    type For<'a>
+        = Sq8Scorer<'a>
+    where
+        Self: 'a;
+    const ESTIMATES: bool = true;
+
+    fn scorer<'a>(&'a self, g: &'a Graph, node: u32) -> Sq8Scorer<'a> {
+        let query = Sq8Query::new(self.sq, g.vector(node), self.kernels);
+        Sq8Scorer::new(query, g, self.dims)
     }
 }
