@@ -51,6 +51,6 @@ pub use metric::Metric;
 pub use pq::{AdcTable, PqParams, ProductQuantizer};
 pub use sq8::{Sq8Params, Sq8Quantizer};
 pub use storage::{
-    CheckpointStats, DiskIndex, DiskUsage, Durability, LostSyncedTail, OpenOptions, RecoveryReport,
-    TornTail,
+    CheckpointStats, DiskIndex, DiskUsage, Durability, LostSyncedTail, OpenOptions, PageCache,
+    RecoveryReport, TornTail,
 };

@@ -85,6 +85,16 @@ fn round_trip_gives_identical_results() {
     let u: DiskUsage = index.disk_usage();
     assert_eq!(u.vector_file, 64 + 12_000 * D as u64 * 4);
     assert!(u.vector_overhead() < 1.001, "{u:?}");
+    // What the page cache holds of the mapped files (RAM the index's own
+    // accounting leaves out): at most each file, and the rows the searches
+    // just read are among it.
+    assert_eq!(results(&index, &test), after);
+    let cached = index.page_cache().unwrap();
+    assert!(
+        cached.vector_file > 0 && cached.vector_file <= u.vector_file,
+        "{cached:?} of {u:?}"
+    );
+    assert!(cached.graph_file <= u.graph_file, "{cached:?} of {u:?}");
 }
 
 #[test]

@@ -9,10 +9,10 @@ use parking_lot::Mutex;
 use super::commit::{Commits, InFlight};
 use super::durable::Syncs;
 
-use super::options::{DiskUsage, OpenOptions, RecoveryReport};
+use super::options::{DiskUsage, OpenOptions, PageCache, RecoveryReport};
 use super::wal::WalWriter;
 use crate::engine::DurableEngine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hnsw::GraphView;
 use crate::hnsw_pq::HnswPqIndex;
 use crate::index::{Index, MemoryUsage, Neighbor, SearchParams};
@@ -20,6 +20,7 @@ use crate::metric::Metric;
 use crate::store::directory::IndexDir;
 use crate::store::lock::DirLock;
 use crate::store::mmap_vectors::file_sizes;
+use crate::store::resident::resident_bytes;
 
 /// The writer's state, behind one mutex: writes are checked, logged and
 /// stored in log order under it.
@@ -169,6 +170,20 @@ impl DiskIndex {
             manifest: file_sizes(&self.dir.manifest()).0,
             rows,
         }
+    }
+
+    /// How much of the vector and graph files the page cache holds now
+    /// (`mincore`; Linux only, an `Unsupported` I/O error elsewhere). A
+    /// file not written yet (no checkpoint) holds nothing.
+    pub fn page_cache(&self) -> Result<PageCache> {
+        let resident = |path: &std::path::Path| match resident_bytes(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            other => other.map_err(|e| Error::io(path, e)),
+        };
+        Ok(PageCache {
+            vector_file: resident(&self.dir.vectors())?,
+            graph_file: resident(&self.dir.graph())?,
+        })
     }
 
     fn shutdown(&mut self) -> Result<()> {

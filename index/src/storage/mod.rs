@@ -30,7 +30,7 @@
 //!
 //! | file | role |
 //! |---|---|
-//! | `options.rs` | [`OpenOptions`], and the reports: [`RecoveryReport`], [`CheckpointStats`], [`DiskUsage`] |
+//! | `options.rs` | [`OpenOptions`], and the reports: [`RecoveryReport`], [`CheckpointStats`], [`DiskUsage`], [`PageCache`] |
 //! | `disk_index.rs` | [`DiskIndex`]: the struct, inspection, close, the `Index` impl |
 //! | `recovery.rs` | create; open: manifest, mapped graph, mapped vectors, log replay |
 //! | `write.rs` | the write path: check, log, store, link; all-or-nothing batches |
@@ -60,5 +60,7 @@ mod wal_record;
 mod write;
 
 pub use disk_index::DiskIndex;
-pub use options::{CheckpointStats, DiskUsage, LostSyncedTail, OpenOptions, RecoveryReport};
+pub use options::{
+    CheckpointStats, DiskUsage, LostSyncedTail, OpenOptions, PageCache, RecoveryReport,
+};
 pub use wal::{Durability, TornTail};

@@ -106,6 +106,25 @@ pub struct CheckpointStats {
     pub duration: Duration,
 }
 
+/// Bytes of an index's files the page cache holds now: RAM the index uses
+/// that its own accounting ([`MemoryUsage`](crate::MemoryUsage)) leaves
+/// out, since the kernel decides what stays. A search that re-ranks from
+/// the mapped vectors or walks a mapped graph pages in what it touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PageCache {
+    /// Resident bytes of the vector file.
+    pub vector_file: u64,
+    /// Resident bytes of the graph file (links used in place, mapped).
+    pub graph_file: u64,
+}
+
+impl PageCache {
+    /// Both files' resident bytes.
+    pub fn total(&self) -> u64 {
+        self.vector_file + self.graph_file
+    }
+}
+
 /// Bytes an index directory takes on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DiskUsage {

@@ -12,12 +12,14 @@
 //! | `mapped_graph.rs` | a checkpointed graph file mapped copy-on-write, its link sections used in place |
 //! | `directory.rs` | an index directory's file names; replace-by-rename, directory sync |
 //! | `lock.rs` | the advisory directory lock |
+//! | `resident.rs` | how much of a file the page cache holds (`mincore`) |
 //! | `io.rs` | the gate every file operation passes: the real file system, or a failing one in tests |
 //!
 //! The only `unsafe` of the store lives in `append.rs` (writing past the
 //! published length), `huge.rs` (`madvise`), `mmap_vectors.rs` (mapping, viewing mapped bytes as
 //! `f32`, appending rows beside readers), `mapped_graph.rs` (mapping, viewing link
-//! sections as atomics, releasing pages) and `lock.rs` (`flock`).
+//! sections as atomics, releasing pages), `lock.rs` (`flock`) and `resident.rs`
+//! (mapping a file to ask `mincore` which of its pages are resident).
 
 pub(crate) mod append;
 pub(crate) mod directory;
@@ -27,6 +29,7 @@ pub(crate) mod io;
 pub(crate) mod lock;
 pub(crate) mod mapped_graph;
 pub(crate) mod mmap_vectors;
+pub(crate) mod resident;
 pub(crate) mod sections;
 pub(crate) mod vectors;
 
