@@ -61,6 +61,15 @@ fn check_reopen(path: &Path, r: &RunResult) {
         Some(comps.ram_total as f64 / r.n as f64)
     );
     assert!(r.bytes_per_vector.disk.unwrap() >= (r.dims * 4) as f64);
+    // What the page cache held of the mapped files after the queries: the
+    // rows they re-ranked or walked, at most the files.
+    if cfg!(target_os = "linux") {
+        let cached = r.page_cache_bytes.expect("page cache measured");
+        assert!(
+            cached > 0 && cached <= r.memory.disk_bytes.unwrap(),
+            "{cached}"
+        );
+    }
     // The figures are in the document, by name.
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -97,6 +106,7 @@ fn disk_adapter_reports_open_time_and_rss_after_open() {
             check_reopen(path, r);
         } else {
             assert_eq!(r.open_seconds, None);
+            assert_eq!(r.page_cache_bytes, None);
             assert_eq!(r.rss_after_open_bytes, None);
             assert_eq!(r.rss_growth_on_open_bytes, None);
             assert_eq!(r.rss_anon_growth_on_open_bytes, None);
@@ -109,7 +119,7 @@ fn disk_adapter_reports_open_time_and_rss_after_open() {
             .lines()
             .find(|l| l.starts_with("| dataset |"))
             .unwrap()
-            .ends_with("| open s | RSS after open MiB |"),
+            .ends_with("| open s | RSS after open MiB | page cache B/vec |"),
         "{summary}"
     );
     let html =

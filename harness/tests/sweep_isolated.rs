@@ -160,6 +160,25 @@ fn in_process_passes_interleave_too_and_back_to_back_still_runs() {
     }
 }
 
+/// A disk-backed engine in a worker reports, through the protocol, how much
+/// of its mapped files the page cache held after its passes.
+#[test]
+fn a_disk_engine_in_a_worker_reports_its_page_cache() {
+    let ds = sweep_common::clustered(2_000, 50, 8, Metric::L2, 31);
+    let config = json!({
+        "datasets": ["in-memory"], "scales": [2000], "k": 10, "threads": 2, "repeats": 1,
+        "algorithms": [{"name": "omendb-hnsw-disk", "query": {"ef": 32}}],
+    });
+    let runs = sweep(&ds, config, true);
+    let r = &runs[0];
+    assert_eq!(r.process, "worker");
+    if cfg!(target_os = "linux") {
+        let cached = r.page_cache_bytes.expect("page cache reported");
+        let disk = r.memory.disk_bytes.expect("disk bytes");
+        assert!(cached > 0 && cached <= disk, "{cached} of {disk}");
+    }
+}
+
 #[test]
 fn open_loop_latency_is_reported_at_each_offered_rate() {
     let ds = sweep_common::clustered(2_000, 50, 8, Metric::L2, 7);

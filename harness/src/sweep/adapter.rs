@@ -72,6 +72,13 @@ pub trait Adapter: Send + Sync {
         None
     }
 
+    /// Bytes of the index's memory-mapped files the page cache holds now
+    /// (disk-backed indexes; `None` for every other adapter): RAM that its
+    /// own accounting leaves out, read after the query passes.
+    fn page_cache_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// How the reopen went, for adapters whose build ends by closing the
     /// index and opening it again from its directory (disk-backed indexes,
     /// see [`ReopenStats::measure`]); `None` for every other adapter.
@@ -211,6 +218,9 @@ pub struct SelfMeasuredQueries {
     /// Seconds of each batch pass at each thread count of the scaling
     /// curve, ascending by threads (workers that measure one; empty else).
     pub batch_scaling: Vec<(usize, Vec<f64>)>,
+    /// What the worker's [`Adapter::page_cache_bytes`] said after its
+    /// passes.
+    pub page_cache_bytes: Option<u64>,
 }
 
 impl SelfMeasuredQueries {
@@ -229,6 +239,7 @@ impl SelfMeasuredQueries {
         self.per_call_latency_ms.extend(later.per_call_latency_ms);
         self.params = later.params.or(self.params.take());
         self.info = later.info.or(self.info.take());
+        self.page_cache_bytes = later.page_cache_bytes.or(self.page_cache_bytes);
         for (threads, secs) in later.batch_scaling {
             match self.batch_scaling.iter_mut().find(|(t, _)| *t == threads) {
                 Some((_, s)) => s.extend(secs),

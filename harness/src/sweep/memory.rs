@@ -166,13 +166,14 @@ mod tests {
     fn growth_sees_a_real_allocation() {
         let reset = reset_peak();
         let before = RssSample::now();
-        let block = vec![1u8; 64 << 20];
+        // black_box: an allocation nothing reads may be optimised away.
+        let block = std::hint::black_box(vec![1u8; 64 << 20]);
         let after = RssSample::now();
         let m = MemoryReport::from_samples(before, after, reset);
         if let Some(g) = m.rss_anon_growth_bytes {
             assert!(g >= 32 << 20, "grew {g}");
         }
-        drop(block);
+        drop(std::hint::black_box(block));
         let b = BytesPerVector::from_report(&m, 1 << 20);
         if let Some(r) = b.rss {
             assert!(r >= 32.0);

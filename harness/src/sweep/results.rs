@@ -198,6 +198,12 @@ pub struct RunResult {
     /// time of the reopen, seconds. `null` for adapters without a reopen.
     #[serde(default)]
     pub open_seconds: Option<f64>,
+    /// Disk-backed indexes: bytes of their memory-mapped files (vectors,
+    /// graph) the page cache held after this run's query passes (`mincore`):
+    /// RAM that `memory.index_components` leaves out, since the kernel
+    /// decides what stays. `null` for other adapters.
+    #[serde(default)]
+    pub page_cache_bytes: Option<u64>,
     /// Process `VmRSS` just after the reopen, bytes.
     #[serde(default)]
     pub rss_after_open_bytes: Option<u64>,

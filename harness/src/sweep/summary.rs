@@ -92,7 +92,8 @@ pub fn table(results: &[RunResult]) -> String {
             None => groups.push((key, vec![r])),
         }
     }
-    // Reopen columns only when some run reopened a disk-backed index.
+    // Reopen columns (and the page cache its mapped files hold after the
+    // queries) only when some run reopened a disk-backed index.
     let reopen = results.iter().any(|r| r.open_seconds.is_some());
     let mut out = String::new();
     let failed = results.iter().filter(|r| r.error.is_some()).count();
@@ -109,12 +110,16 @@ pub fn table(results: &[RunResult]) -> String {
     let _ = writeln!(
         out,
         "| dataset | n | algorithm | build | best query | recall@10 | QPS 1 thread, median (range) | QPS batch | build vec/s | index B/vec (own accounting) | RSS growth B/vec | peak RSS B/vec |{}",
-        if reopen { " open s | RSS after open MiB |" } else { "" }
+        if reopen {
+            " open s | RSS after open MiB | page cache B/vec |"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
         "|---|---|---|---|---|---|---|---|---|---|---|---|{}",
-        if reopen { "---|---|" } else { "" }
+        if reopen { "---|---|---|" } else { "" }
     );
     for (_, runs) in &groups {
         let first = runs[0];
@@ -132,7 +137,7 @@ pub fn table(results: &[RunResult]) -> String {
                 first.algorithm,
                 params(&first.build_params),
                 err.replace('|', "/"),
-                if reopen { " | |" } else { "" }
+                if reopen { " | | |" } else { "" }
             );
             continue;
         };
@@ -162,9 +167,15 @@ pub fn table(results: &[RunResult]) -> String {
             num(r.bytes_per_vector.peak, 0),
             if reopen {
                 format!(
-                    " {} | {} |",
+                    " {} | {} | {} |",
                     num(r.open_seconds, 3),
-                    num(r.rss_after_open_bytes.map(|b| b as f64 / MIB), 1)
+                    num(r.rss_after_open_bytes.map(|b| b as f64 / MIB), 1),
+                    num(
+                        r.page_cache_bytes
+                            .filter(|_| r.n > 0)
+                            .map(|b| b as f64 / r.n as f64),
+                        0
+                    )
                 )
             } else {
                 String::new()
@@ -226,6 +237,7 @@ mod tests {
         disk.algorithm = "omendb-hnsw-disk".into();
         disk.open_seconds = Some(0.0126);
         disk.rss_after_open_bytes = Some(300 << 20);
+        disk.page_cache_bytes = Some(disk.n as u64 * 42);
         let mut failed = sample();
         failed.algorithm = "broken".into();
         failed.error = Some("boom".into());
@@ -239,16 +251,19 @@ mod tests {
             .position(|l| l.starts_with("| dataset |"))
             .unwrap();
         let lines = &lines[start..];
-        assert!(lines[0].ends_with("| open s | RSS after open MiB |"), "{t}");
+        assert!(
+            lines[0].ends_with("| open s | RSS after open MiB | page cache B/vec |"),
+            "{t}"
+        );
         let cols = |l: &str| l.matches('|').count();
         assert!(lines.iter().all(|l| cols(l) == cols(lines[0])), "{t}");
         let disk_row = lines
             .iter()
             .find(|l| l.contains("omendb-hnsw-disk"))
             .unwrap();
-        assert!(disk_row.ends_with("| 0.013 | 300.0 |"), "{disk_row}");
+        assert!(disk_row.ends_with("| 0.013 | 300.0 | 42 |"), "{disk_row}");
         let plain_row = lines.iter().find(|l| l.contains("hnsw_rs")).unwrap();
-        assert!(plain_row.ends_with("| – | – |"), "{plain_row}");
+        assert!(plain_row.ends_with("| – | – | – |"), "{plain_row}");
     }
 
     fn sample() -> RunResult {
@@ -295,6 +310,7 @@ mod tests {
             qps_single_thread_per_call: None,
             worker: None,
             open_seconds: None,
+            page_cache_bytes: None,
             rss_after_open_bytes: None,
             rss_growth_on_open_bytes: None,
             rss_anon_growth_on_open_bytes: None,

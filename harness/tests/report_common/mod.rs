@@ -124,6 +124,7 @@ pub fn run(
         qps_single_thread_per_call: None,
         worker: None,
         open_seconds: None,
+        page_cache_bytes: None,
         rss_after_open_bytes: None,
         rss_growth_on_open_bytes: None,
         rss_anon_growth_on_open_bytes: None,

@@ -272,6 +272,11 @@ impl Adapter for OmendbDiskAdapter {
         self.index.as_ref().map(|i| i.disk_usage().total())
     }
 
+    fn page_cache_bytes(&self) -> Option<u64> {
+        let index = self.index.as_ref()?;
+        index.page_cache().ok().map(|p| p.total())
+    }
+
     fn reopen(&self) -> Option<ReopenStats> {
         self.reopen
     }

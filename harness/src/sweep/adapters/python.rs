@@ -40,7 +40,9 @@
 //!    "batch_single_thread_seconds": [..], "per_call_seconds": [..],
 //!    "batch_all_threads_seconds": [..], "per_call_latency_ms": [..],
 //!    "params" (optional echo of query_params), "info" (optional: anything
-//!    the engine says about this set, recorded in results)}`: each
+//!    the engine says about this set, recorded in results),
+//!    "page_cache_bytes" (optional: bytes of the index's mapped files in the
+//!    page cache after the passes)}`: each
 //!    list of seconds holds one entry per pass (`repeats` passes each of:
 //!    the whole query set in one call on 1 thread; one query per call on 1
 //!    thread; the whole set in one call on `threads` threads), after

@@ -84,6 +84,7 @@ pub(crate) fn parse_result(
         params: reply.get("params").cloned(),
         info: reply.get("info").cloned(),
         batch_scaling,
+        page_cache_bytes: reply.get("page_cache_bytes").and_then(Value::as_u64),
     })
 }
 
