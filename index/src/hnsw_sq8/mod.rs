@@ -169,7 +169,6 @@ impl HnswSq8Index {
                 &Sq8Links {
                     sq,
                     kernels: self.kernels,
-                    dims: self.dims(),
                 },
             ),
             // Unreachable: nodes are stored only once the quantizer is

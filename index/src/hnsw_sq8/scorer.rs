@@ -50,8 +50,6 @@ pub struct Sq8Links<'a> {
     pub sq: &'a Sq8Quantizer,
     /// The integer kernels.
     pub kernels: IntKernels,
-    /// Dimensions (bytes per code).
-    pub dims: usize,
 }
 
 impl LinkScoring for Sq8Links<'_> {
@@ -63,6 +61,6 @@ impl LinkScoring for Sq8Links<'_> {
 
     fn scorer<'a>(&'a self, g: &'a Graph, node: u32) -> Sq8Scorer<'a> {
         let query = Sq8Query::new(self.sq, g.vector(node), self.kernels);
-        Sq8Scorer::new(query, g, self.dims)
+        Sq8Scorer::new(query, g, self.sq.dims())
     }
 }

@@ -18,9 +18,9 @@
 //! *torn tail* — a write cut short by a crash — only when no valid record
 //! follows it anywhere in the file; then it and everything after it is
 //! dropped and reported. A bad record followed by a valid one is
-//! [`Error::Corrupt`](crate::error::Error::Corrupt): acknowledged writes after it would otherwise vanish.
-//! Zeros to the end of the file, where a record would start, are the clean
-//! end of the log.
+//! [`Error::Corrupt`](crate::error::Error::Corrupt): acknowledged writes
+//! after it would otherwise vanish. Zeros to the end of the file, where a
+//! record would start, are the clean end of the log.
 
 use std::path::Path;
 
