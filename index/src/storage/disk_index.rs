@@ -3,6 +3,7 @@
 //! the write path in `write.rs`, checkpoints in `checkpoint.rs`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -62,13 +63,17 @@ impl Writer {
 pub struct DiskIndex {
     pub(super) dir: IndexDir,
     pub(super) inner: Box<dyn DurableEngine>,
-    pub(super) writer: Mutex<Writer>,
+    /// Shared with the log's syncer thread.
+    pub(super) writer: Arc<Mutex<Writer>>,
     /// Writes waiting for a leader to log and store them.
     pub(super) commits: Commits,
     /// Writes stored and still linking (a checkpoint waits for none).
     pub(super) links: InFlight,
-    /// How far the log is durable, under `EveryOp` (`durable.rs`).
-    pub(super) syncs: Syncs,
+    /// How far the log is durable, under `EveryOp` (`durable.rs`); shared
+    /// with the syncer.
+    pub(super) syncs: Arc<Syncs>,
+    /// The log's syncer thread, for a writable `EveryOp` index.
+    pub(super) syncer: Option<std::thread::JoinHandle<()>>,
     /// Set when a group's write made a checkpoint due, so writers look
     /// under the writer mutex only then (not after every link, which would
     /// queue each behind the next group's sync).
@@ -208,6 +213,10 @@ impl Drop for DiskIndex {
     fn drop(&mut self) {
         if !self.closed {
             let _ = self.shutdown();
+        }
+        self.syncs.stop();
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::rng::SplitMix64;
 use crate::store::io::failing::{with_gate, FailingFiles};
@@ -153,7 +153,7 @@ fn check(dir: &Path, out: &Outcome, indeterminate: bool, what: &str) {
 
 fn sweep(durability: Durability) -> (u64, usize) {
     // A dry run counts the gated calls (all succeed).
-    let counter = Rc::new(FailingFiles::new(u64::MAX, 0, false));
+    let counter = Arc::new(FailingFiles::new(u64::MAX, 0, false));
     let dir = tempfile::tempdir().unwrap();
     let full = with_gate(&counter, || run(dir.path(), durability, true)).unwrap();
     assert!(full.refused.is_empty());
@@ -170,7 +170,7 @@ fn sweep(durability: Durability) -> (u64, usize) {
             (libc::EIO, false, !odd),
             (libc::ENOSPC, true, odd),
         ] {
-            let gate = Rc::new(FailingFiles::new(at, errno, sticky));
+            let gate = Arc::new(FailingFiles::new(at, errno, sticky));
             let dir = tempfile::tempdir().unwrap();
             let model = with_gate(&gate, || run(dir.path(), durability, close));
             let what = format!(

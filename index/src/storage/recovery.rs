@@ -89,8 +89,9 @@ impl DiskIndex {
             commits: Default::default(),
             links: Default::default(),
             syncs: Default::default(),
+            syncer: None,
             checkpoint_wanted: Default::default(),
-            writer: Mutex::new(Writer::new(None, 0)),
+            writer: Arc::new(Mutex::new(Writer::new(None, 0))),
             dir: d.clone(),
             inner,
             opts,
@@ -117,6 +118,7 @@ impl DiskIndex {
         }
         // The manifest goes last: its presence means the index is complete.
         atomic_write(&d.manifest(), &manifest.encode())?;
+        index.start_syncer()?;
         index.report.open_time = t0.elapsed();
         Ok(index)
     }
@@ -249,14 +251,15 @@ impl DiskIndex {
         writer.ops_since_checkpoint = replayed as u64;
         writer.crcs = crcs;
         writer.crc_bytes = crc_bytes;
-        Ok(DiskIndex {
+        let mut index = DiskIndex {
             dir: d,
             inner,
             commits: Default::default(),
             links: Default::default(),
             syncs: Default::default(),
+            syncer: None,
             checkpoint_wanted: Default::default(),
-            writer: Mutex::new(writer),
+            writer: Arc::new(Mutex::new(writer)),
             opts,
             report,
             record_bytes: MAX_RECORD_BYTES,
@@ -264,7 +267,9 @@ impl DiskIndex {
             _lock: lock,
             #[cfg(test)]
             fail_after_rename: Default::default(),
-        })
+        };
+        index.start_syncer()?;
+        Ok(index)
     }
 }
 

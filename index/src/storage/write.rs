@@ -12,12 +12,15 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
+use parking_lot::Mutex;
+
 use super::commit::{shared, Outcome, Request, Stored};
 use super::disk_index::Writer;
 use super::durable::LogPoint;
 use super::{DiskIndex, Durability};
 use crate::engine::WriteOp;
 use crate::error::{Error, Result};
+use crate::store::io as store_io;
 use crate::validate;
 
 impl DiskIndex {
@@ -67,10 +70,13 @@ impl DiskIndex {
         let stored = self
             .commits
             .submit(request, |group| self.commit_group(group))?;
+        if let Some(at) = stored.durable_at {
+            self.syncs.request(at);
+        }
         self.inner.link(&stored.nodes);
         self.links.end();
         if let Some(at) = stored.durable_at {
-            self.syncs.wait(at, || self.sync_log())?;
+            self.syncs.wait(at)?;
         }
         if self.checkpoint_wanted.load(Ordering::Relaxed) {
             let mut w = self.writer.lock();
@@ -182,52 +188,22 @@ impl DiskIndex {
         outcomes
     }
 
-    /// Syncs the log as it stands, outside the writer mutex (appends go
-    /// on meanwhile), and returns the point it covered. A failed sync is
-    /// fatal for the log: it is cut back to what was synced, writes are
-    /// refused, and so are checkpoints (the writes it held were applied).
-    fn sync_log(&self) -> Result<LogPoint> {
-        let (sync, generation) = {
-            let w = self.writer.lock();
-            let wal = w.wal.as_ref().ok_or(Error::ReadOnly)?;
-            (wal.sync_handle()?, w.generation)
-        };
-        let at = LogPoint {
-            generation,
-            bytes: sync.upto,
-        };
-        let result = sync.run();
-        let mut w = self.writer.lock();
-        if w.generation != generation {
-            // A checkpoint switched logs meanwhile: it synced this one and
-            // made all of it durable.
-            return Ok(at);
+    /// Starts the log's syncer thread (`durable.rs`), for a writable
+    /// index under `EveryOp`.
+    pub(super) fn start_syncer(&mut self) -> Result<()> {
+        if self.opts.read_only || self.opts.durability != Durability::EveryOp {
+            return Ok(());
         }
-        let w = &mut *w;
-        let Some(wal) = w.wal.as_mut() else {
-            return result.map(|()| at);
-        };
-        if let Some(why) = wal.failure() {
-            // Another sync of this log failed meanwhile (a checkpoint's):
-            // this one's success is not to be trusted (a write-back error
-            // is reported once), and the log was cut back.
-            return Err(Error::WritesRefused(why.to_string()));
-        }
-        match result {
-            Ok(()) => {
-                wal.synced_to(at.bytes);
-                Ok(at)
-            }
-            Err(e) => {
-                wal.sync_failed(&e);
-                if let Some(why) = wal.failure() {
-                    w.refusal.get_or_insert_with(|| why.to_string());
-                }
-                Err(e)
-            }
-        }
+        let (writer, syncs) = (self.writer.clone(), self.syncs.clone());
+        let wal = self.dir.wal();
+        let syncer = store_io::spawn("omendb-log-sync", move || syncs.run(|| sync_log(&writer)))
+            .map_err(|e| Error::io(&wal, e))?;
+        self.syncer = Some(syncer);
+        Ok(())
     }
+}
 
+impl DiskIndex {
     /// Appends `ops` to the log as one write, with one sync as the
     /// durability asks, except under `EveryOp`: then none, and it returns
     /// the point a sync must reach before the writes are acknowledged (see
@@ -255,6 +231,52 @@ impl DiskIndex {
             }
         }
         appended
+    }
+}
+
+/// Syncs the log as it stands, outside the writer mutex (appends go on
+/// meanwhile), and returns the point it covered. A failed sync is fatal
+/// for the log: it is cut back to what was synced, writes are refused,
+/// and so are checkpoints (the writes it held were applied).
+fn sync_log(writer: &Mutex<Writer>) -> Result<LogPoint> {
+    let (sync, generation) = {
+        let w = writer.lock();
+        let wal = w.wal.as_ref().ok_or(Error::ReadOnly)?;
+        (wal.sync_handle()?, w.generation)
+    };
+    let at = LogPoint {
+        generation,
+        bytes: sync.upto,
+    };
+    let result = sync.run();
+    let mut w = writer.lock();
+    if w.generation != generation {
+        // A checkpoint switched logs meanwhile: it synced this one and
+        // made all of it durable.
+        return Ok(at);
+    }
+    let w = &mut *w;
+    let Some(wal) = w.wal.as_mut() else {
+        return result.map(|()| at);
+    };
+    if let Some(why) = wal.failure() {
+        // Another sync of this log failed meanwhile (a checkpoint's):
+        // this one's success is not to be trusted (a write-back error
+        // is reported once), and the log was cut back.
+        return Err(Error::WritesRefused(why.to_string()));
+    }
+    match result {
+        Ok(()) => {
+            wal.synced_to(at.bytes);
+            Ok(at)
+        }
+        Err(e) => {
+            wal.sync_failed(&e);
+            if let Some(why) = wal.failure() {
+                w.refusal.get_or_insert_with(|| why.to_string());
+            }
+            Err(e)
+        }
     }
 }
 

@@ -105,6 +105,24 @@ pub(crate) fn sync_data(file: &File, path: &Path) -> io::Result<()> {
     file.sync_data()
 }
 
+/// Starts a named thread for file work. In tests it runs behind the gate
+/// of the thread that starts it, so a fault swept over a workload reaches
+/// the threads the store starts too.
+pub(crate) fn spawn(
+    name: &str,
+    work: impl FnOnce() + Send + 'static,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    #[cfg(test)]
+    let work = {
+        let gate = failing::installed();
+        move || {
+            failing::install(gate);
+            work()
+        }
+    };
+    std::thread::Builder::new().name(name.into()).spawn(work)
+}
+
 /// `fsync`.
 pub(crate) fn sync_all(file: &File, path: &Path) -> io::Result<()> {
     gate(Op::Sync, path)?;
@@ -198,21 +216,24 @@ impl Seek for GatedFile {
 /// The failing gate of tests, installed per thread.
 #[cfg(test)]
 pub(crate) mod failing {
-    use std::cell::{Cell, RefCell};
+    use std::cell::RefCell;
     use std::io;
     use std::path::Path;
-    use std::rc::Rc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
 
     use super::{Gate, Op, RealFiles};
 
     /// Fails call number `at` (counting from 0) with OS error `errno`, and
     /// with `sticky` every call after it too (a disk that stays full).
+    /// Shared by the threads it is installed on ([`with_gate`], and the
+    /// threads those start through [`super::spawn`]), which count as one.
     pub(crate) struct FailingFiles {
         at: u64,
         errno: i32,
         sticky: bool,
-        calls: Cell<u64>,
-        failed: RefCell<Vec<(Op, String)>>,
+        calls: AtomicU64,
+        failed: Mutex<Vec<(Op, String)>>,
     }
 
     impl FailingFiles {
@@ -223,29 +244,29 @@ pub(crate) mod failing {
                 at,
                 errno,
                 sticky,
-                calls: Cell::new(0),
-                failed: RefCell::new(Vec::new()),
+                calls: AtomicU64::new(0),
+                failed: Mutex::new(Vec::new()),
             }
         }
 
         /// Gated calls made so far.
         pub(crate) fn calls(&self) -> u64 {
-            self.calls.get()
+            self.calls.load(Ordering::SeqCst)
         }
 
         /// The calls that failed: kind and path.
         pub(crate) fn failed(&self) -> Vec<(Op, String)> {
-            self.failed.borrow().clone()
+            self.failed.lock().unwrap().clone()
         }
     }
 
     impl Gate for FailingFiles {
         fn check(&self, op: Op, path: &Path) -> io::Result<()> {
-            let n = self.calls.get();
-            self.calls.set(n + 1);
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
             if n == self.at || (self.sticky && n > self.at) {
                 self.failed
-                    .borrow_mut()
+                    .lock()
+                    .unwrap()
                     .push((op, path.display().to_string()));
                 return Err(io::Error::from_raw_os_error(self.errno));
             }
@@ -254,23 +275,34 @@ pub(crate) mod failing {
     }
 
     thread_local! {
-        static INSTALLED: RefCell<Option<Rc<FailingFiles>>> = const { RefCell::new(None) };
+        static INSTALLED: RefCell<Option<Arc<FailingFiles>>> = const { RefCell::new(None) };
     }
 
     /// The gate of the current thread: the installed one, else the real one.
     pub(super) fn check(op: Op, path: &Path) -> io::Result<()> {
-        match INSTALLED.with(|g| g.borrow().clone()) {
+        match installed() {
             Some(g) => g.check(op, path),
             None => RealFiles.check(op, path),
         }
     }
 
+    /// The gate installed on this thread, if any.
+    pub(super) fn installed() -> Option<Arc<FailingFiles>> {
+        INSTALLED.with(|g| g.borrow().clone())
+    }
+
+    /// Installs `gate` on this thread (`None`: the real file system).
+    pub(super) fn install(gate: Option<Arc<FailingFiles>>) {
+        INSTALLED.with(|g| *g.borrow_mut() = gate);
+    }
+
     /// Runs `f` with `gate` installed on this thread (file operations on
-    /// other threads are not gated).
-    pub(crate) fn with_gate<T>(gate: &Rc<FailingFiles>, f: impl FnOnce() -> T) -> T {
-        INSTALLED.with(|g| *g.borrow_mut() = Some(gate.clone()));
+    /// other threads are not gated, except on threads started meanwhile
+    /// through [`super::spawn`]).
+    pub(crate) fn with_gate<T>(gate: &Arc<FailingFiles>, f: impl FnOnce() -> T) -> T {
+        install(Some(gate.clone()));
         let out = f();
-        INSTALLED.with(|g| *g.borrow_mut() = None);
+        install(None);
         out
     }
 }
