@@ -119,3 +119,45 @@ fn bad_input_is_rejected() {
         Err(Error::EmptyIndex)
     ));
 }
+
+#[test]
+fn packed_links_answer_exactly_as_unpacked_ones_and_take_less_memory() {
+    let (d, n, k) = (32, 20_000, 10);
+    let (train, test) = subspace_clusters(n, 100, d, 32, 21);
+    let idx = HnswPqIndex::new(d, Metric::L2, params(8)).unwrap();
+    let ids: Vec<u64> = (0..n as u64).collect();
+    idx.add_batch(&ids, &train).unwrap();
+    assert!(idx.links_packed(), "a bulk build leaves its links packed");
+    let answers = |idx: &HnswPqIndex| -> Vec<Vec<omendb::Neighbor>> {
+        test.chunks_exact(d)
+            .map(|q| {
+                idx.search(q, k, &SearchParams::with_rerank(64, 40))
+                    .unwrap()
+            })
+            .collect()
+    };
+    let packed = answers(&idx);
+    let packed_bytes = idx.memory_usage().graph;
+    idx.unpack_links();
+    assert!(!idx.links_packed());
+    idx.hnsw().check_invariants().unwrap();
+    let unpacked = answers(&idx);
+    let unpacked_bytes = idx.memory_usage().graph;
+    assert_eq!(packed, unpacked, "same graph, same answers");
+    // 20k nodes: 15-bit node numbers, 33 bytes a list of 2M = 16 instead of 68.
+    assert!(
+        (packed_bytes as f64) < 0.7 * unpacked_bytes as f64,
+        "packed {packed_bytes} B, unpacked {unpacked_bytes} B"
+    );
+    assert!(idx.pack_links());
+    assert_eq!(answers(&idx), unpacked);
+    // A write unpacks them, and is found.
+    let v = test[..d].to_vec();
+    idx.add(1 << 40, &v).unwrap();
+    assert!(!idx.links_packed());
+    let hit = idx
+        .search(&v, 1, &SearchParams::with_rerank(64, 40))
+        .unwrap();
+    assert_eq!(hit[0].id, 1 << 40);
+    idx.hnsw().check_invariants().unwrap();
+}

@@ -68,9 +68,16 @@ fn pq_round_trip_keeps_codebooks_codes_and_answers() {
     assert_eq!(pq.quantizer_bytes().unwrap(), codebooks);
     assert_eq!(index.len(), 5_999);
     assert!(!index.contains(5));
+    // An opened index reads its links packed, to the same answers.
+    assert!(pq.links_packed());
     assert_eq!(search(&index, &test, 100), exact);
     assert_eq!(search(&index, &test, 0), adc);
     index.hnsw().check_invariants().unwrap();
+    let packed_graph = index.memory_usage().graph;
+    pq.unpack_links();
+    assert_eq!(search(&index, &test, 100), exact);
+    assert!(index.memory_usage().graph > packed_graph);
+    assert!(pq.pack_links());
 
     // Writes after the reopen use the saved codebooks, are logged, and
     // replay to the same answers without a checkpoint.
@@ -81,6 +88,7 @@ fn pq_round_trip_keeps_codebooks_codes_and_answers() {
         .add_batch(&ids(1_500, 6_500), &more[500 * D..])
         .unwrap();
     index.update(3, &more[..D]).unwrap();
+    assert!(!pq.links_packed(), "writes unpack the links");
     let after = search(&index, &test, 100);
     index.close().unwrap();
     let index = DiskIndex::open(dir.path(), OpenOptions::read_only()).unwrap();

@@ -5,6 +5,9 @@
 //!   one contiguous array indexed by node;
 //! * layer 0: one fixed slot of `1 + 2M` words per node, side by side — word 0
 //!   is the link count, the rest are neighbour node numbers;
+//!   or, in a graph at rest, the same lists bit-packed (`packed.rs`: each
+//!   node number in the bits the largest needs), unpacked again before the
+//!   first structural change;
 //! * upper layers: only nodes with level ≥ 1 have them, in one shared pool of
 //!   `1 + M`-word slots, found through a per-node offset.
 //!
@@ -28,6 +31,7 @@ use std::sync::OnceLock;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::packed::PackedLinks;
 use super::words::Words;
 use crate::distance::prefetch_bytes;
 use crate::error::{Error, Result};
@@ -54,6 +58,9 @@ pub struct Graph {
     /// Level of each node; its length is the node count.
     pub(super) levels: AppendVec<u8>,
     pub(super) layer0: Words,
+    /// Layer 0 bit-packed, when the graph is at rest (`layer0` is then
+    /// empty): read-only, unpacked by [`Graph::unpack_links`].
+    pub(super) packed0: Option<PackedLinks>,
     pub(super) upper: Words,
     /// Words of `upper` in use (the rest is room).
     pub(super) upper_used: AtomicUsize,
@@ -84,6 +91,7 @@ impl Graph {
             by_id: RwLock::new(IdMap::default()),
             levels: AppendVec::default(),
             layer0: Words::default(),
+            packed0: None,
             upper: Words::default(),
             upper_used: AtomicUsize::new(0),
             upper_offset: AppendVec::default(),
@@ -128,6 +136,7 @@ impl Graph {
             && self.upper.len() - self.upper_used.load(Ordering::Relaxed) >= upper_words
             && !self.layer0.is_mapped()
             && !self.upper.is_mapped()
+            && self.packed0.is_none()
     }
 
     /// Makes room for `nodes` more nodes and `upper_words` more words of
@@ -136,6 +145,7 @@ impl Graph {
     /// graph file move into RAM. The vectors grow first: a store that
     /// cannot grow leaves the graph unchanged.
     pub fn grow(&mut self, nodes: usize, upper_words: usize) -> Result<()> {
+        self.unpack_links();
         let n = self.node_count();
         let cap = (n + nodes).max(n + n / 8 + 64).max(self.capacity());
         if !self.vectors.has_room(cap - n) {
@@ -279,12 +289,18 @@ impl Graph {
     /// will probably read; its list is read right after, so it exists).
     #[inline(always)]
     pub fn prefetch_links(&self, node: NodeId) {
-        prefetch_bytes(self.slot(node, 0), usize::MAX);
+        match &self.packed0 {
+            Some(p) => prefetch_bytes(p.slot_bytes_of(node), usize::MAX),
+            None => prefetch_bytes(self.slot(node, 0), usize::MAX),
+        }
     }
 
     /// Calls `f` on each neighbour of `node` on `layer`.
     #[inline(always)]
     pub fn for_each_neighbor(&self, node: NodeId, layer: usize, mut f: impl FnMut(NodeId)) {
+        if let (0, Some(p)) = (layer, &self.packed0) {
+            return p.for_each(node, f);
+        }
         let slot = self.slot(node, layer);
         let count = (slot[0].load(Ordering::Acquire) as usize).min(slot.len() - 1);
         // A link may name a node stored after the caller's scorer took its
@@ -301,8 +317,14 @@ impl Graph {
         self.for_each_neighbor(node, layer, |n| out.push(n));
     }
 
-    /// Replaces the links of `node` on `layer`. Callers hold the node's lock.
+    /// Replaces the links of `node` on `layer`. Callers hold the node's lock
+    /// and stored a node since the links were packed, if they were (a store
+    /// unpacks them: see [`Self::has_room`]).
     pub fn set_neighbors(&self, node: NodeId, layer: usize, links: &[NodeId]) {
+        debug_assert!(
+            layer > 0 || self.packed0.is_none(),
+            "packed links rewritten"
+        );
         let slot = self.slot(node, layer);
         debug_assert!(links.len() < slot.len());
         let n = links.len().min(slot.len() - 1);
@@ -408,9 +430,54 @@ impl Graph {
         }
     }
 
-    /// Bytes of links, levels and offsets.
+    /// Bytes of links (packed or not), levels and offsets.
     pub fn graph_bytes(&self) -> usize {
-        self.layer0.bytes() + self.upper.bytes() + self.upper_offset.bytes() + self.levels.bytes()
+        self.layer0.bytes()
+            + self.packed0.as_ref().map_or(0, PackedLinks::bytes)
+            + self.upper.bytes()
+            + self.upper_offset.bytes()
+            + self.levels.bytes()
+    }
+
+    /// Packs layer 0 (see [`PackedLinks`]); the caller holds the graph
+    /// exclusively, with no write between its store and its link.
+    pub fn pack_links(&mut self) {
+        if self.packed0.is_some() {
+            return;
+        }
+        let packed = PackedLinks::pack(&self.layer0, self.node_count(), self.max0);
+        self.layer0 = Words::default();
+        self.packed0 = Some(packed);
+    }
+
+    /// Unpacks layer 0 into writable slots, for every node there is room
+    /// for (nothing to do when it is not packed).
+    pub fn unpack_links(&mut self) {
+        if let Some(p) = self.packed0.take() {
+            let mut words = p.unpack(self.capacity());
+            huge::advise(words.as_mut_ptr(), words.capacity());
+            self.layer0 = Words::Owned(words);
+        }
+    }
+
+    /// Whether layer 0 is packed.
+    pub fn links_packed(&self) -> bool {
+        self.packed0.is_some()
+    }
+
+    /// Calls `f` on the layer-0 slots of `nodes` as words (a count, then
+    /// links; `1 + 2M` per node), packed or not: for writing and checking
+    /// them.
+    pub fn with_layer0_words<R>(
+        &self,
+        nodes: std::ops::Range<usize>,
+        f: impl FnOnce(&[AtomicU32]) -> R,
+    ) -> R {
+        let w = 1 + self.max0;
+        match &self.packed0 {
+            None => f(&self.layer0[nodes.start * w..nodes.end * w]),
+            Some(p) => f(&p.slots(nodes)),
+        }
     }
 
     /// Bytes of links viewed in place in a mapped graph file (included in

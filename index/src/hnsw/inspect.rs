@@ -67,12 +67,9 @@ pub(super) fn check_graph(g: &Graph) -> std::result::Result<(), String> {
             Ok(())
         };
     for node in 0..n {
-        let w0 = 1 + g.max0;
-        check_slot(
-            &g.layer0[node * w0..(node + 1) * w0],
-            g.max0,
-            &format!("node {node} layer 0"),
-        )?;
+        g.with_layer0_words(node..node + 1, |slot| {
+            check_slot(slot, g.max0, &format!("node {node} layer 0"))
+        })?;
         let wu = 1 + g.max_upper;
         for layer in 1..=g.levels[node] as usize {
             let start = g.upper_offset[node] as usize + (layer - 1) * wu;

@@ -5,6 +5,7 @@
 //! | `params.rs` | build parameters and their validation |
 //! | `graph.rs` | memory layout: append-only columns (vectors, codes, ids, levels, layer-0 slots, upper-layer pool), node locks |
 //! | `words.rs` | link words: in RAM, or in place in a mapped graph file |
+//! | `packed.rs` | layer-0 lists bit-packed for a graph at rest |
 //! | `persist.rs` | snapshot / restore as graph-file sections, for `crate::storage` |
 //! | `inspect.rs` | the vector store, node count, a live id's vector, structural invariants |
 //! | `scorer.rs` | per-query distance to a node (exact here; PQ codes elsewhere) |
@@ -30,6 +31,7 @@ mod graph;
 mod insert;
 mod inspect;
 mod navigate;
+mod packed;
 mod params;
 pub(crate) mod persist;
 mod pool;

@@ -122,7 +122,9 @@ impl HnswIndex {
         }
         w.section(SEC_DELETED, FLAG_REQUIRED, &bits)?;
         w.begin(SEC_LAYER0, FLAG_REQUIRED)?;
-        write_u32s(w, &g.layer0[..n * (1 + g.max0)])?;
+        for from in (0..n).step_by(1 << 14) {
+            g.with_layer0_words(from..(from + (1 << 14)).min(n), |s| write_u32s(w, s))?;
+        }
         w.end()?;
         w.begin(SEC_UPPER, FLAG_REQUIRED)?;
         write_u32s(w, &g.upper[..upper_words])?;

@@ -105,6 +105,7 @@ impl Graph {
         self.upper = Words::Owned(upper);
         *self.upper_used.get_mut() = used;
         let w0 = 1 + self.max0;
+        self.unpack_links();
         let layer0 = &mut self.layer0.owned_mut()[..n * w0];
         permute_atomic_rows(layer0, w0, order);
         for slot in layer0.chunks_exact_mut(w0) {

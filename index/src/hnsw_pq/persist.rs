@@ -127,6 +127,9 @@ impl HnswPqIndex {
             pq.as_ref().map_or(params.pq.m, ProductQuantizer::m),
             codes.payload.to_vec(),
         );
+        // An index opened is at rest until its first write: its links are
+        // read packed.
+        graph.pack_links();
         Ok(HnswPqIndex {
             graph,
             pq_params: params.pq,
