@@ -62,6 +62,21 @@ fn committed_config_parses_and_covers_the_required_cases() {
 }
 
 #[test]
+fn the_opt_in_1m_gate_holds_the_compressed_budget() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/gate-1m/gate.json");
+    let config = GateConfig::load(&path).unwrap();
+    config.validate(&Registry::builtin()).unwrap();
+    let c = config
+        .cases
+        .iter()
+        .find(|c| c.algorithm == "omendb-hnsw-pq-disk")
+        .expect("a compressed case");
+    assert_eq!(c.n, Some(1_000_000));
+    assert!(c.floors.recall_at_10 >= 0.95);
+    assert_eq!(c.floors.max_ram_bytes_per_vector, Some(160.0));
+}
+
+#[test]
 fn a_sane_case_parses() {
     let config = parse(vec![case()]).unwrap();
     let c = &config.cases[0];

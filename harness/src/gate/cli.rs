@@ -181,10 +181,11 @@ fn write_table(
         "verdict",
         "build vec/s",
         "QPS",
+        "RAM B/vec (ceiling)",
         "speed vs baseline",
         "time",
     ];
-    let mut rows: Vec<[String; 10]> = Vec::with_capacity(results.len());
+    let mut rows: Vec<[String; 11]> = Vec::with_capacity(results.len());
     for ((case, r), v) in config.cases.iter().zip(results).zip(verdicts) {
         let base = baseline.and_then(|b| b.cases.get(&case.name)).map_or_else(
             || "-".to_string(),
@@ -213,6 +214,12 @@ fn write_table(
             v.label().to_string(),
             format!("{:.0}", r.build_vectors_per_s),
             format!("{:.0}", r.qps),
+            match (r.ram_bytes_per_vector, case.floors.max_ram_bytes_per_vector) {
+                (Some(b), Some(c)) => format!("{b:.1} ({c:.0})"),
+                (Some(b), None) => format!("{b:.1}"),
+                (None, Some(c)) => format!("- ({c:.0})"),
+                (None, None) => "-".to_string(),
+            },
             speed,
             format!("{:.1} s", r.wall_seconds),
         ]);

@@ -103,7 +103,8 @@ pub struct QueryParams {
     pub params: Params,
 }
 
-/// Absolute floors: a case below either fails, whatever its baseline.
+/// Absolute floors: a case below either recall fails, whatever its
+/// baseline, and so does one over its RAM ceiling when it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Floors {
@@ -111,6 +112,10 @@ pub struct Floors {
     pub recall_at_1: f64,
     /// Minimum recall@10.
     pub recall_at_10: f64,
+    /// Most RAM bytes per vector the index's own accounting may report
+    /// (a compressed kind's budget); no ceiling when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ram_bytes_per_vector: Option<f64>,
 }
 
 /// Build parameters that lead a fingerprint, in this order (the order the

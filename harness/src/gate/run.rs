@@ -39,6 +39,8 @@ pub struct CaseResult {
     pub qps: f64,
     /// Seconds the whole case took (its sweep run; loading excluded).
     pub wall_seconds: f64,
+    /// The index's own RAM accounting per vector, when it reports one.
+    pub ram_bytes_per_vector: Option<f64>,
 }
 
 impl CaseResult {
@@ -60,6 +62,7 @@ impl CaseResult {
             build_vectors_per_s: r.build_vectors_per_second.unwrap_or(0.0),
             qps: need("single-thread QPS", r.qps_single_thread)?,
             wall_seconds: 0.0,
+            ram_bytes_per_vector: r.bytes_per_vector.index,
         })
     }
 }

@@ -74,6 +74,17 @@ pub fn judge(case: &Case, result: &CaseResult, baseline: Option<&BaselineEntry>)
             ));
         }
     }
+    if let Some(ceiling) = case.floors.max_ram_bytes_per_vector {
+        match result.ram_bytes_per_vector {
+            None => failures.push(format!(
+                "case {name}: the run reported no RAM accounting to hold to its ceiling of {ceiling:.1} B/vector"
+            )),
+            Some(got) if got > ceiling + EPS => failures.push(format!(
+                "case {name}: {got:.1} RAM bytes/vector is over its ceiling {ceiling:.1}"
+            )),
+            Some(_) => {}
+        }
+    }
     let (mut build_speed_ratio, mut qps_ratio) = (None, None);
     match baseline {
         None => warnings.push(format!(
@@ -155,7 +166,29 @@ mod tests {
             build_vectors_per_s: 100.0,
             qps: 100.0,
             wall_seconds: 1.0,
+            ram_bytes_per_vector: Some(150.0),
         }
+    }
+
+    #[test]
+    fn a_case_over_its_ram_ceiling_fails_and_one_without_accounting_too() {
+        let mut case = case("bulk");
+        case.floors.max_ram_bytes_per_vector = Some(160.0);
+        let base = BaselineEntry::from_result(case.fingerprint(), &result(0.95));
+        assert!(judge(&case, &result(0.95), Some(&base)).passed());
+        let mut over = result(0.95);
+        over.ram_bytes_per_vector = Some(160.5);
+        let v = judge(&case, &over, Some(&base));
+        assert!(
+            !v.passed() && v.failures[0].contains("over its ceiling"),
+            "{v:?}"
+        );
+        over.ram_bytes_per_vector = None;
+        let v = judge(&case, &over, Some(&base));
+        assert!(
+            !v.passed() && v.failures[0].contains("no RAM accounting"),
+            "{v:?}"
+        );
     }
 
     /// A parallel build is not reproducible, so its baseline allows 1.5

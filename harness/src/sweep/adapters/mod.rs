@@ -6,7 +6,7 @@
 //! | `omendb-hnsw` | `omendb_hnsw.rs` | `m`, `ef_construction`, `seed`, `single_insert` | `ef` |
 //! | `omendb-hnsw-disk` | `omendb_hnsw_disk.rs` | `m`, `ef_construction`, `seed`, `single_insert` | `ef` (built into a directory, closed, reopened read-only) |
 //! | `omendb-hnsw-pq` | `omendb_hnsw_pq.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` |
-//! | `omendb-hnsw-pq-disk` | `omendb_hnsw_pq_disk.rs` | `m`, `ef_construction`, `pq_m`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
+//! | `omendb-hnsw-pq-disk` | `omendb_hnsw_pq_disk.rs` | `m`, `ef_construction`, `pq_m`, `seed`, `packed_links` | `ef`, `rerank` (built into a directory, closed, reopened read-only; links read packed unless `packed_links = 0`) |
 //! | `omendb-hnsw-sq8` | `omendb_hnsw_sq8.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (0: the default depth, `max(ef, k) + ⌈k/2⌉`) |
 //! | `omendb-hnsw-sq8-disk` | `omendb_hnsw_sq8_disk.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |

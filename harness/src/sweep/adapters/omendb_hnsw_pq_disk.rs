@@ -3,19 +3,27 @@
 //! closed, reopened read-only, reopen timed and its RSS measured; see
 //! [`OmendbDiskAdapter`]); the reopened index navigates by the PQ codes it
 //! keeps in RAM and re-ranks exactly from the memory-mapped vectors, so its
-//! RAM accounting holds no vectors.
+//! RAM accounting holds no vectors. The reopened index reads its layer-0
+//! links bit-packed; `packed_links = 0` unpacks them after the reopen, to
+//! measure the same graph both ways.
 
 use omendb::{DiskIndex, Durability, OpenOptions};
 
-use super::omendb_hnsw_pq::{pq_params, BUILD_PARAMS, QUERY_PARAMS};
-use super::omendb_shared::OmendbDiskAdapter;
-use super::{AlgorithmSpec, BuildContext};
+use super::omendb_hnsw_pq::{pq_params, QUERY_PARAMS};
+use super::omendb_shared::{Insert, OmendbDiskAdapter};
+use super::{param, AlgorithmSpec, BuildContext, ParamSpec};
 use crate::sweep::adapter::Adapter;
 
 /// Registry entry (the parameters of `omendb-hnsw-pq`).
 pub const SPEC: AlgorithmSpec = AlgorithmSpec {
     name: "omendb-hnsw-pq-disk",
-    build_params: BUILD_PARAMS,
+    build_params: &[
+        ParamSpec::new("m", 16, 2, 256),
+        ParamSpec::new("ef_construction", 200, 1, 100_000),
+        ParamSpec::new("pq_m", 16, 1, 4096),
+        ParamSpec::new("seed", 42, 0, usize::MAX),
+        ParamSpec::new("packed_links", 1, 0, 1),
+    ],
     query_params: QUERY_PARAMS,
     make: &make,
 };
@@ -23,7 +31,8 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
 fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
     let params = pq_params(ctx)?;
     let (dims, metric) = (ctx.dims, ctx.metric);
-    Ok(OmendbDiskAdapter::boxed(SPEC.name, move |dir| {
+    let packed = param(ctx.build_params, "packed_links")? == 1;
+    let adapter = OmendbDiskAdapter::new(SPEC.name, Insert::Batch, move |dir| {
         DiskIndex::create(
             dir,
             dims,
@@ -31,5 +40,10 @@ fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
             params,
             OpenOptions::with_durability(Durability::Never),
         )
-    }))
+    });
+    Ok(Box::new(adapter.after_reopen(move |index| {
+        if let (false, Some(pq)) = (packed, index.pq()) {
+            pq.unpack_links();
+        }
+    })))
 }

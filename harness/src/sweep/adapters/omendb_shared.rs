@@ -180,7 +180,12 @@ pub struct OmendbDiskAdapter {
     search: SearchParams,
     reopen: Option<ReopenStats>,
     insert: Insert,
+    /// Run on the reopened index before its queries.
+    after_reopen: Option<AfterReopen>,
 }
+
+/// What an adapter does to its reopened index before querying it.
+type AfterReopen = Box<dyn Fn(&DiskIndex) + Send + Sync>;
 
 impl OmendbDiskAdapter {
     /// The algorithm called `name`, whose index `create` makes in an empty
@@ -198,12 +203,28 @@ impl OmendbDiskAdapter {
         create: impl Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync + 'static,
         insert: Insert,
     ) -> Box<dyn Adapter> {
+        Box::new(Self::new(name, insert, create))
+    }
+
+    /// Runs `f` on the reopened index before it is queried.
+    pub fn after_reopen(mut self, f: impl Fn(&DiskIndex) + Send + Sync + 'static) -> Self {
+        self.after_reopen = Some(Box::new(f));
+        self
+    }
+
+    /// The algorithm called `name`, whose index `create` makes in an empty
+    /// directory, built by `insert`.
+    pub fn new(
+        name: &'static str,
+        insert: Insert,
+        create: impl Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync + 'static,
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "omenbench-{name}-{}-{}",
             std::process::id(),
             NEXT_DIR.fetch_add(1, Ordering::Relaxed)
         ));
-        Box::new(OmendbDiskAdapter {
+        OmendbDiskAdapter {
             name,
             dir,
             create: Box::new(create),
@@ -211,7 +232,8 @@ impl OmendbDiskAdapter {
             search: SearchParams::default(),
             reopen: None,
             insert,
-        })
+            after_reopen: None,
+        }
     }
 
     fn index(&self) -> anyhow::Result<&DiskIndex> {
@@ -241,6 +263,9 @@ impl Adapter for OmendbDiskAdapter {
             ..OpenOptions::read_only()
         };
         let (reopened, stats) = ReopenStats::measure(|| Ok(DiskIndex::open(dir, opts)?))?;
+        if let Some(f) = &self.after_reopen {
+            f(&reopened);
+        }
         self.index = Some(reopened);
         self.reopen = Some(stats);
         Ok(())
