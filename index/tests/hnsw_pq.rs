@@ -161,3 +161,24 @@ fn packed_links_answer_exactly_as_unpacked_ones_and_take_less_memory() {
     assert_eq!(hit[0].id, 1 << 40);
     idx.hnsw().check_invariants().unwrap();
 }
+
+#[test]
+fn lists_longer_than_a_packed_slot_stay_unpacked() {
+    // M 128: layer-0 lists of 256, one more than a packed slot's count holds.
+    let (d, n) = (32, 600);
+    let (train, test) = subspace_clusters(n, 10, d, 4, 23);
+    let params = HnswPqParams {
+        hnsw: HnswParams::new(128, 200),
+        pq: PqParams::with_m(8),
+    };
+    let idx = HnswPqIndex::new(d, Metric::L2, params).unwrap();
+    idx.add_batch(&(0..n as u64).collect::<Vec<_>>(), &train)
+        .unwrap();
+    assert!(!idx.pack_links());
+    assert!(!idx.links_packed());
+    idx.hnsw().check_invariants().unwrap();
+    let hits = idx
+        .search(&test[..d], 5, &SearchParams::with_rerank(64, 20))
+        .unwrap();
+    assert_eq!(hits.len(), 5);
+}

@@ -31,7 +31,7 @@ use std::sync::OnceLock;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::packed::PackedLinks;
+use super::packed::{PackedLinks, MAX_PACKED_LINKS};
 use super::words::Words;
 use crate::distance::prefetch_bytes;
 use crate::error::{Error, Result};
@@ -145,9 +145,9 @@ impl Graph {
     /// graph file move into RAM. The vectors grow first: a store that
     /// cannot grow leaves the graph unchanged.
     pub fn grow(&mut self, nodes: usize, upper_words: usize) -> Result<()> {
-        self.unpack_links();
         let n = self.node_count();
         let cap = (n + nodes).max(n + n / 8 + 64).max(self.capacity());
+        self.unpack_links_to(cap);
         if !self.vectors.has_room(cap - n) {
             self.vectors.try_reserve(cap - n)?;
         }
@@ -439,22 +439,29 @@ impl Graph {
             + self.levels.bytes()
     }
 
-    /// Packs layer 0 (see [`PackedLinks`]); the caller holds the graph
-    /// exclusively, with no write between its store and its link.
-    pub fn pack_links(&mut self) {
-        if self.packed0.is_some() {
-            return;
+    /// Packs layer 0 (see [`PackedLinks`]) and returns whether it is
+    /// packed: not when its lists are longer than a packed slot holds. The
+    /// caller holds the graph exclusively, with no write between its store
+    /// and its link.
+    pub fn pack_links(&mut self) -> bool {
+        if self.packed0.is_none() && self.max0 <= MAX_PACKED_LINKS {
+            let packed = PackedLinks::pack(&self.layer0, self.node_count(), self.max0);
+            self.layer0 = Words::default();
+            self.packed0 = Some(packed);
         }
-        let packed = PackedLinks::pack(&self.layer0, self.node_count(), self.max0);
-        self.layer0 = Words::default();
-        self.packed0 = Some(packed);
+        self.packed0.is_some()
     }
 
     /// Unpacks layer 0 into writable slots, for every node there is room
     /// for (nothing to do when it is not packed).
     pub fn unpack_links(&mut self) {
+        self.unpack_links_to(self.capacity());
+    }
+
+    /// Unpacks layer 0 into writable slots for `capacity` nodes.
+    fn unpack_links_to(&mut self, capacity: usize) {
         if let Some(p) = self.packed0.take() {
-            let mut words = p.unpack(self.capacity());
+            let mut words = p.unpack(capacity);
             huge::advise(words.as_mut_ptr(), words.capacity());
             self.layer0 = Words::Owned(words);
         }

@@ -20,20 +20,24 @@ use super::HnswIndex;
 
 impl HnswIndex {
     /// Packs the layer-0 lists (see the module doc): for a graph at rest,
-    /// after a bulk build or an open. Skipped (returns `false`) while a
-    /// write is between its store and its link. The next write unpacks
-    /// them again.
+    /// after a bulk build. Returns whether they are packed now: skipped
+    /// while a write is between its store and its link, for a graph over
+    /// mapped vectors (an index in a directory, which writes through its
+    /// own path: it packs at open, see [`Self::pack_links_at_open`]), and
+    /// when lists are longer than a packed slot holds (`M` > 127). The next
+    /// write unpacks them again.
     pub fn pack_links(&self) -> bool {
         let mut g = self.graph.write();
-        if self
-            .writes_in_flight
-            .load(std::sync::atomic::Ordering::SeqCst)
-            > 0
-        {
-            return false;
+        if g.vectors.mapped().is_some() || self.writes_in_flight.load(Ordering::SeqCst) > 0 {
+            return g.links_packed();
         }
-        g.pack_links();
-        true
+        g.pack_links()
+    }
+
+    /// Packs the layer-0 lists of an index being opened, before anything
+    /// else can reach it (so no write is in flight).
+    pub(crate) fn pack_links_at_open(&self) -> bool {
+        self.graph.write().pack_links()
     }
 
     /// Unpacks the layer-0 lists into their writable slots now (a write
@@ -47,6 +51,9 @@ impl HnswIndex {
         self.graph.read().links_packed()
     }
 }
+
+/// The longest list a packed slot holds (its count is one byte).
+pub(crate) const MAX_PACKED_LINKS: usize = u8::MAX as usize;
 
 /// Bytes read past a slot's last bit when decoding its last neighbour:
 /// the array is padded by this much so every load stays in bounds.
@@ -67,11 +74,15 @@ pub(crate) struct PackedLinks {
 
 impl PackedLinks {
     /// Packs the first `n` slots of `words` (slots of `1 + max` words: a
-    /// count, then links; every link below `n`). Lists longer than `max`
-    /// or than 255 are cut, as a reader of the words would.
+    /// count, then links; every link below `n`; `max` at most
+    /// [`MAX_PACKED_LINKS`]). Counts over `max` are cut, as a reader of the
+    /// words would.
     pub(crate) fn pack(words: &[AtomicU32], n: usize, max: usize) -> Self {
+        assert!(
+            max <= MAX_PACKED_LINKS,
+            "{max} links do not fit a packed slot"
+        );
         let bits = bits_for(n);
-        let max = max.min(u8::MAX as usize);
         let slot_bytes = (8 + max * bits as usize).div_ceil(8);
         let mut data = vec![0u8; n * slot_bytes + PAD];
         let w = 1 + max;
@@ -171,7 +182,7 @@ fn put(data: &mut [u8], at: usize, bits: u32, value: u64) {
     let bytes: &mut [u8; 8] = (&mut data[byte..byte + 8])
         .try_into()
         .expect("eight bytes, padded");
-    let word = u64::from_le_bytes(*bytes) | (value & ((1u64 << bits) - 1)) << (at % 8);
+    let word = u64::from_le_bytes(*bytes) | ((value & ((1u64 << bits) - 1)) << (at % 8));
     *bytes = word.to_le_bytes();
 }
 

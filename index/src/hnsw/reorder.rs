@@ -73,6 +73,7 @@ impl Graph {
     /// the index never holds two copies of itself), every link translated.
     /// Returns `false`, changing nothing, when the vectors are mapped.
     fn permute(&mut self, order: &[NodeId]) -> bool {
+        self.unpack_links();
         let n = order.len();
         let d = self.vectors.dims();
         let Some(rows) = self.vectors.ram_rows_mut() else {
@@ -105,7 +106,6 @@ impl Graph {
         self.upper = Words::Owned(upper);
         *self.upper_used.get_mut() = used;
         let w0 = 1 + self.max0;
-        self.unpack_links();
         let layer0 = &mut self.layer0.owned_mut()[..n * w0];
         permute_atomic_rows(layer0, w0, order);
         for slot in layer0.chunks_exact_mut(w0) {

@@ -87,7 +87,9 @@ impl HnswPqIndex {
     /// largest needs: 81 bytes a node instead of 132 at `M = 16` and a
     /// million nodes), as a batch that builds most of the index and an
     /// open leave them. Searches read them packed; the next write unpacks
-    /// them. Returns `false` when a write in flight kept them as they are.
+    /// them. Returns whether they are packed: not while a write is in
+    /// flight, not for an index in a directory (it packs at open), not
+    /// at `M` > 127.
     pub fn pack_links(&self) -> bool {
         self.graph.pack_links()
     }

@@ -129,7 +129,7 @@ impl HnswPqIndex {
         );
         // An index opened is at rest until its first write: its links are
         // read packed.
-        graph.pack_links();
+        graph.pack_links_at_open();
         Ok(HnswPqIndex {
             graph,
             pq_params: params.pq,

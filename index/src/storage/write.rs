@@ -62,7 +62,8 @@ impl DiskIndex {
     /// or another logs and stores it with the writes queued beside it),
     /// then links its nodes here, outside the writer mutex, while the next
     /// group is logged; under `EveryOp`, then waits until a sync covers it
-    /// (this thread or another runs that sync, outside the mutex too).
+    /// (the syncer thread started it when the group was logged:
+    /// `durable.rs`).
     fn write(&self, request: Request) -> Result<()> {
         if self.opts.read_only {
             return Err(Error::ReadOnly);
@@ -201,13 +202,11 @@ impl DiskIndex {
         self.syncer = Some(syncer);
         Ok(())
     }
-}
 
-impl DiskIndex {
     /// Appends `ops` to the log as one write, with one sync as the
     /// durability asks, except under `EveryOp`: then none, and it returns
     /// the point a sync must reach before the writes are acknowledged (see
-    /// [`Self::sync_log`]). A failed sync is fatal for the log (what it
+    /// [`sync_log`]). A failed sync is fatal for the log (what it
     /// holds is not known to be durable, and retrying can report success
     /// for lost pages): no further write goes into it.
     fn append(&self, w: &mut Writer, ops: &[WriteOp<'_>], writes: u32) -> Result<Option<LogPoint>> {

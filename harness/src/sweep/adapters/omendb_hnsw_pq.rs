@@ -14,7 +14,8 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
     make: &make,
 };
 
-/// Build parameters of both PQ kinds (in RAM and on disk).
+/// Build parameters of the PQ kind in RAM (the disk kind's add
+/// `packed_links`).
 pub(super) const BUILD_PARAMS: &[ParamSpec] = &[
     ParamSpec::new("m", 16, 2, 256),
     ParamSpec::new("ef_construction", 200, 1, 100_000),

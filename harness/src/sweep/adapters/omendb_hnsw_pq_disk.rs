@@ -32,15 +32,19 @@ fn make(ctx: &BuildContext<'_>) -> anyhow::Result<Box<dyn Adapter>> {
     let params = pq_params(ctx)?;
     let (dims, metric) = (ctx.dims, ctx.metric);
     let packed = param(ctx.build_params, "packed_links")? == 1;
-    let adapter = OmendbDiskAdapter::new(SPEC.name, Insert::Batch, move |dir| {
-        DiskIndex::create(
-            dir,
-            dims,
-            metric,
-            params,
-            OpenOptions::with_durability(Durability::Never),
-        )
-    });
+    let adapter = OmendbDiskAdapter::new(
+        SPEC.name,
+        move |dir| {
+            DiskIndex::create(
+                dir,
+                dims,
+                metric,
+                params,
+                OpenOptions::with_durability(Durability::Never),
+            )
+        },
+        Insert::Batch,
+    );
     Ok(Box::new(adapter.after_reopen(move |index| {
         if let (false, Some(pq)) = (packed, index.pq()) {
             pq.unpack_links();

@@ -203,7 +203,7 @@ impl OmendbDiskAdapter {
         create: impl Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync + 'static,
         insert: Insert,
     ) -> Box<dyn Adapter> {
-        Box::new(Self::new(name, insert, create))
+        Box::new(Self::new(name, create, insert))
     }
 
     /// Runs `f` on the reopened index before it is queried.
@@ -216,8 +216,8 @@ impl OmendbDiskAdapter {
     /// directory, built by `insert`.
     pub fn new(
         name: &'static str,
-        insert: Insert,
         create: impl Fn(&Path) -> omendb::Result<DiskIndex> + Send + Sync + 'static,
+        insert: Insert,
     ) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "omenbench-{name}-{}-{}",
