@@ -142,15 +142,15 @@ impl Graph {
     /// Makes room for `nodes` more nodes and `upper_words` more words of
     /// the upper pool, with room to spare (an eighth of what is held) so
     /// that one-at-a-time appends grow rarely; link words mapped from a
-    /// graph file move into RAM. The vectors grow first: a store that
-    /// cannot grow leaves the graph unchanged.
+    /// graph file move into RAM, and packed ones are unpacked. The vectors
+    /// grow first: a store that cannot grow leaves the graph unchanged.
     pub fn grow(&mut self, nodes: usize, upper_words: usize) -> Result<()> {
         let n = self.node_count();
         let cap = (n + nodes).max(n + n / 8 + 64).max(self.capacity());
-        self.unpack_links_to(cap);
         if !self.vectors.has_room(cap - n) {
             self.vectors.try_reserve(cap - n)?;
         }
+        self.unpack_links_to(cap);
         self.codes.reserve_total(cap * self.code_bytes);
         self.ids.reserve_total(cap);
         self.levels.reserve_total(cap);

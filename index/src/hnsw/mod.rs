@@ -268,7 +268,7 @@ impl HnswIndex {
         }
         self.writes_in_flight.fetch_sub(1, SeqCst);
         let batch = stored?.len();
-        if batch >= reorder::MIN_REORDER_NODES && 2 * batch >= self.graph.read().node_count() {
+        if self.builds_most_of(batch) {
             self.reorder();
         }
         Ok(())

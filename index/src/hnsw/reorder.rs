@@ -23,6 +23,13 @@ use crate::id_map::IdMap;
 pub(super) const MIN_REORDER_NODES: usize = 4_096;
 
 impl HnswIndex {
+    /// Whether a batch of `batch` nodes just stored built most of the
+    /// index (and is large enough to be worth a pass over all of it): the
+    /// point to reorder after, and for a compressed kind to pack its links.
+    pub(crate) fn builds_most_of(&self, batch: usize) -> bool {
+        batch >= MIN_REORDER_NODES && 2 * batch >= self.graph.read().node_count()
+    }
+
     /// Renumbers the nodes in breadth-first order over layer 0 (see the
     /// module doc). Skipped (returns `false`) when the vectors live in a
     /// mapped file, or while other writes are between their store and

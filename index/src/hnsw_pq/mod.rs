@@ -173,10 +173,6 @@ impl HnswPqIndex {
     }
 }
 
-/// The smallest batch after which the links are packed (as the graph
-/// reorders after one).
-const PACK_AFTER_ROWS: usize = 4_096;
-
 fn too_few_to_train(rows: usize) -> Error {
     Error::invalid(
         "training set",
@@ -206,7 +202,7 @@ impl Index for HnswPqIndex {
     fn add_batch(&self, ids: &[u64], vectors: &[f32]) -> Result<()> {
         self.graph
             .store_and_link(|| self.store_batch(ids, vectors))?;
-        if ids.len() >= PACK_AFTER_ROWS && 2 * ids.len() >= self.graph.node_count() {
+        if self.graph.builds_most_of(ids.len()) {
             self.graph.pack_links();
         }
         Ok(())

@@ -16,7 +16,7 @@ pub const SPEC: AlgorithmSpec = AlgorithmSpec {
 
 /// Build parameters of the PQ kind in RAM (the disk kind's add
 /// `packed_links`).
-pub(super) const BUILD_PARAMS: &[ParamSpec] = &[
+pub(super) const BUILD_PARAMS: &[ParamSpec; 4] = &[
     ParamSpec::new("m", 16, 2, 256),
     ParamSpec::new("ef_construction", 200, 1, 100_000),
     ParamSpec::new("pq_m", 16, 1, 4096),

@@ -9,7 +9,7 @@
 
 use omendb::{DiskIndex, Durability, OpenOptions};
 
-use super::omendb_hnsw_pq::{pq_params, QUERY_PARAMS};
+use super::omendb_hnsw_pq::{pq_params, BUILD_PARAMS, QUERY_PARAMS};
 use super::omendb_shared::{Insert, OmendbDiskAdapter};
 use super::{param, AlgorithmSpec, BuildContext, ParamSpec};
 use crate::sweep::adapter::Adapter;
@@ -18,10 +18,10 @@ use crate::sweep::adapter::Adapter;
 pub const SPEC: AlgorithmSpec = AlgorithmSpec {
     name: "omendb-hnsw-pq-disk",
     build_params: &[
-        ParamSpec::new("m", 16, 2, 256),
-        ParamSpec::new("ef_construction", 200, 1, 100_000),
-        ParamSpec::new("pq_m", 16, 1, 4096),
-        ParamSpec::new("seed", 42, 0, usize::MAX),
+        BUILD_PARAMS[0],
+        BUILD_PARAMS[1],
+        BUILD_PARAMS[2],
+        BUILD_PARAMS[3],
         ParamSpec::new("packed_links", 1, 0, 1),
     ],
     query_params: QUERY_PARAMS,
