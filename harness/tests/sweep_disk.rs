@@ -203,3 +203,39 @@ fn sq8_adapters_reach_recall_and_the_disk_kind_keeps_no_vectors_in_ram() {
         }
     }
 }
+
+#[test]
+fn sector_adapter_reports_reads_per_query_warm_and_direct() {
+    let ds = sweep_common::clustered(3000, 50, 16, Metric::L2, 12);
+    let out = tempfile::tempdir().unwrap();
+    let (_, results) = sweep(
+        &ds,
+        r#"[{"name": "omendb-sector", "build": {"m": 8, "ef_construction": 40, "pq_m": 4, "beam_width": 4},
+             "query": {"ef": [20, 60], "direct": [0, 1]}}]"#,
+        out.path(),
+    );
+    assert_eq!(results.len(), 4);
+    let mut recall = std::collections::BTreeMap::new();
+    for (_, r) in &results {
+        assert!(r.error.is_none(), "{:?}", r.error);
+        let qp = r.query_params.as_ref().unwrap();
+        let (ef, direct) = (qp["ef"], qp["direct"]);
+        let reads = r.reads_per_query.expect("reads per query recorded");
+        // Each search reads a block per node it expands: about ef of them
+        // (candidates pushed out of the pool may have been expanded first).
+        assert!(
+            (2.0..=2.0 * ef as f64).contains(&reads),
+            "ef {ef}: {reads} reads/query"
+        );
+        assert!(r.open_seconds.is_some() && r.page_cache_bytes.is_some());
+        // RAM: codes, ids and upper layers, far below the 64 B of a vector.
+        let ram = r.bytes_per_vector.index.unwrap();
+        assert!(ram < 40.0, "{ram} RAM B/vector");
+        recall.insert((ef, direct), r.recall_at_10.unwrap());
+    }
+    // Direct reads find what cached reads find.
+    for ef in [20, 60] {
+        assert_eq!(recall[&(ef, 0)], recall[&(ef, 1)], "ef {ef}");
+    }
+    assert!(recall[&(60, 0)] > 0.9, "{recall:?}");
+}

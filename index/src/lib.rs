@@ -10,7 +10,7 @@
 //! basics (`error`, `metric`, `distance`, `index`, `validate`, `topk`,
 //! `id_map`, `rng`, `recall`) → `store` (file format, section registry,
 //! vector stores, mapped files, directory, lock) → `pq`, `sq8`, `hnsw` →
-//! `hnsw_pq`, `hnsw_sq8` → `engine` (the kinds a directory can hold, behind one trait) →
+//! `hnsw_pq`, `hnsw_sq8` → `sector` (codes in RAM, graph and vectors in disk sectors) → `engine` (the kinds a directory can hold, behind one trait) →
 //! `storage` (the logged, checkpointed directory index).
 
 #![warn(missing_docs)]
@@ -30,6 +30,7 @@ pub mod metric;
 pub mod pq;
 pub mod recall;
 pub mod rng;
+pub mod sector;
 pub mod sq8;
 pub mod storage;
 mod store;
@@ -49,6 +50,7 @@ pub use hnsw_sq8::{HnswSq8Index, HnswSq8Params};
 pub use index::{Index, MemoryUsage, Neighbor, SearchParams};
 pub use metric::Metric;
 pub use pq::{AdcTable, PqParams, ProductQuantizer};
+pub use sector::{SectorIndex, SectorOptions};
 pub use sq8::{Sq8Params, Sq8Quantizer};
 pub use storage::{
     CheckpointStats, DiskIndex, DiskUsage, Durability, LostSyncedTail, OpenOptions, PageCache,

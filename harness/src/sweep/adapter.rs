@@ -79,6 +79,13 @@ pub trait Adapter: Send + Sync {
         None
     }
 
+    /// Mean blocks read from disk per query since the last call (or since
+    /// [`set_query_params`](Adapter::set_query_params)), for indexes that
+    /// read per query; `None` for every other adapter.
+    fn reads_per_query(&self) -> Option<f64> {
+        None
+    }
+
     /// How the reopen went, for adapters whose build ends by closing the
     /// index and opening it again from its directory (disk-backed indexes,
     /// see [`ReopenStats::measure`]); `None` for every other adapter.
@@ -221,6 +228,8 @@ pub struct SelfMeasuredQueries {
     /// What the worker's [`Adapter::page_cache_bytes`] said after its
     /// passes.
     pub page_cache_bytes: Option<u64>,
+    /// What the worker's [`Adapter::reads_per_query`] said after its passes.
+    pub reads_per_query: Option<f64>,
 }
 
 impl SelfMeasuredQueries {
@@ -240,6 +249,7 @@ impl SelfMeasuredQueries {
         self.params = later.params.or(self.params.take());
         self.info = later.info.or(self.info.take());
         self.page_cache_bytes = later.page_cache_bytes.or(self.page_cache_bytes);
+        self.reads_per_query = later.reads_per_query.or(self.reads_per_query);
         for (threads, secs) in later.batch_scaling {
             match self.batch_scaling.iter_mut().find(|(t, _)| *t == threads) {
                 Some((_, s)) => s.extend(secs),

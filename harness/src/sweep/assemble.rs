@@ -155,6 +155,7 @@ pub(crate) fn fill_self_measured(r: &mut RunResult, sq: &SelfMeasuredQueries, nq
         |secs: &[f64]| -> Vec<f64> { secs.iter().filter_map(|s| per_second(nq, *s)).collect() };
     let best = |v: &[f64]| v.iter().copied().reduce(f64::max);
     r.page_cache_bytes = sq.page_cache_bytes;
+    r.reads_per_query = sq.reads_per_query;
     r.qps_single_thread_repeats = qps(&sq.batch_single_thread_seconds);
     r.qps_single_thread = best(&r.qps_single_thread_repeats);
     r.qps_batch_repeats = qps(&sq.batch_all_threads_seconds);

@@ -302,6 +302,7 @@ impl Measurer<'_> {
         let first_ids =
             self.single_thread_passes(ds, adapter, r, repeats, latencies, || bar.inc(1));
         r.page_cache_bytes = adapter.page_cache_bytes();
+        r.reads_per_query = adapter.reads_per_query().or(r.reads_per_query);
         r.latency_ms = Latency::from_ms(latencies);
         if r.error.is_none() {
             self.batch_passes(ds, adapter, r, repeats, || bar.inc(1));

@@ -204,6 +204,10 @@ pub struct RunResult {
     /// decides what stays. `null` for other adapters.
     #[serde(default)]
     pub page_cache_bytes: Option<u64>,
+    /// Indexes that read from disk per query (`omendb-sector`): mean blocks
+    /// read per query in this run's single-thread passes. `null` for others.
+    #[serde(default)]
+    pub reads_per_query: Option<f64>,
     /// Process `VmRSS` just after the reopen, bytes.
     #[serde(default)]
     pub rss_after_open_bytes: Option<u64>,

@@ -314,6 +314,7 @@ mod tests {
             rss_after_open_bytes: None,
             rss_growth_on_open_bytes: None,
             rss_anon_growth_on_open_bytes: None,
+            reads_per_query: None,
             shard: None,
             noise: None,
             scenario: Default::default(),

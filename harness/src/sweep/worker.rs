@@ -318,6 +318,7 @@ fn query(h: &mut Hosted, req: QueryRequest) -> anyhow::Result<Value> {
         "op": "result",
         "ids": ids,
         "page_cache_bytes": a.page_cache_bytes(),
+        "reads_per_query": a.reads_per_query(),
         "batch_single_thread_seconds": batch_single_thread,
         "per_call_seconds": per_call,
         "batch_all_threads_seconds": all_threads,

@@ -61,14 +61,22 @@ pub enum FileKind {
     Graph,
     /// The write-ahead log.
     Wal,
+    /// A sector index's blocks: full vectors and neighbour lists
+    /// (`sector_file.rs`).
+    Sectors,
+    /// A sector index's in-RAM part: codes, ids, upper layers, block
+    /// checksums (`sector/persist.rs`).
+    SectorMeta,
 }
 
 impl FileKind {
-    const ALL: [FileKind; 4] = [
+    const ALL: [FileKind; 6] = [
         FileKind::Manifest,
         FileKind::Vectors,
         FileKind::Graph,
         FileKind::Wal,
+        FileKind::Sectors,
+        FileKind::SectorMeta,
     ];
 
     /// The magic bytes that open a file of this kind.
@@ -78,6 +86,8 @@ impl FileKind {
             FileKind::Vectors => *b"OMDBVECS",
             FileKind::Graph => *b"OMDBGRPH",
             FileKind::Wal => *b"OMDBWLOG",
+            FileKind::Sectors => *b"OMDBSECT",
+            FileKind::SectorMeta => *b"OMDBSMET",
         }
     }
 
@@ -88,6 +98,8 @@ impl FileKind {
             FileKind::Vectors => "vector file",
             FileKind::Graph => "graph file",
             FileKind::Wal => "write-ahead log",
+            FileKind::Sectors => "sector file",
+            FileKind::SectorMeta => "sector index file",
         }
     }
 }

@@ -12,15 +12,22 @@
 //! | `mapped_graph.rs` | a checkpointed graph file mapped copy-on-write, its link sections used in place |
 //! | `directory.rs` | an index directory's file names; replace-by-rename, directory sync |
 //! | `lock.rs` | the advisory directory lock |
+//! | `sector_file.rs` | a file of 4 KiB-sector blocks of node records, read a few blocks at once (page cache or `O_DIRECT`) |
+//! | `aio.rs` | several reads of an `O_DIRECT` file in flight at once (Linux kernel AIO) |
 //! | `resident.rs` | how much of a file the page cache holds (`mincore`) |
 //! | `io.rs` | the gate every file operation passes: the real file system, or a failing one in tests |
 //!
 //! The only `unsafe` of the store lives in `append.rs` (writing past the
 //! published length), `huge.rs` (`madvise`), `mmap_vectors.rs` (mapping, viewing mapped bytes as
 //! `f32`, appending rows beside readers), `mapped_graph.rs` (mapping, viewing link
-//! sections as atomics, releasing pages), `lock.rs` (`flock`) and `resident.rs`
+//! sections as atomics, releasing pages), `lock.rs` (`flock`), `sector_file.rs` (`posix_fadvise`), `aio.rs` (the AIO system calls, their buffers kept borrowed until reaped) and `resident.rs`
 //! (mapping a file to ask `mincore` which of its pages are resident).
 
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+pub(crate) mod aio;
 pub(crate) mod append;
 pub(crate) mod directory;
 pub(crate) mod format;
@@ -31,6 +38,7 @@ pub(crate) mod mapped_graph;
 pub(crate) mod mmap_vectors;
 pub(crate) mod resident;
 pub(crate) mod sections;
+pub(crate) mod sector_file;
 pub(crate) mod vectors;
 
 pub(crate) use append::AppendVec;

@@ -12,6 +12,7 @@
 //! | [`PQ_CODEBOOK`], [`PQ_CODES`] `0x30`, `0x31` | `graph.omg` | codebooks and codes (`hnsw_pq/persist.rs`) |
 //! | [`MANIFEST_SQ8`] `0x03` | `MANIFEST` | SQ8 training parameters, SQ8-navigated kinds only (`engine/hnsw_sq8.rs`) |
 //! | [`SQ8_QUANTIZER`], [`SQ8_CODES`] `0x40`, `0x41` | `graph.omg` | SQ8 quantizer and codes (`hnsw_sq8/persist.rs`) |
+//! | [`SECTOR_META`]…[`SECTOR_CRCS`] `0x50`–`0x52`, and [`GRAPH_IDS`], [`GRAPH_DELETED`], [`PQ_CODEBOOK`], [`PQ_CODES`] | `sectors.osm` | a sector index's in-RAM part (`sector/persist.rs`) |
 
 /// Manifest: the HNSW build parameters.
 pub const MANIFEST_HNSW: u32 = 0x01;
@@ -43,6 +44,13 @@ pub const SQ8_QUANTIZER: u32 = 0x40;
 /// Graph file: the SQ8 codes of every node.
 pub const SQ8_CODES: u32 = 0x41;
 
+/// Sector index file: node count, widths, block layout, entry point.
+pub const SECTOR_META: u32 = 0x50;
+/// Sector index file: the upper layers (nodes of level ≥ 1 and their lists).
+pub const SECTOR_UPPER: u32 = 0x51;
+/// Sector index file: the crc32c of every block of the sector file.
+pub const SECTOR_CRCS: u32 = 0x52;
+
 /// Every manifest section kind this build reads.
 pub const MANIFEST_SECTIONS: [u32; 3] = [MANIFEST_HNSW, MANIFEST_PQ, MANIFEST_SQ8];
 
@@ -72,6 +80,7 @@ mod tests {
             .chain(GRAPH_FILE_SECTIONS.iter())
             .copied()
             .collect();
+        all.extend([SECTOR_META, SECTOR_UPPER, SECTOR_CRCS]);
         all.sort_unstable();
         let n = all.len();
         all.dedup();

@@ -9,6 +9,7 @@
 //! | `omendb-hnsw-pq-disk` | `omendb_hnsw_pq_disk.rs` | `m`, `ef_construction`, `pq_m`, `seed`, `packed_links` | `ef`, `rerank` (built into a directory, closed, reopened read-only; links read packed unless `packed_links = 0`) |
 //! | `omendb-hnsw-sq8` | `omendb_hnsw_sq8.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (0: the default depth, `max(ef, k) + ⌈k/2⌉`) |
 //! | `omendb-hnsw-sq8-disk` | `omendb_hnsw_sq8_disk.rs` | `m`, `ef_construction`, `seed` | `ef`, `rerank` (built into a directory, closed, reopened read-only) |
+//! | `omendb-sector` | `omendb_sector.rs` | `m`, `ef_construction`, `pq_m`, `seed`, `beam_width` | `ef` (the beam search's pool), `direct` (1: `O_DIRECT` reads, the cold figures) (built as `omendb-hnsw-pq`, written as a sector index, reopened; results carry `reads_per_query`) |
 //! | `hnsw_rs` | `hnsw_rs.rs` | `m`, `ef_construction`, `max_layer` | `ef` |
 //! | `instant-distance` | `instant_distance.rs` | `ef_construction`, `seed` | `ef` (fixed at build: rebuilt per value) |
 //! | `usearch` | `usearch.rs` (feature `usearch`, default on) | `m`, `ef_construction` | `ef` |
@@ -36,6 +37,7 @@ pub mod omendb_hnsw_pq;
 pub mod omendb_hnsw_pq_disk;
 pub mod omendb_hnsw_sq8;
 pub mod omendb_hnsw_sq8_disk;
+pub mod omendb_sector;
 pub mod omendb_shared;
 pub mod process;
 pub mod python;
@@ -173,6 +175,7 @@ impl Registry {
                 omendb_hnsw_pq_disk::SPEC,
                 omendb_hnsw_sq8::SPEC,
                 omendb_hnsw_sq8_disk::SPEC,
+                omendb_sector::SPEC,
                 hnsw_rs::SPEC,
                 instant_distance::SPEC,
                 #[cfg(feature = "usearch")]

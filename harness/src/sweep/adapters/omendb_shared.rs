@@ -39,7 +39,12 @@ impl Insert {
 
     /// Inserts every row of `train` (`dims` wide), ids = row numbers, and
     /// checks the index then holds them all.
-    fn insert(self, index: &dyn Index, train: &[f32], dims: usize) -> anyhow::Result<()> {
+    pub(super) fn insert(
+        self,
+        index: &dyn Index,
+        train: &[f32],
+        dims: usize,
+    ) -> anyhow::Result<()> {
         let before = index.len();
         match self {
             Insert::Batch => index.add_batch(&train_ids(train, dims), train)?,
@@ -111,7 +116,7 @@ fn train_ids(train: &[f32], dims: usize) -> Vec<u64> {
 }
 
 /// One query through either adapter's index, as train row numbers.
-fn search_rows(
+pub(super) fn search_rows(
     index: &dyn Index,
     query: &[f32],
     k: usize,
@@ -121,7 +126,7 @@ fn search_rows(
 }
 
 /// A query set through the engine's own parallel `search_batch`.
-fn batch_rows(
+pub(super) fn batch_rows(
     index: &dyn Index,
     queries: &[f32],
     k: usize,

@@ -42,7 +42,8 @@
 //!    "params" (optional echo of query_params), "info" (optional: anything
 //!    the engine says about this set, recorded in results),
 //!    "page_cache_bytes" (optional: bytes of the index's mapped files in the
-//!    page cache after the passes)}`: each
+//!    page cache after the passes), "reads_per_query" (optional: mean
+//!    blocks read from disk per query)}`: each
 //!    list of seconds holds one entry per pass (`repeats` passes each of:
 //!    the whole query set in one call on 1 thread; one query per call on 1
 //!    thread; the whole set in one call on `threads` threads), after

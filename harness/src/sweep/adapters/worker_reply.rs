@@ -85,6 +85,7 @@ pub(crate) fn parse_result(
         info: reply.get("info").cloned(),
         batch_scaling,
         page_cache_bytes: reply.get("page_cache_bytes").and_then(Value::as_u64),
+        reads_per_query: reply.get("reads_per_query").and_then(Value::as_f64),
     })
 }
 

@@ -1,0 +1,320 @@
+//! The sector index's search on layer 0: DiskANN's beam search.
+//!
+//! A pool of at most `ef` candidates, ranked by their ADC distance, starts
+//! at the upper layers' entry point. Each step takes the `beam_width` best
+//! candidates not yet expanded and reads their blocks at once; every record
+//! of a block read for the first time is scored exactly from its vector (a
+//! result if live and allowed: the expanded node and its block mates, which
+//! the build's renumbering made its graph neighbourhood), and the expanded
+//! node's neighbours not met before are ranked by their codes into the
+//! pool. The search ends when every candidate in the pool has been
+//! expanded; the results are the `k` best nodes read.
+
+use super::SectorIndex;
+use crate::error::Result;
+use crate::filter::Filter;
+use crate::index::Neighbor;
+use crate::pq::AdcTable;
+use crate::store::format::{corrupt, u32_at};
+use crate::store::sector_file::{BlockBufs, SectorFile};
+use crate::topk::TopK;
+
+#[derive(Clone, Copy)]
+struct Candidate {
+    distance: f32,
+    node: u32,
+    expanded: bool,
+}
+
+/// A bitset cleared in time proportional to what was set.
+struct Marks {
+    words: Vec<u64>,
+    /// Words set, to clear them afterwards.
+    touched: Vec<u32>,
+}
+
+impl Marks {
+    fn new(bits: usize) -> Self {
+        Marks {
+            words: vec![0; bits.div_ceil(64)],
+            touched: Vec::new(),
+        }
+    }
+
+    /// Sets bit `i`; false if it was set already.
+    #[inline]
+    fn insert(&mut self, i: u64) -> bool {
+        let (w, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+        let word = &mut self.words[w];
+        if *word & bit != 0 {
+            return false;
+        }
+        if *word == 0 {
+            self.touched.push(w as u32);
+        }
+        *word |= bit;
+        true
+    }
+
+    fn clear(&mut self) {
+        for &w in &self.touched {
+            self.words[w as usize] = 0;
+        }
+        self.touched.clear();
+    }
+
+    fn memory_bytes(&self) -> usize {
+        8 * self.words.len() + 4 * self.touched.capacity()
+    }
+}
+
+/// One search's working memory, pooled.
+pub(super) struct Scratch {
+    /// Nodes met in this search.
+    visited: Marks,
+    /// Blocks read in this search (their records scored).
+    scored: Marks,
+    pool: Vec<Candidate>,
+    batch: Vec<u32>,
+    blocks: Vec<u64>,
+    bufs: BlockBufs,
+    vector: Vec<f32>,
+}
+
+impl Scratch {
+    pub(super) fn new(nodes: usize, beam_width: usize, file: &SectorFile) -> Self {
+        Scratch {
+            visited: Marks::new(nodes),
+            scored: Marks::new(file.blocks() as usize),
+            pool: Vec::new(),
+            batch: Vec::new(),
+            blocks: Vec::new(),
+            bufs: BlockBufs::new(beam_width, file.layout().block_bytes),
+            vector: Vec::new(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.visited.clear();
+        self.scored.clear();
+        self.pool.clear();
+    }
+
+    pub(super) fn memory_bytes(&self) -> usize {
+        self.visited.memory_bytes()
+            + self.scored.memory_bytes()
+            + 12 * self.pool.capacity()
+            + self.bufs.capacity() * 4096
+    }
+}
+
+/// The f32s of a record's little-endian vector bytes, into `out`.
+fn decode_vector(bytes: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+    );
+}
+
+impl SectorIndex {
+    /// Beam search (see the module docs); returns the results and the
+    /// blocks read.
+    pub(super) fn beam(
+        &self,
+        q: &[f32],
+        table: &AdcTable,
+        k: usize,
+        ef: usize,
+        filter: Option<&Filter>,
+        s: &mut Scratch,
+    ) -> Result<(Vec<Neighbor>, u64)> {
+        let start = self
+            .upper
+            .descend(self.entry, self.top, |n| table.distance(self.code(n)));
+        s.clear();
+        s.visited.insert(start as u64);
+        s.pool.push(Candidate {
+            distance: table.distance(self.code(start)),
+            node: start,
+            expanded: false,
+        });
+        let mut top = TopK::new(k);
+        let mut reads = 0u64;
+        let result = loop {
+            s.batch.clear();
+            for c in s.pool.iter_mut().filter(|c| !c.expanded) {
+                c.expanded = true;
+                s.batch.push(c.node);
+                if s.batch.len() == self.beam_width {
+                    break;
+                }
+            }
+            if s.batch.is_empty() {
+                break Ok(());
+            }
+            if let Err(e) = self.read_batch(s) {
+                break Err(e);
+            }
+            reads += s.blocks.len() as u64;
+            if let Err(e) = self.expand_batch(q, table, ef, filter, s, &mut top) {
+                break Err(e);
+            }
+        };
+        s.clear();
+        result.map(|()| (top.into_neighbors(), reads))
+    }
+
+    /// Reads the blocks of `s.batch` (each block once) and checks them.
+    fn read_batch(&self, s: &mut Scratch) -> Result<()> {
+        let layout = self.file.layout();
+        s.blocks.clear();
+        for &n in &s.batch {
+            let b = layout.block_of(n);
+            if !s.blocks.contains(&b) {
+                s.blocks.push(b);
+            }
+        }
+        self.file.read_blocks(&s.blocks, &mut s.bufs)?;
+        for (i, &b) in s.blocks.iter().enumerate() {
+            let (stored, actual) = (self.crcs[b as usize], crc32c::crc32c(s.bufs.block(i)));
+            if stored != actual {
+                return Err(corrupt(
+                    self.file.path(),
+                    (b + 1) * layout.block_bytes as u64,
+                    format!("block {b} checksum mismatch (stored {stored:#010x}, computed {actual:#010x})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Scores each node of `s.batch` exactly and ranks its neighbours into
+    /// the pool.
+    fn expand_batch(
+        &self,
+        q: &[f32],
+        table: &AdcTable,
+        ef: usize,
+        filter: Option<&Filter>,
+        s: &mut Scratch,
+        top: &mut TopK<u64>,
+    ) -> Result<()> {
+        let layout = self.file.layout();
+        let n = self.node_count();
+        let Scratch {
+            visited,
+            scored,
+            pool,
+            batch,
+            blocks,
+            bufs,
+            vector,
+        } = s;
+        // Every record of a block read for the first time is scored
+        // exactly: after the build's breadth-first renumbering, a node's
+        // block mates are its graph neighbourhood, found at no extra read.
+        for (i, &b) in blocks.iter().enumerate() {
+            if !scored.insert(b) {
+                continue;
+            }
+            let first = b as usize * layout.per_block;
+            for node in first..(first + layout.per_block).min(n) {
+                let id = self.ids[node];
+                if self.is_deleted(node as u32) || filter.is_some_and(|f| !f.allows(id)) {
+                    continue;
+                }
+                let at = layout.offset_in_block(node as u32);
+                decode_vector(&bufs.block(i)[at..at + 4 * self.dims], vector);
+                top.push(self.metric.distance(&self.kernels, q, vector), id);
+            }
+        }
+        for &node in batch.iter() {
+            let slot = blocks.iter().position(|&b| b == layout.block_of(node));
+            let block = bufs.block(slot.expect("read above"));
+            let at = layout.offset_in_block(node);
+            let record = &block[at..at + layout.node_bytes];
+            let links = &record[4 * self.dims..];
+            let count = u32_at(links, 0) as usize;
+            if count > self.max0 {
+                return Err(self.bad_record(node, "more links than a list holds"));
+            }
+            for j in 0..count {
+                let nb = u32_at(links, 4 + 4 * j);
+                if nb as usize >= n {
+                    return Err(self.bad_record(node, "a link past the last node"));
+                }
+                if !visited.insert(nb as u64) {
+                    continue;
+                }
+                let d = table.distance(self.code(nb));
+                if pool.len() >= ef && d >= pool[pool.len() - 1].distance {
+                    continue;
+                }
+                let pos = pool.partition_point(|c| c.distance <= d);
+                pool.insert(
+                    pos,
+                    Candidate {
+                        distance: d,
+                        node: nb,
+                        expanded: false,
+                    },
+                );
+                pool.truncate(ef);
+            }
+        }
+        Ok(())
+    }
+
+    fn bad_record(&self, node: u32, why: &str) -> crate::error::Error {
+        let layout = self.file.layout();
+        corrupt(
+            self.file.path(),
+            (layout.block_of(node) + 1) * layout.block_bytes as u64
+                + layout.offset_in_block(node) as u64,
+            format!("node {node}: {why}"),
+        )
+    }
+
+    /// A small allow-set's search: its live ids ranked by their codes, the
+    /// best `ef` read and scored exactly. Finding the ids' nodes walks the
+    /// id table (the index keeps no id → node map in RAM).
+    pub(super) fn scan_filtered(
+        &self,
+        q: &[f32],
+        table: &AdcTable,
+        k: usize,
+        ef: usize,
+        filter: &Filter,
+        s: &mut Scratch,
+    ) -> Result<(Vec<Neighbor>, u64)> {
+        let mut ranked = TopK::new(ef);
+        for (node, &id) in self.ids.iter().enumerate() {
+            if !self.is_deleted(node as u32) && filter.allows(id) {
+                ranked.push(table.distance(self.code(node as u32)), node as u32);
+            }
+        }
+        let nodes: Vec<u32> = ranked.into_sorted().into_iter().map(|c| c.item).collect();
+        let mut top = TopK::new(k);
+        let mut reads = 0u64;
+        for chunk in nodes.chunks(self.beam_width) {
+            s.batch.clear();
+            s.batch.extend_from_slice(chunk);
+            self.read_batch(s)?;
+            reads += s.blocks.len() as u64;
+            let layout = self.file.layout();
+            for &node in chunk {
+                let slot = s.blocks.iter().position(|&b| b == layout.block_of(node));
+                let block = s.bufs.block(slot.expect("read above"));
+                let at = layout.offset_in_block(node);
+                decode_vector(&block[at..at + 4 * self.dims], &mut s.vector);
+                top.push(
+                    self.metric.distance(&self.kernels, q, &s.vector),
+                    self.ids[node as usize],
+                );
+            }
+        }
+        Ok((top.into_neighbors(), reads))
+    }
+}
