@@ -9,7 +9,7 @@
 //! Layers, each importing only from those above it in this list:
 //! basics (`error`, `metric`, `distance`, `index`, `validate`, `topk`,
 //! `id_map`, `rng`, `recall`) → `store` (file format, section registry,
-//! vector stores, mapped files, directory, lock) → `pq`, `sq8`, `hnsw` →
+//! vector stores, mapped files, directory, lock) → `pq`, `sq8`, `rabitq`, `hnsw` →
 //! `hnsw_pq`, `hnsw_sq8` → `sector` (codes in RAM, graph and vectors in disk sectors) → `engine` (the kinds a directory can hold, behind one trait) →
 //! `storage` (the logged, checkpointed directory index).
 
@@ -28,6 +28,7 @@ mod id_map;
 pub mod index;
 pub mod metric;
 pub mod pq;
+pub mod rabitq;
 pub mod recall;
 pub mod rng;
 pub mod sector;
@@ -50,6 +51,7 @@ pub use hnsw_sq8::{HnswSq8Index, HnswSq8Params};
 pub use index::{Index, MemoryUsage, Neighbor, SearchParams};
 pub use metric::Metric;
 pub use pq::{AdcTable, PqParams, ProductQuantizer};
+pub use rabitq::{RabitQuantizer, RabitqQuery};
 pub use sector::{SectorIndex, SectorOptions};
 pub use sq8::{Sq8Params, Sq8Quantizer};
 pub use storage::{

@@ -104,7 +104,7 @@ impl Scratch {
         self.visited.memory_bytes()
             + self.scored.memory_bytes()
             + 12 * self.pool.capacity()
-            + self.bufs.capacity() * 4096
+            + self.bufs.bytes()
     }
 }
 
@@ -278,8 +278,10 @@ impl SectorIndex {
     }
 
     /// A small allow-set's search: its live ids ranked by their codes, the
-    /// best `ef` read and scored exactly. Finding the ids' nodes walks the
-    /// id table (the index keeps no id → node map in RAM).
+    /// best `ef` read and scored exactly (so its recall is that of the codes
+    /// at re-rank depth `ef`, not an exact scan's). Finding the ids' nodes
+    /// walks the id table, O(n log s) (the index keeps no id → node map in
+    /// RAM).
     pub(super) fn scan_filtered(
         &self,
         q: &[f32],

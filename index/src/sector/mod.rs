@@ -140,6 +140,12 @@ impl SectorIndex {
             .map_err(|e| Error::io(self.file.path(), e))
     }
 
+    /// Whether reads bypass the page cache: `direct` was asked for and the
+    /// file system took `O_DIRECT` (tmpfs does not).
+    pub fn reads_direct(&self) -> bool {
+        self.file.direct()
+    }
+
     /// Blocks read at once per beam step.
     pub fn beam_width(&self) -> usize {
         self.beam_width

@@ -27,11 +27,12 @@ use crate::error::{Error, Result};
 use crate::hnsw_pq::HnswPqIndex;
 use crate::index::Index;
 use crate::pq::ProductQuantizer;
-use crate::store::directory::{atomic_write, commit_tmp, tmp_path};
+use crate::store::directory::{commit_tmp, tmp_path};
 use crate::store::format::{
     corrupt, read_sections, u32_at, u64_at, FileHeader, FileKind, SectionWriter, FLAG_REQUIRED,
     HEADER_LEN,
 };
+use crate::store::io as store_io;
 use crate::store::sections::{
     GRAPH_DELETED, GRAPH_IDS, PQ_CODEBOOK, PQ_CODES, SECTOR_CRCS, SECTOR_META, SECTOR_UPPER,
 };
@@ -88,7 +89,6 @@ pub(super) fn write(index: &HnswPqIndex, dir: &Path) -> Result<()> {
         w.push(&record)?;
     }
     let crcs = w.finish()?;
-    commit_tmp(&blocks)?;
 
     let mut deleted = vec![0u64; n.div_ceil(64)];
     for node in 0..n {
@@ -144,7 +144,19 @@ pub(super) fn write(index: &HnswPqIndex, dir: &Path) -> Result<()> {
     s.section(SECTOR_CRCS, FLAG_REQUIRED, &crc_bytes)
         .map_err(io)?;
     let bytes = s.finish().map_err(io)?.into_inner();
-    atomic_write(&meta_path(dir), &bytes)
+    // Both files are complete and synced before either replaces an older
+    // index's; a crash between the two renames leaves a pair that `open`
+    // (block count) or the first read (checksums) refuses.
+    let meta = meta_path(dir);
+    let meta_tmp = tmp_path(&meta);
+    {
+        let mut f = store_io::create(&meta_tmp).map_err(|e| Error::io(&meta_tmp, e))?;
+        store_io::write_all(&mut f, &meta_tmp, &bytes)
+            .and_then(|()| store_io::sync_all(&f, &meta_tmp))
+            .map_err(|e| Error::io(&meta_tmp, e))?;
+    }
+    commit_tmp(&blocks)?;
+    commit_tmp(&meta)
 }
 
 /// Opens the sector index in `dir`: reads and checks its in-RAM part, and
@@ -171,7 +183,7 @@ pub(super) fn open(dir: &Path, opts: SectorOptions) -> Result<SectorIndex> {
             SECTOR_META => return Err(wrong("sector meta")),
             PQ_CODEBOOK => pq = Some(ProductQuantizer::from_bytes_in(p, &path)?),
             PQ_CODES => codes = Some((p.to_vec(), s.offset)),
-            GRAPH_IDS if p.len() == 8 * n => {
+            GRAPH_IDS if Some(p.len()) == n.checked_mul(8) => {
                 ids = Some((0..n).map(|i| u64_at(p, 8 * i)).collect::<Vec<_>>())
             }
             GRAPH_IDS => return Err(wrong("ids")),
@@ -211,7 +223,7 @@ pub(super) fn open(dir: &Path, opts: SectorOptions) -> Result<SectorIndex> {
     let deleted = deleted.ok_or_else(|| missing("deletion bitset"))?;
     let upper = upper.ok_or_else(|| missing("upper layers"))?;
     let crcs = crcs.ok_or_else(|| missing("block checksums"))?;
-    let [max0, m, entry, top, live, _, _, node_bytes] = meta[..] else {
+    let [max0, m, entry, top, live, block_bytes, per_block, node_bytes] = meta[..] else {
         unreachable!("eight words read above")
     };
     let bad = |why: String| corrupt(&path, HEADER_LEN as u64, why);
@@ -224,12 +236,27 @@ pub(super) fn open(dir: &Path, opts: SectorOptions) -> Result<SectorIndex> {
             "inconsistent meta: {n} nodes, entry {entry}, live {live}"
         )));
     }
-    if node_bytes != record_bytes(dims, max0) {
+    let layout = BlockLayout::for_record(record_bytes(dims, max0.min(1 << 20)));
+    if (node_bytes, per_block, block_bytes)
+        != (layout.node_bytes, layout.per_block, layout.block_bytes)
+    {
         return Err(bad(format!(
-            "record of {node_bytes} bytes for {dims} dims, {max0} links"
+            "block layout {node_bytes}/{per_block}/{block_bytes} for {dims} dims and {max0} links"
         )));
     }
     let file = SectorFile::open(&sectors_path(dir), dims, metric, n, opts.direct)?;
+    // The block file's own layout words carry no checksum: they must say
+    // what the (checksummed) meta says.
+    if file.layout() != layout {
+        return Err(corrupt(
+            file.path(),
+            64,
+            format!(
+                "block layout {:?}, its index says {layout:?}",
+                file.layout()
+            ),
+        ));
+    }
     if file.blocks() != crcs.len() as u64 {
         return Err(bad(format!(
             "{} block checksums for {} blocks",

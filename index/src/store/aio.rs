@@ -5,8 +5,9 @@
 //! device read in turn.
 //!
 //! [`Aio::read_all`] submits every read, then waits for all of them before
-//! it returns, on every path: the kernel never writes into a buffer the
-//! caller has taken back.
+//! it returns, on every path (or aborts the process if the kernel will not
+//! say they are done): the kernel never writes into a buffer the caller has
+//! taken back.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -132,9 +133,12 @@ impl Aio {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                // The reads cannot be waited for: the buffers must never be
-                // handed back while the kernel may write them.
-                panic!("io_getevents failed with reads in flight: {e}");
+                // The reads cannot be waited for, and the buffers must never
+                // be handed back (nor unwound and freed) while the kernel
+                // may write them: stop here. io_getevents with a live
+                // context and no timeout fails only on EINTR (retried).
+                eprintln!("omendb: io_getevents failed with reads in flight: {e}");
+                std::process::abort();
             }
             reaped += r as usize;
         }
@@ -159,8 +163,8 @@ impl Aio {
 
 impl Drop for Aio {
     fn drop(&mut self) {
-        // SAFETY: the context is this value's own, and no read is in flight
-        // (`read_all` reaps all of its reads before returning).
+        // SAFETY: the context is this value's own; no read is in flight,
+        // as `read_all` reaps all of its reads before returning (or aborts).
         unsafe {
             libc::syscall(libc::SYS_io_destroy, self.ctx);
         }

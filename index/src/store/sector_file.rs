@@ -196,6 +196,11 @@ impl BlockBufs {
         }
     }
 
+    /// Bytes of the buffers.
+    pub fn bytes(&self) -> usize {
+        self.raw.len()
+    }
+
     /// Blocks these buffers hold.
     pub fn capacity(&self) -> usize {
         (self.raw.len() - SECTOR) / self.block_bytes
@@ -288,6 +293,12 @@ impl SectorFile {
     /// How records sit in blocks.
     pub fn layout(&self) -> BlockLayout {
         self.layout
+    }
+
+    /// Whether reads bypass the page cache (`O_DIRECT` was asked for and
+    /// the file system took it).
+    pub fn direct(&self) -> bool {
+        self.direct
     }
 
     /// Blocks of records (the header block not counted).

@@ -101,9 +101,19 @@ impl Adapter for SectorAdapter {
         self.search = search_params(params);
         let direct = params.get("direct").copied().unwrap_or(0) == 1;
         if direct != self.opts.direct {
-            self.opts.direct = direct;
+            let opts = SectorOptions {
+                direct,
+                ..self.opts
+            };
             self.index = None;
-            self.index = Some(SectorIndex::open(&self.dir, self.opts)?);
+            let index = SectorIndex::open(&self.dir, opts)?;
+            anyhow::ensure!(
+                index.reads_direct() == direct,
+                "omendb-sector: O_DIRECT refused by the file system of {}: no cold figures here",
+                self.dir.display()
+            );
+            self.index = Some(index);
+            self.opts = opts;
         }
         self.index()?.take_read_stats();
         Ok(())
