@@ -1,5 +1,6 @@
 //! Recall per code byte, side by side: PQ codes (`omendb::ProductQuantizer`,
-//! ADC) against RaBitQ codes (`omendb::RabitQuantizer`, 1 bit a dimension
+//! ADC), the same after OPQ's learned rotation (`omendb::pq::Rotation`, 4
+//! rounds on 100k rows), and RaBitQ codes (`omendb::RabitQuantizer`, 1 bit a dimension
 //! plus two floats, with a standard error per estimate), on one dataset.
 //!
 //! Every query scans all codes (no graph: the codes alone are measured),
@@ -10,13 +11,15 @@
 //! current 10th exact distance.
 //!
 //! ```text
-//! cargo run --release -p omenbench --example code_recall -- [dataset] [scale] [queries]
+//! cargo run --release -p omenbench --example code_recall -- [dataset] [scale] [queries] [pq m list]
 //! cargo run --release -p omenbench --example code_recall -- clustered-128-euclidean 1M 200
+//! cargo run --release -p omenbench --example code_recall -- glove-50-angular 390k 200 10,25
 //! ```
 
 use std::time::Instant;
 
 use omenbench::data::{parse_scale, resolve};
+use omendb::pq::Rotation;
 use omendb::{Kernels, Metric, PqParams, ProductQuantizer, RabitQuantizer};
 use rayon::prelude::*;
 
@@ -55,23 +58,42 @@ fn main() -> anyhow::Result<()> {
         found.iter().filter(|&&f| t.contains(&(f as u32))).count() as f64 / K as f64
     };
 
-    let mut pq_ms = vec![];
-    for m in [16, 32, 64] {
-        if d % m == 0 {
-            pq_ms.push(m);
-        }
-    }
-    for m in pq_ms {
+    // PQ sub-space counts: the fourth argument (`10,25`), else 16, 32 and
+    // 64 where they divide the dimension.
+    let pq_ms: Vec<usize> = match args.get(3) {
+        Some(list) => list.split(',').map(str::parse).collect::<Result<_, _>>()?,
+        None => [16, 32, 64].into_iter().filter(|m| d % m == 0).collect(),
+    };
+    for (m, opq) in pq_ms.iter().flat_map(|&m| [(m, false), (m, true)]) {
         let t0 = Instant::now();
-        let pq = ProductQuantizer::train(d, metric, &train, &PqParams::with_m(m))?;
-        let codes = pq.encode_batch(&train)?;
+        let params = PqParams::with_m(m);
+        let rotation = if opq {
+            let sample: Vec<f32> = prepared.iter().take(100_000).flatten().copied().collect();
+            Rotation::train(d, metric, &sample, &params, 4)?
+        } else {
+            Rotation::from_matrix(d, &identity(d))
+        };
+        let rotated = if opq {
+            rotation.apply_all(&train)
+        } else {
+            train.clone()
+        };
+        let pq = ProductQuantizer::train(d, metric, &rotated, &params)?;
+        let codes = pq.encode_batch(&rotated)?;
+        drop(rotated);
         let built = t0.elapsed().as_secs_f64();
         let recalls: Vec<Vec<f64>> = ds
             .test
             .par_chunks_exact(d)
             .enumerate()
             .map(|(qi, q)| {
-                let table = pq.adc_table(q).expect("valid query");
+                let qp = metric.prepared(q, &kernels);
+                let table = if opq {
+                    pq.adc_table(&rotation.apply(&qp))
+                } else {
+                    pq.adc_table(q)
+                }
+                .expect("valid query");
                 let mut est: Vec<(f32, usize)> = codes
                     .chunks_exact(m)
                     .enumerate()
@@ -81,21 +103,21 @@ fn main() -> anyhow::Result<()> {
                 est.select_nth_unstable_by(top, |a, b| a.0.total_cmp(&b.0));
                 est.truncate(top);
                 est.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let qp = metric.prepared(q, &kernels);
                 DEPTHS
                     .iter()
                     .map(|&r| recall_of(&rerank(&est[..r], |i| exact(&qp, i)), qi))
                     .collect()
             })
             .collect();
+        let name = if opq { "OPQ" } else { "PQ" };
         println!(
-            "| PQ m {m} | {m} | {} | – |",
+            "| {name} m {m} | {m} | {} | – |",
             mean_columns(&recalls)
                 .iter()
                 .map(|r| format!("{r:.4}"))
                 .join_cells()
         );
-        eprintln!("  (PQ m {m}: trained and encoded in {built:.1} s)");
+        eprintln!("  ({name} m {m}: trained and encoded in {built:.1} s)");
     }
 
     let t0 = Instant::now();
@@ -199,6 +221,12 @@ fn adaptive(
         best.truncate(K);
     }
     (best.iter().map(|b| b.1).collect(), checked)
+}
+
+fn identity(d: usize) -> Vec<f32> {
+    (0..d * d)
+        .map(|k| if k / d == k % d { 1.0 } else { 0.0 })
+        .collect()
 }
 
 fn mean_columns(rows: &[Vec<f64>]) -> Vec<f64> {

@@ -55,6 +55,32 @@ impl SplitMix64 {
     }
 }
 
+/// A random orthogonal `d × d` matrix (row-major) drawn from `seed`:
+/// Gaussian rows, orthonormalised (modified Gram–Schmidt, in f64). RaBitQ
+/// rotates by one; OPQ starts from one.
+pub fn random_rotation(d: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SplitMix64::new(seed);
+    let mut gauss = || {
+        let (u, v) = (rng.next_f64(), rng.next_f64());
+        (-2.0 * u.max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(d);
+    while rows.len() < d {
+        let mut x: Vec<f64> = (0..d).map(|_| gauss()).collect();
+        for r in &rows {
+            let dot: f64 = r.iter().zip(&x).map(|(a, b)| a * b).sum();
+            for (xi, ri) in x.iter_mut().zip(r) {
+                *xi -= dot * ri;
+            }
+        }
+        let norm = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+        if norm > 1e-6 {
+            rows.push(x.iter().map(|a| a / norm).collect());
+        }
+    }
+    rows.into_iter().flatten().map(|x| x as f32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,8 @@
 //! and update, `search_batch` against `search`, recall against `FlatIndex`,
 //! memory accounting, two instances side by side, and for the kinds kept in
 //! a directory, close → open with identical answers. A new kind is one more
-//! entry in `kinds()`.
+//! entry in `kinds()`; the read-only sector kind runs the same checks with
+//! its writes made in its source index and written out again.
 
 mod common;
 
@@ -119,34 +120,35 @@ fn bad_queries_are_refused(index: &dyn Index, name: &str) {
         ),
         "{name}: ragged query batch"
     );
-    let first = index.search(&[0.5; D], 1, &p).unwrap()[0].id;
+    assert_eq!(index.len(), len);
+}
+
+fn an_id_present_is_refused(index: &dyn Index, name: &str) {
+    let first = index
+        .search(&[0.5; D], 1, &SearchParams::default())
+        .unwrap()[0]
+        .id;
     assert!(
         matches!(index.add(first, &[0.5; D]), Err(Error::DuplicateId(id)) if id == first),
         "{name}: an id already present"
     );
-    assert_eq!(index.len(), len);
 }
 
-/// Everything but reopening, on one index of `kind` in `dir`.
-fn run_suite(kind: &Kind, dir: &Path, metric: Metric) -> Vec<Vec<u64>> {
-    let name = kind.name;
+/// `search_batch` against `search`, sorted answers, recall against exact
+/// ground truth; returns the batch's answers.
+fn batch_matches_single_and_recalls(
+    index: &dyn Index,
+    params: &SearchParams,
+    min_recall: f64,
+    name: &str,
+    metric: Metric,
+) -> Vec<Vec<Neighbor>> {
     let (train, test) = clustered(N, NQ, D, 20, 11);
     let truth = ground_truth(&train, &test, D, metric, 10);
-    let index = (kind.make)(dir, metric);
-    assert_eq!((index.dims(), index.metric()), (D, metric), "{name}");
-    bad_input_is_refused(index.as_ref(), name);
-
-    let all: Vec<u64> = (0..N as u64).collect();
-    index.add_batch(&all, &train).unwrap();
-    assert_eq!(index.len(), N, "{name}");
-    assert!(!index.is_empty());
-    bad_queries_are_refused(index.as_ref(), name);
-
-    // search_batch answers as search does, query by query.
-    let batch = index.search_batch(&test, 10, &kind.params).unwrap();
+    let batch = index.search_batch(&test, 10, params).unwrap();
     let single: Vec<Vec<Neighbor>> = test
         .chunks_exact(D)
-        .map(|q| index.search(q, 10, &kind.params).unwrap())
+        .map(|q| index.search(q, 10, params).unwrap())
         .collect();
     for (b, s) in batch.iter().zip(&single) {
         assert_eq!(ids(b), ids(s), "{name}: search_batch differs from search");
@@ -157,9 +159,34 @@ fn run_suite(kind: &Kind, dir: &Path, metric: Metric) -> Vec<Vec<u64>> {
     }
     let r = recall(&batch, &truth, &train, &test, metric, 10);
     assert!(
-        r >= kind.min_recall,
-        "{name} {metric:?}: recall@10 {r:.3} < {}",
-        kind.min_recall
+        r >= min_recall,
+        "{name} {metric:?}: recall@10 {r:.3} < {min_recall}"
+    );
+    batch
+}
+
+/// Everything but reopening, on one index of `kind` in `dir`.
+fn run_suite(kind: &Kind, dir: &Path, metric: Metric) -> Vec<Vec<u64>> {
+    let name = kind.name;
+    let (train, test) = clustered(N, NQ, D, 20, 11);
+    let index = (kind.make)(dir, metric);
+    assert_eq!((index.dims(), index.metric()), (D, metric), "{name}");
+    bad_input_is_refused(index.as_ref(), name);
+
+    let all: Vec<u64> = (0..N as u64).collect();
+    index.add_batch(&all, &train).unwrap();
+    assert_eq!(index.len(), N, "{name}");
+    assert!(!index.is_empty());
+    bad_queries_are_refused(index.as_ref(), name);
+    an_id_present_is_refused(index.as_ref(), name);
+
+    // search_batch answers as search does, query by query.
+    let batch = batch_matches_single_and_recalls(
+        index.as_ref(),
+        &kind.params,
+        kind.min_recall,
+        name,
+        metric,
     );
 
     // Deletion: a removed id is never returned again.
@@ -253,6 +280,119 @@ fn two_instances_of_every_kind_live_side_by_side() {
             b.search(q, 1, &kind.params).unwrap()[0].id < 300,
             "{}",
             kind.name
+        );
+    }
+}
+
+/// The read-only sector kind (`SectorIndex`, written from a PQ index and
+/// never written to) through the same checks: bad queries, writes refused,
+/// `search_batch` against `search`, recall, the source's deletions and
+/// updates once written out again, memory accounting, reopen, and two
+/// instances side by side.
+#[test]
+fn the_read_only_sector_kind_conforms() {
+    use omendb::{HnswPqIndex, SectorIndex, SectorOptions};
+    let name = "sector";
+    let params = SearchParams::with_ef(64);
+    for metric in [Metric::L2, Metric::Cosine] {
+        let (train, test) = clustered(N, NQ, D, 20, 11);
+        let src = HnswPqIndex::new(D, metric, common::kinds::pq_params()).unwrap();
+        let all: Vec<u64> = (0..N as u64).collect();
+        src.add_batch(&all, &train).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let open = || SectorIndex::open(dir.path(), SectorOptions::default()).unwrap();
+        SectorIndex::write(&src, dir.path()).unwrap();
+        let index = open();
+        assert_eq!(
+            (index.dims(), index.metric(), index.len()),
+            (D, metric, N),
+            "{name}"
+        );
+        bad_queries_are_refused(&index, name);
+        let v = [0.5f32; D];
+        assert!(
+            matches!(index.add(N as u64, &v), Err(Error::ReadOnly)),
+            "{name}: add"
+        );
+        assert!(matches!(
+            index.add_batch(&[N as u64], &v),
+            Err(Error::ReadOnly)
+        ));
+        assert!(
+            matches!(index.remove(0), Err(Error::ReadOnly)),
+            "{name}: remove"
+        );
+        assert!(
+            matches!(index.update(0, &v), Err(Error::ReadOnly)),
+            "{name}: update"
+        );
+        assert_eq!(index.len(), N, "{name}: refused writes changed nothing");
+        let batch = batch_matches_single_and_recalls(&index, &params, 0.9, name, metric);
+
+        // Deletions and updates, made in the source and written out again.
+        let victims: Vec<u64> = batch.iter().map(|b| b[0].id).take(5).collect();
+        let mut removed = 0;
+        for &id in &victims {
+            removed += usize::from(src.remove(id).is_ok());
+        }
+        let q0 = &test[..D];
+        src.update(victims[0], q0).unwrap();
+        src.update(1_000_000, &test[D..2 * D]).unwrap();
+        drop(index);
+        SectorIndex::write(&src, dir.path()).unwrap();
+        let index = open();
+        assert_eq!(index.len(), N - removed + 2, "{name}: len after rewrite");
+        for q in test.chunks_exact(D) {
+            let got = index.search(q, 10, &params).unwrap();
+            assert!(
+                got.iter().all(|n| !victims[1..].contains(&n.id)),
+                "{name}: a removed id came back"
+            );
+        }
+        assert_eq!(
+            index.search(q0, 1, &params).unwrap()[0].id,
+            victims[0],
+            "{name}: updated"
+        );
+        let top = index.search(&test[D..2 * D], 1, &params).unwrap();
+        assert_eq!(top[0].id, 1_000_000, "{name}: update of a new id adds it");
+
+        let mem = index.memory_usage();
+        assert!(
+            mem.ram_total() > 0 && mem.ids > 0 && mem.disk > 0,
+            "{name}: {mem:?}"
+        );
+        assert_eq!(mem.vectors, 0, "{name}: vectors stay on disk");
+
+        // Close → open, and a second instance beside the first.
+        let answers: Vec<Vec<u64>> = test
+            .chunks_exact(D)
+            .map(|q| ids(&index.search(q, 10, &params).unwrap()))
+            .collect();
+        let second = open();
+        drop(index);
+        for (q, want) in test.chunks_exact(D).zip(&answers) {
+            assert_eq!(
+                &ids(&second.search(q, 10, &params).unwrap()),
+                want,
+                "{name}: reopen"
+            );
+        }
+        let other = tempfile::tempdir().unwrap();
+        let half = HnswPqIndex::new(D, metric, common::kinds::pq_params()).unwrap();
+        half.add_batch(&all[..N / 2], &train[..N / 2 * D]).unwrap();
+        SectorIndex::write(&half, other.path()).unwrap();
+        let b = SectorIndex::open(other.path(), SectorOptions::default()).unwrap();
+        assert_eq!((second.len(), b.len()), (N - removed + 2, N / 2), "{name}");
+        let q = &train[(N - 1) * D..N * D];
+        assert!(
+            b.search(q, 1, &params).unwrap()[0].id < (N / 2) as u64,
+            "{name}"
+        );
+        assert_eq!(
+            second.search(q, 1, &params).unwrap()[0].id,
+            N as u64 - 1,
+            "{name}"
         );
     }
 }

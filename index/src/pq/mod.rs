@@ -19,6 +19,7 @@
 //! | `kmeans.rs` | k-means++ seeding and Lloyd iterations for one sub-space |
 //! | `adc.rs` | [`AdcTable`]: per-query lookup table and the ADC scan |
 //! | `codebook_io.rs` | the codebook file format (magic, version, crc32c) |
+//! | `opq.rs` | [`Rotation`]: OPQ's learned rotation before PQ (alternating PQ training and an orthogonal Procrustes step) |
 //!
 //! Distances follow [`Metric::distance`](crate::Metric::distance): squared
 //! L2, `1 − dot` with normalised vectors for cosine, `−dot` for inner
@@ -27,8 +28,10 @@
 mod adc;
 mod codebook_io;
 mod kmeans;
+mod opq;
 mod quantizer;
 
 pub use adc::AdcTable;
 pub use codebook_io::{MAGIC, VERSION};
+pub use opq::Rotation;
 pub use quantizer::{PqParams, ProductQuantizer, KS};

@@ -24,7 +24,7 @@
 use crate::distance::Kernels;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
-use crate::rng::SplitMix64;
+use crate::rng::random_rotation;
 use crate::validate;
 
 /// A trained RaBitQ quantizer: the data's centroid and the rotation.
@@ -186,34 +186,10 @@ impl RabitqQuery {
     }
 }
 
-/// A random orthogonal matrix: Gaussian rows, orthonormalised (modified
-/// Gram–Schmidt, in f64).
-fn random_rotation(d: usize, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix64::new(seed);
-    let mut gauss = || {
-        let (u, v) = (rng.next_f64(), rng.next_f64());
-        (-2.0 * u.max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    };
-    let mut rows: Vec<Vec<f64>> = Vec::with_capacity(d);
-    while rows.len() < d {
-        let mut x: Vec<f64> = (0..d).map(|_| gauss()).collect();
-        for r in &rows {
-            let dot: f64 = r.iter().zip(&x).map(|(a, b)| a * b).sum();
-            for (xi, ri) in x.iter_mut().zip(r) {
-                *xi -= dot * ri;
-            }
-        }
-        let norm = x.iter().map(|a| a * a).sum::<f64>().sqrt();
-        if norm > 1e-6 {
-            rows.push(x.iter().map(|a| a / norm).collect());
-        }
-    }
-    rows.into_iter().flatten().map(|x| x as f32).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::SplitMix64;
 
     fn data(n: usize, d: usize, seed: u64) -> Vec<f32> {
         let mut rng = SplitMix64::new(seed);
@@ -224,6 +200,7 @@ mod tests {
 
     #[test]
     fn the_rotation_is_orthogonal() {
+        use crate::rng::random_rotation;
         let d = 37;
         let p = random_rotation(d, 5);
         for i in 0..d {
