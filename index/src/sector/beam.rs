@@ -2,7 +2,9 @@
 //!
 //! A pool of at most `ef` candidates, ranked by their ADC distance, starts
 //! at the upper layers' entry point. Each step takes the `beam_width` best
-//! candidates not yet expanded and reads their blocks at once; every record
+//! candidates not yet expanded, reads the blocks it does not hold yet at
+//! once (a block read for one node serves its block mates' expansions
+//! later without another read); every record
 //! of a block read for the first time is scored exactly from its vector (a
 //! result if live and allowed: the expanded node and its block mates, which
 //! the build's renumbering made its graph neighbourhood), and the expanded
@@ -76,8 +78,14 @@ pub(super) struct Scratch {
     scored: Marks,
     pool: Vec<Candidate>,
     batch: Vec<u32>,
+    /// Blocks read by the current step (not held before it).
     blocks: Vec<u64>,
     bufs: BlockBufs,
+    /// Every block this search read, by block number: where it sits in
+    /// `arena`. A node whose block was read for a block mate is expanded
+    /// from here, without a second read.
+    held: std::collections::HashMap<u64, usize>,
+    arena: Vec<u8>,
     vector: Vec<f32>,
 }
 
@@ -90,6 +98,8 @@ impl Scratch {
             batch: Vec::new(),
             blocks: Vec::new(),
             bufs: BlockBufs::new(beam_width, file.layout().block_bytes),
+            held: Default::default(),
+            arena: Vec::new(),
             vector: Vec::new(),
         }
     }
@@ -98,6 +108,8 @@ impl Scratch {
         self.visited.clear();
         self.scored.clear();
         self.pool.clear();
+        self.held.clear();
+        self.arena.clear();
     }
 
     pub(super) fn memory_bytes(&self) -> usize {
@@ -105,6 +117,8 @@ impl Scratch {
             + self.scored.memory_bytes()
             + 12 * self.pool.capacity()
             + self.bufs.bytes()
+            + self.arena.capacity()
+            + 16 * self.held.capacity()
     }
 }
 
@@ -166,19 +180,25 @@ impl SectorIndex {
         result.map(|()| (top.into_neighbors(), reads))
     }
 
-    /// Reads the blocks of `s.batch` (each block once) and checks them.
+    /// Reads the blocks of `s.batch` this search does not hold yet (each
+    /// once, all at once), checks them and holds them; `s.blocks` lists
+    /// them.
     fn read_batch(&self, s: &mut Scratch) -> Result<()> {
         let layout = self.file.layout();
         s.blocks.clear();
         for &n in &s.batch {
             let b = layout.block_of(n);
-            if !s.blocks.contains(&b) {
+            if !s.held.contains_key(&b) && !s.blocks.contains(&b) {
                 s.blocks.push(b);
             }
         }
+        if s.blocks.is_empty() {
+            return Ok(());
+        }
         self.file.read_blocks(&s.blocks, &mut s.bufs)?;
         for (i, &b) in s.blocks.iter().enumerate() {
-            let (stored, actual) = (self.crcs[b as usize], crc32c::crc32c(s.bufs.block(i)));
+            let block = s.bufs.block(i);
+            let (stored, actual) = (self.crcs[b as usize], crc32c::crc32c(block));
             if stored != actual {
                 return Err(corrupt(
                     self.file.path(),
@@ -186,6 +206,8 @@ impl SectorIndex {
                     format!("block {b} checksum mismatch (stored {stored:#010x}, computed {actual:#010x})"),
                 ));
             }
+            s.held.insert(b, s.arena.len());
+            s.arena.extend_from_slice(block);
         }
         Ok(())
     }
@@ -203,19 +225,26 @@ impl SectorIndex {
     ) -> Result<()> {
         let layout = self.file.layout();
         let n = self.node_count();
+        let bb = layout.block_bytes;
         let Scratch {
             visited,
             scored,
             pool,
             batch,
             blocks,
-            bufs,
+            held,
+            arena,
             vector,
+            ..
         } = s;
+        let block_at = |b: u64| {
+            let at = held[&b];
+            &arena[at..at + bb]
+        };
         // Every record of a block read for the first time is scored
         // exactly: after the build's breadth-first renumbering, a node's
         // block mates are its graph neighbourhood, found at no extra read.
-        for (i, &b) in blocks.iter().enumerate() {
+        for &b in blocks.iter() {
             if !scored.insert(b) {
                 continue;
             }
@@ -226,13 +255,12 @@ impl SectorIndex {
                     continue;
                 }
                 let at = layout.offset_in_block(node as u32);
-                decode_vector(&bufs.block(i)[at..at + 4 * self.dims], vector);
+                decode_vector(&block_at(b)[at..at + 4 * self.dims], vector);
                 top.push(self.metric.distance(&self.kernels, q, vector), id);
             }
         }
         for &node in batch.iter() {
-            let slot = blocks.iter().position(|&b| b == layout.block_of(node));
-            let block = bufs.block(slot.expect("read above"));
+            let block = block_at(layout.block_of(node));
             let at = layout.offset_in_block(node);
             let record = &block[at..at + layout.node_bytes];
             let links = &record[4 * self.dims..];
@@ -300,23 +328,27 @@ impl SectorIndex {
         let nodes: Vec<u32> = ranked.into_sorted().into_iter().map(|c| c.item).collect();
         let mut top = TopK::new(k);
         let mut reads = 0u64;
+        s.clear();
+        let layout = self.file.layout();
+        let mut result = Ok(());
         for chunk in nodes.chunks(self.beam_width) {
             s.batch.clear();
             s.batch.extend_from_slice(chunk);
-            self.read_batch(s)?;
+            result = self.read_batch(s);
+            if result.is_err() {
+                break;
+            }
             reads += s.blocks.len() as u64;
-            let layout = self.file.layout();
             for &node in chunk {
-                let slot = s.blocks.iter().position(|&b| b == layout.block_of(node));
-                let block = s.bufs.block(slot.expect("read above"));
-                let at = layout.offset_in_block(node);
-                decode_vector(&block[at..at + 4 * self.dims], &mut s.vector);
+                let at = s.held[&layout.block_of(node)] + layout.offset_in_block(node);
+                decode_vector(&s.arena[at..at + 4 * self.dims], &mut s.vector);
                 top.push(
                     self.metric.distance(&self.kernels, q, &s.vector),
                     self.ids[node as usize],
                 );
             }
         }
-        Ok((top.into_neighbors(), reads))
+        s.clear();
+        result.map(|()| (top.into_neighbors(), reads))
     }
 }
