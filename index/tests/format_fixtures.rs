@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use common::clustered;
 use omendb::{
-    DiskIndex, Durability, Error, HnswParams, HnswPqParams, HnswSq8Params, Index, Metric,
-    OpenOptions, PqParams, SearchParams, Sq8Params,
+    DiskIndex, Durability, Error, HnswParams, HnswPqIndex, HnswPqParams, HnswSq8Params, Index,
+    Metric, OpenOptions, PqParams, SearchParams, SectorIndex, SectorOptions, Sq8Params,
 };
 
 const D: usize = 16;
@@ -52,7 +52,11 @@ fn expected(dir: &Path) -> Vec<Vec<u64>> {
         .collect()
 }
 
-fn answers(index: &DiskIndex, queries: &[f32], p: &SearchParams) -> Vec<Vec<u64>> {
+/// The read-only sector kind's fixture (`sectors.oms`, `sectors.osm`),
+/// written from a PQ index with removals and an update, and its knobs.
+const SECTOR_FIXTURE: (&str, SearchParams) = ("v1-sector", SearchParams::with_rerank(64, 40));
+
+fn answers(index: &dyn Index, queries: &[f32], p: &SearchParams) -> Vec<Vec<u64>> {
     queries
         .chunks_exact(D)
         .map(|q| {
@@ -105,6 +109,40 @@ fn golden_directories_open_with_their_recorded_answers() {
         top.sort_unstable();
         assert_eq!(top, [7, 99_999], "{name}");
         index.close().unwrap();
+    }
+}
+
+#[test]
+fn the_golden_sector_directory_opens_with_its_recorded_answers() {
+    let (name, p) = SECTOR_FIXTURE;
+    let dir = fixture(name);
+    let want = expected(&dir);
+    assert_eq!(want.len(), NQ, "{name}: fixture incomplete");
+    let q = queries(&dir);
+    for direct in [false, true] {
+        let opts = SectorOptions {
+            direct,
+            ..SectorOptions::default()
+        };
+        let index = SectorIndex::open(&dir, opts).unwrap();
+        // 400 added, three removed, id 7 updated in place.
+        assert_eq!(index.len(), 397, "{name}");
+        assert_eq!(answers(&index, &q, &p), want, "{name}: answers changed");
+        // Id 7 was updated onto the first query: it is at distance 0.
+        let top = index.search(&q[..D], 1, &p).unwrap();
+        assert_eq!((top[0].id, top[0].distance), (7, 0.0), "{name}");
+    }
+    for file in ["sectors.oms", "sectors.osm"] {
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(&dir, copy.path());
+        bump_version(&copy.path().join(file));
+        let Err(err) = SectorIndex::open(copy.path(), SectorOptions::default()) else {
+            panic!("{name}/{file}: a newer version was opened");
+        };
+        assert!(
+            matches!(err, Error::Incompatible { .. }),
+            "{name}/{file}: {err}"
+        );
     }
 }
 
@@ -189,12 +227,45 @@ fn write_fixtures() {
         let want = answers(&index, &test, &p);
         index.close().unwrap();
         std::fs::remove_file(dir.join("LOCK")).ok();
-        let bytes: Vec<u8> = test.iter().flat_map(|x| x.to_le_bytes()).collect();
-        std::fs::write(dir.join("queries.f32"), bytes).unwrap();
-        let lines: Vec<String> = want
-            .iter()
-            .map(|ids| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" "))
-            .collect();
-        std::fs::write(dir.join("expected.txt"), lines.join("\n") + "\n").unwrap();
+        write_answers(&dir, &test, &want);
     }
+    write_sector_fixture(&train, &test, hnsw);
+}
+
+/// Writes `queries.f32` and `expected.txt` into a fixture directory.
+fn write_answers(dir: &Path, test: &[f32], want: &[Vec<u64>]) {
+    let bytes: Vec<u8> = test.iter().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(dir.join("queries.f32"), bytes).unwrap();
+    let lines: Vec<String> = want
+        .iter()
+        .map(|ids| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" "))
+        .collect();
+    std::fs::write(dir.join("expected.txt"), lines.join("\n") + "\n").unwrap();
+}
+
+/// The sector fixture, unless it is there: a PQ index in RAM with the same
+/// history as the others (adds, removals, an update), written out.
+fn write_sector_fixture(train: &[f32], test: &[f32], hnsw: HnswParams) {
+    let (name, p) = SECTOR_FIXTURE;
+    let dir = fixture(name);
+    if dir.exists() {
+        return; // never overwrite a fixture
+    }
+    let kind = HnswPqParams {
+        hnsw,
+        pq: PqParams {
+            train_sample: 300,
+            ..PqParams::with_m(4)
+        },
+    };
+    let src = HnswPqIndex::new(D, Metric::L2, kind).unwrap();
+    let ids: Vec<u64> = (0..400).collect();
+    src.add_batch(&ids, train).unwrap();
+    for id in [5, 50, 350] {
+        src.remove(id).unwrap();
+    }
+    src.update(7, &test[..D]).unwrap();
+    SectorIndex::write(&src, &dir).unwrap();
+    let index = SectorIndex::open(&dir, SectorOptions::default()).unwrap();
+    write_answers(&dir, test, &answers(&index, test, &p));
 }
