@@ -53,6 +53,12 @@ impl SplitMix64 {
         debug_assert!(n > 0);
         ((self.next_u64() as u128 * n as u128) >> 64) as usize
     }
+
+    /// A standard normal draw (Box–Muller, one of the pair).
+    pub fn next_gaussian(&mut self) -> f64 {
+        let (u, v) = (self.next_f64(), self.next_f64());
+        (-2.0 * u.max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
 }
 
 /// A random orthogonal `d × d` matrix (row-major) drawn from `seed`:
@@ -60,13 +66,9 @@ impl SplitMix64 {
 /// rotates by one; OPQ starts from one.
 pub fn random_rotation(d: usize, seed: u64) -> Vec<f32> {
     let mut rng = SplitMix64::new(seed);
-    let mut gauss = || {
-        let (u, v) = (rng.next_f64(), rng.next_f64());
-        (-2.0 * u.max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    };
     let mut rows: Vec<Vec<f64>> = Vec::with_capacity(d);
     while rows.len() < d {
-        let mut x: Vec<f64> = (0..d).map(|_| gauss()).collect();
+        let mut x: Vec<f64> = (0..d).map(|_| rng.next_gaussian()).collect();
         for r in &rows {
             let dot: f64 = r.iter().zip(&x).map(|(a, b)| a * b).sum();
             for (xi, ri) in x.iter_mut().zip(r) {

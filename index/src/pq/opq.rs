@@ -13,6 +13,7 @@
 //! iteration in f64 (`d × d` products only; no SVD needed).
 
 use super::{PqParams, ProductQuantizer};
+use crate::distance::Kernels;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::validate;
@@ -82,9 +83,10 @@ impl Rotation {
 
     /// `x R`.
     pub fn apply(&self, x: &[f32]) -> Vec<f32> {
+        let k = Kernels::detect();
         self.transposed
             .chunks_exact(self.dims)
-            .map(|col| col.iter().zip(x).map(|(a, b)| a * b).sum())
+            .map(|col| k.dot(col, x))
             .collect()
     }
 
@@ -195,10 +197,7 @@ mod tests {
         // sub-spaces spends three of them on nothing.
         let (d, n) = (32, 4_000);
         let mut rng = SplitMix64::new(9);
-        let mut gauss = || {
-            let (u, v) = (rng.next_f64(), rng.next_f64());
-            ((-2.0 * u.max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
-        };
+        let mut gauss = || rng.next_gaussian() as f32;
         let data: Vec<f32> = (0..n * d)
             .map(|i| if i % d < 8 { gauss() } else { 0.01 * gauss() })
             .collect();

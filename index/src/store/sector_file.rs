@@ -338,9 +338,15 @@ impl SectorFile {
             target_os = "linux",
             any(target_arch = "x86_64", target_arch = "aarch64")
         ))]
-        if self.direct && blocks.len() > 1 {
-            return self.read_direct_at_once(blocks, bufs);
+        if self.direct && blocks.len() > 1 && self.read_direct_at_once(blocks, bufs)? {
+            return Ok(());
         }
+        self.read_one_by_one(blocks, bufs)
+    }
+
+    /// Reads `blocks` one after another into `bufs`.
+    fn read_one_by_one(&self, blocks: &[u64], bufs: &mut BlockBufs) -> Result<()> {
+        let bb = self.layout.block_bytes as u64;
         for (i, &b) in blocks.iter().enumerate() {
             read_exact_at(&self.file, bufs.block_mut(i), (b + 1) * bb)
                 .map_err(|e| Error::io(&self.path, e))?;
@@ -348,26 +354,19 @@ impl SectorFile {
         Ok(())
     }
 
-    /// Reads `blocks` of a direct file all in flight at once (kernel AIO;
-    /// one after another where the kernel refuses a context).
+    /// Reads `blocks` of a direct file all in flight at once (kernel AIO);
+    /// `false`, with nothing read, where the kernel refuses a context.
     #[cfg(all(
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
-    fn read_direct_at_once(&self, blocks: &[u64], bufs: &mut BlockBufs) -> Result<()> {
+    fn read_direct_at_once(&self, blocks: &[u64], bufs: &mut BlockBufs) -> Result<bool> {
         use std::os::fd::AsRawFd;
         let mut aio = match bufs.aio.take() {
             Some(aio) => aio,
             None => match super::aio::Aio::new(bufs.capacity()) {
                 Ok(aio) => aio,
-                Err(_) => {
-                    for (i, &b) in blocks.iter().enumerate() {
-                        let at = (b + 1) * self.layout.block_bytes as u64;
-                        read_exact_at(&self.file, bufs.block_mut(i), at)
-                            .map_err(|e| Error::io(&self.path, e))?;
-                    }
-                    return Ok(());
-                }
+                Err(_) => return Ok(false),
             },
         };
         let bb = self.layout.block_bytes;
@@ -379,7 +378,7 @@ impl SectorFile {
             .collect();
         let done = aio.read_all(self.file.as_raw_fd(), &mut reads);
         bufs.aio = Some(aio);
-        done.map_err(|e| Error::io(&self.path, e))
+        done.map(|()| true).map_err(|e| Error::io(&self.path, e))
     }
 
     /// Drops the file's pages from the page cache (they are clean), so the
