@@ -15,7 +15,7 @@
 //! | `insert.rs` | linking a node in, concurrently |
 //! | `reorder.rs` | renumbering nodes breadth-first after a bulk build, for locality |
 //! | `navigate.rs` | search with a caller's scorer, exact re-ranking (for the PQ index) |
-//! | `scratch.rs` | pooled per-search scratch: epoch-stamped visited sets (grown for nodes stored after a search began), heaps, the pool |
+//! | `scratch.rs` | pooled per-search scratch: visited bitsets (cleared by the words a search set; grown for nodes stored after a search began), heaps, the pool |
 //! | `rng.rs` | the seeded level generator |
 //! | `view.rs` | `GraphView`: read-only inspection for indexes that own a graph |
 //!
