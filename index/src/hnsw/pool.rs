@@ -64,10 +64,17 @@ impl Pool {
     /// full. Returns whether it entered.
     #[inline(always)]
     pub fn insert(&mut self, distance: f32, node: u32) -> bool {
+        self.insert_first(distance, node).is_some()
+    }
+
+    /// [`insert`](Self::insert), telling whether the node entered and, if
+    /// so, whether it is now the next to be expanded (`Some(true)`).
+    #[inline(always)]
+    pub fn insert_first(&mut self, distance: f32, node: u32) -> Option<bool> {
         if self.items.len() == self.ef {
             // Not closer (or NaN, which never enters).
             if distance.partial_cmp(&self.items[self.ef - 1].distance) != Some(Ordering::Less) {
-                return false;
+                return None;
             }
             self.items.pop();
         }
@@ -95,8 +102,9 @@ impl Pool {
             self.items[at] = slot;
             at
         };
+        let first = at <= self.next;
         self.next = self.next.min(at);
-        true
+        Some(first)
     }
 
     /// The closest node not yet expanded, now marked expanded.

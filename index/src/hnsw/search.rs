@@ -120,8 +120,10 @@ pub fn search_layer_all<S: Scorer>(
         });
         for &n in fresh.iter() {
             let d = scorer.score(n);
-            if d < pool.bound() {
-                pool.insert(d, n);
+            // A node that becomes the next to expand: its list loads
+            // while the rest are scored.
+            if d < pool.bound() && pool.insert_first(d, n) == Some(true) && layer == 0 {
+                graph.prefetch_links(n);
             }
         }
     }
