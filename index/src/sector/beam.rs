@@ -74,8 +74,6 @@ impl Marks {
 pub(super) struct Scratch {
     /// Nodes met in this search.
     visited: Marks,
-    /// Blocks read in this search (their records scored).
-    scored: Marks,
     pool: Vec<Candidate>,
     batch: Vec<u32>,
     /// Blocks read by the current step (not held before it).
@@ -93,7 +91,6 @@ impl Scratch {
     pub(super) fn new(nodes: usize, beam_width: usize, file: &SectorFile) -> Self {
         Scratch {
             visited: Marks::new(nodes),
-            scored: Marks::new(file.blocks() as usize),
             pool: Vec::new(),
             batch: Vec::new(),
             blocks: Vec::new(),
@@ -106,7 +103,6 @@ impl Scratch {
 
     fn clear(&mut self) {
         self.visited.clear();
-        self.scored.clear();
         self.pool.clear();
         self.held.clear();
         self.arena.clear();
@@ -114,7 +110,6 @@ impl Scratch {
 
     pub(super) fn memory_bytes(&self) -> usize {
         self.visited.memory_bytes()
-            + self.scored.memory_bytes()
             + 12 * self.pool.capacity()
             + self.bufs.bytes()
             + self.arena.capacity()
@@ -228,7 +223,6 @@ impl SectorIndex {
         let bb = layout.block_bytes;
         let Scratch {
             visited,
-            scored,
             pool,
             batch,
             blocks,
@@ -241,13 +235,11 @@ impl SectorIndex {
             let at = held[&b];
             &arena[at..at + bb]
         };
-        // Every record of a block read for the first time is scored
-        // exactly: after the build's breadth-first renumbering, a node's
-        // block mates are its graph neighbourhood, found at no extra read.
+        // Every record of a block read for the first time (`blocks` holds
+        // only those: `read_batch` skips the held ones) is scored exactly:
+        // after the build's breadth-first renumbering, a node's block
+        // mates are its graph neighbourhood, found at no extra read.
         for &b in blocks.iter() {
-            if !scored.insert(b) {
-                continue;
-            }
             let first = b as usize * layout.per_block;
             for node in first..(first + layout.per_block).min(n) {
                 let id = self.ids[node];
