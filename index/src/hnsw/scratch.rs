@@ -17,24 +17,32 @@ use super::search::Candidate;
 #[derive(Debug)]
 pub struct VisitedList {
     words: Vec<u64>,
-    /// Indices of the words set since the last reset.
+    /// Indices of the words set since the last reset, in
+    /// `touched[..count]`. One slot per word plus one: each word goes from
+    /// zero to non-zero at most once per search, so recording is a store at
+    /// `count` with no branch, `count` moving on only when the word was
+    /// zero (the spare slot takes the store made when every word is
+    /// already listed).
     touched: Vec<u32>,
+    count: usize,
 }
 
 impl VisitedList {
     fn new(capacity: usize) -> Self {
+        let words = capacity.div_ceil(64);
         VisitedList {
-            words: vec![0; capacity.div_ceil(64)],
-            touched: Vec::new(),
+            words: vec![0; words],
+            touched: vec![0; words + 1],
+            count: 0,
         }
     }
 
     /// Starts a new search over `n` nodes.
     fn reset(&mut self, n: usize) {
-        for &w in &self.touched {
+        for &w in &self.touched[..self.count] {
             self.words[w as usize] = 0;
         }
-        self.touched.clear();
+        self.count = 0;
         self.grow(n);
     }
 
@@ -42,8 +50,9 @@ impl VisitedList {
     fn grow(&mut self, n: usize) {
         let words = n.div_ceil(64);
         if self.words.len() < words {
-            self.words
-                .resize(words.next_power_of_two().max(1024 / 64), 0);
+            let room = words.next_power_of_two().max(1024 / 64);
+            self.words.resize(room, 0);
+            self.touched.resize(room + 1, 0);
         }
     }
 
@@ -61,10 +70,9 @@ impl VisitedList {
         if old & bit != 0 {
             return true;
         }
-        if old == 0 {
-            self.touched.push(at as u32);
-        }
         *word = old | bit;
+        self.touched[self.count] = at as u32;
+        self.count += usize::from(old == 0);
         false
     }
 
@@ -175,6 +183,28 @@ impl Drop for ScratchHandle<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_that_sets_every_word_is_recorded_and_cleared_whole() {
+        // Every word of the set goes non-zero, several bits each: the
+        // record of touched words is full (its spare slot takes the
+        // stores made after that), and the next search starts clear.
+        let pool = ScratchPool::default();
+        for round in 0..3u32 {
+            let mut s = pool.get(1024);
+            let n = s.visited.words.len() as u32 * 64;
+            for node in (0..n).rev() {
+                assert!(!s.visited.check_and_mark(node), "round {round} node {node}");
+            }
+            for node in 0..n {
+                assert!(s.visited.check_and_mark(node), "round {round} node {node}");
+            }
+            assert_eq!(s.visited.count, s.visited.words.len());
+            assert!(s.visited.words.iter().all(|&w| w == u64::MAX));
+        }
+        let s = pool.get(1024);
+        assert!(s.visited.words.iter().all(|&w| w == 0));
+    }
 
     #[test]
     fn lists_are_cleared_between_uses_and_reused() {
