@@ -40,6 +40,8 @@ pub enum IntIsa {
 
 /// One kernel: a quantized query against one code.
 type IntKernel = fn(&[i16], &[u8]) -> i32;
+/// One kernel between two codes.
+type CodeKernel = fn(&[u8], &[u8]) -> i32;
 
 /// Integer kernels chosen for this CPU.
 #[derive(Clone, Copy)]
@@ -47,6 +49,7 @@ pub struct IntKernels {
     isa: IntIsa,
     l2: IntKernel,
     dot: IntKernel,
+    codes_l2: CodeKernel,
 }
 
 impl std::fmt::Debug for IntKernels {
@@ -78,6 +81,7 @@ impl IntKernels {
             isa: IntIsa::Scalar,
             l2: l2_portable,
             dot: dot_portable,
+            codes_l2: codes_l2_portable,
         }
     }
 
@@ -90,6 +94,7 @@ impl IntKernels {
                 isa,
                 l2: super::x86_int::l2_avx2_checked,
                 dot: super::x86_int::dot_avx2_checked,
+                codes_l2: super::x86_int::codes_l2_avx2_checked,
             }),
             #[cfg(target_arch = "x86_64")]
             IntIsa::Avx512Vnni => (std::is_x86_feature_detected!("avx512f")
@@ -100,6 +105,8 @@ impl IntKernels {
                 isa,
                 l2: super::x86_int::l2_vnni_checked,
                 dot: super::x86_int::dot_vnni_checked,
+                // AVX-512 implies AVX2; two codes' differences need no VNNI.
+                codes_l2: super::x86_int::codes_l2_avx2_checked,
             }),
             #[cfg(not(target_arch = "x86_64"))]
             _ => None,
@@ -124,6 +131,21 @@ impl IntKernels {
     pub fn dot(&self, q: &[i16], c: &[u8]) -> i32 {
         (self.dot)(q, c)
     }
+
+    /// `Σ (a − b)²` between two codes over their common length (exact for
+    /// at most [`MAX_DIMS`] lanes: 8192 · 255² < 2³¹).
+    #[inline(always)]
+    pub fn codes_l2(&self, a: &[u8], b: &[u8]) -> i32 {
+        (self.codes_l2)(a, b)
+    }
+}
+
+/// Portable `Σ (a − b)²` between two codes.
+pub fn codes_l2_portable(a: &[u8], b: &[u8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (i32::from(x) - i32::from(y)).pow(2))
+        .fold(0i32, i32::wrapping_add)
 }
 
 /// `Σ (q − c)²` in `i64`, plain loop: the test reference.
@@ -229,6 +251,13 @@ mod tests {
                     dot_reference(&qdot, &c),
                     "{isa:?} dot d={d}"
                 );
+                let c2 = codes(&mut rng, d);
+                let widened: Vec<i16> = c2.iter().map(|&x| i16::from(x)).collect();
+                assert_eq!(
+                    i64::from(k.codes_l2(&c2, &c)),
+                    l2_reference(&widened, &c),
+                    "{isa:?} codes_l2 d={d}"
+                );
             }
         }
         println!("integer kernels tested: {tested:?}");
@@ -247,6 +276,12 @@ mod tests {
                 continue;
             };
             assert_eq!(i64::from(k.l2(&lo, &c)), l2_reference(&lo, &c), "{isa:?}");
+            let wide = vec![255i16; MAX_DIMS];
+            assert_eq!(
+                i64::from(k.codes_l2(&c, &c0)),
+                l2_reference(&wide, &c0),
+                "{isa:?}"
+            );
             assert_eq!(i64::from(k.l2(&hi, &c0)), l2_reference(&hi, &c0), "{isa:?}");
             assert_eq!(
                 i64::from(k.dot(&neg, &c)),

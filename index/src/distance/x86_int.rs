@@ -127,6 +127,35 @@ unsafe fn dot_vnni(q: &[i16], c: &[u8]) -> i32 {
     unsafe { fold_vnni(q, c, |acc, a, b| _mm512_dpwssd_epi32(acc, a, b)) }
 }
 
+/// `Σ (a − b)²` between two codes: 16 lanes at a time widened to `i16`,
+/// squared and pair-summed by `vpmaddwd`.
+#[target_feature(enable = "avx2")]
+unsafe fn codes_l2_avx2(a: &[u8], b: &[u8]) -> i32 {
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = _mm256_setzero_si256();
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: lanes i..i + 16 lie inside both slices (i + 16 <= n).
+        let (x, y) = unsafe {
+            (
+                _mm_loadu_si128(pa.add(i).cast()),
+                _mm_loadu_si128(pb.add(i).cast()),
+            )
+        };
+        let d = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), _mm256_cvtepu8_epi16(y));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(d, d));
+        i += 16;
+    }
+    hsum_epi32_256(acc).wrapping_add(super::int::codes_l2_portable(&a[i..n], &b[i..n]))
+}
+
+/// Safe AVX2 wrapper; only handed out after detecting avx2.
+pub fn codes_l2_avx2_checked(a: &[u8], b: &[u8]) -> i32 {
+    // SAFETY: `IntKernels::for_isa` hands out this function only after detecting avx2.
+    unsafe { codes_l2_avx2(a, b) }
+}
+
 /// Safe AVX2 wrapper; only handed out after detecting avx2.
 pub fn l2_avx2_checked(q: &[i16], c: &[u8]) -> i32 {
     // SAFETY: `IntKernels::for_isa` hands out this function only after detecting avx2.

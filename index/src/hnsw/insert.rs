@@ -8,20 +8,16 @@ use super::scorer::{ExactLinks, ExactScorer, LinkScoring};
 use super::search::{descend, search_layer_all, Candidate};
 use super::select::{node_ids, select_neighbors};
 use super::HnswIndex;
-use crate::distance::Kernels;
-use crate::metric::Metric;
 
 /// Rewrites links of a graph the caller holds: a new node's own lists,
 /// back-links into its neighbours' lists, repairs of layer 0.
-pub struct Linker<'a> {
+pub struct Linker<'a, L> {
     /// The graph being extended.
     pub graph: &'a Graph,
     /// Build parameters.
     pub params: &'a HnswParams,
-    /// The metric.
-    pub metric: Metric,
-    /// Distance kernels.
-    pub kernels: Kernels,
+    /// Distances between stored nodes ([`LinkScoring::between`]).
+    pub links: &'a L,
 }
 
 impl HnswIndex {
@@ -82,9 +78,7 @@ impl HnswIndex {
             }
             let mut selected = Vec::new();
             select_neighbors(
-                g,
-                self.metric,
-                &self.kernels,
+                |a, b| links.between(g, a, b),
                 &found,
                 self.params.m,
                 self.params.keep_pruned,
@@ -95,7 +89,7 @@ impl HnswIndex {
                 std::mem::swap(&mut entries, &mut found);
             }
         }
-        let linker = self.linker(g);
+        let linker = self.linker(g, links);
         for (layer, selected) in chosen.iter().rev() {
             linker.set_own_links(node, *layer, selected, &mut ids);
             for &c in selected {
@@ -111,7 +105,7 @@ impl HnswIndex {
     }
 
     /// Linking by exact distance, as this index's own writes link.
-    pub(super) fn exact_links(&self) -> ExactLinks {
+    pub(crate) fn exact_links(&self) -> ExactLinks {
         ExactLinks {
             metric: self.metric,
             kernels: self.kernels,
@@ -124,17 +118,20 @@ impl HnswIndex {
     }
 
     /// A [`Linker`] over `g`.
-    pub(super) fn linker<'a>(&'a self, g: &'a Graph) -> Linker<'a> {
+    pub(super) fn linker<'a, L: LinkScoring>(
+        &'a self,
+        g: &'a Graph,
+        links: &'a L,
+    ) -> Linker<'a, L> {
         Linker {
             graph: g,
             params: &self.params,
-            metric: self.metric,
-            kernels: self.kernels,
+            links,
         }
     }
 }
 
-impl Linker<'_> {
+impl<L: LinkScoring> Linker<'_, L> {
     /// Writes `node`'s own links on `layer`. A concurrent insert that reached
     /// `node` through a higher layer may already have linked itself in here;
     /// those links are merged, not overwritten (else that node could lose
@@ -157,12 +154,11 @@ impl Linker<'_> {
             graph.set_neighbors(node, layer, ids);
             return;
         }
-        let base = graph.vector(node);
         let mut candidates: Vec<Candidate> = selected.to_vec();
         for &n in ids.iter() {
             if !selected.iter().any(|c| c.item == n) {
                 candidates.push(Candidate {
-                    distance: self.metric.distance(&self.kernels, base, graph.vector(n)),
+                    distance: self.links.between(graph, node, n),
                     item: n,
                 });
             }
@@ -192,11 +188,10 @@ impl Linker<'_> {
             graph.set_neighbors(target, layer, &current);
             return;
         }
-        let base = graph.vector(target);
         let mut candidates: Vec<Candidate> = current
             .iter()
             .map(|&n| Candidate {
-                distance: self.metric.distance(&self.kernels, base, graph.vector(n)),
+                distance: self.links.between(graph, target, n),
                 item: n,
             })
             .collect();
@@ -233,9 +228,7 @@ impl Linker<'_> {
         let max = graph.max_links(layer);
         let mut selected = Vec::with_capacity(max);
         select_neighbors(
-            graph,
-            self.metric,
-            &self.kernels,
+            |a, b| self.links.between(graph, a, b),
             candidates,
             max,
             keep_pruned,
@@ -308,11 +301,10 @@ impl Linker<'_> {
         if links.len() < max {
             links.push(to);
         } else {
-            let base = graph.vector(from);
             let mut far: Vec<Candidate> = links
                 .iter()
                 .map(|&n| Candidate {
-                    distance: self.metric.distance(&self.kernels, base, graph.vector(n)),
+                    distance: self.links.between(graph, from, n),
                     item: n,
                 })
                 .collect();

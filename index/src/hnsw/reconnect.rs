@@ -22,7 +22,8 @@ impl HnswIndex {
         let n = g.node_count();
         let mut reached = vec![false; n];
         walk(&g, entry, &mut reached);
-        let linker = self.linker(&g);
+        let exact = self.exact_links();
+        let linker = self.linker(&g, &exact);
         for node in 0..n as NodeId {
             if reached[node as usize] || g.is_deleted(node) {
                 continue;

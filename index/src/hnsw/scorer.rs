@@ -63,10 +63,11 @@ impl Scorer for ExactScorer<'_> {
     }
 }
 
-/// How linking a node scores the candidates its searches meet: by exact
-/// distance ([`ExactLinks`]), or by an index's cheaper estimate (the SQ8
-/// index's codes). The neighbours are chosen on exact distances either
-/// way: estimated candidates are scored again exactly before the choice.
+/// How linking a node scores the candidates its searches meet, and the
+/// distances between stored nodes that choosing neighbours compares: by
+/// exact distance ([`ExactLinks`]), or by an index's cheaper estimate (the
+/// SQ8 index's codes). Estimated candidates are scored again exactly
+/// against the node being linked before the choice.
 pub trait LinkScoring: Sync {
     /// The scorer of one node's insertion.
     type For<'a>: Scorer
@@ -76,6 +77,11 @@ pub trait LinkScoring: Sync {
     const ESTIMATES: bool;
     /// A scorer of `node`'s own (stored, prepared) vector over `g`.
     fn scorer<'a>(&'a self, g: &'a Graph, node: NodeId) -> Self::For<'a>;
+    /// The distance between stored nodes `a` and `b` that choosing
+    /// neighbours uses: the heuristic's checks between candidates, and a
+    /// full list's distances to its owner when a link joins it. Exact, or
+    /// the index's estimate.
+    fn between(&self, g: &Graph, a: NodeId, b: NodeId) -> f32;
 }
 
 /// Linking by exact distance.
@@ -92,6 +98,12 @@ impl LinkScoring for ExactLinks {
 
     fn scorer<'a>(&'a self, g: &'a Graph, node: NodeId) -> ExactScorer<'a> {
         ExactScorer::new(g, g.vector(node), self.metric, self.kernels)
+    }
+
+    #[inline(always)]
+    fn between(&self, g: &Graph, a: NodeId, b: NodeId) -> f32 {
+        self.metric
+            .distance(&self.kernels, g.vector(a), g.vector(b))
     }
 }
 

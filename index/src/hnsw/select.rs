@@ -3,17 +3,14 @@
 //! far, so links spread in different directions instead of piling into one
 //! cluster; optionally back-fill with pruned candidates up to `max`.
 
-use super::graph::{Graph, NodeId};
+use super::graph::NodeId;
 use super::search::Candidate;
-use crate::distance::Kernels;
-use crate::metric::Metric;
 
 /// Picks at most `max` neighbours from `candidates` (sorted ascending by
-/// distance to the base node), writing them into `out`.
+/// distance to the base node), writing them into `out`; `between` is the
+/// distance between two candidates.
 pub fn select_neighbors(
-    graph: &Graph,
-    metric: Metric,
-    kernels: &Kernels,
+    between: impl Fn(NodeId, NodeId) -> f32,
     candidates: &[Candidate],
     max: usize,
     keep_pruned: bool,
@@ -29,10 +26,9 @@ pub fn select_neighbors(
         if out.len() >= max {
             break;
         }
-        let v = graph.vector(c.item);
         let diverse = out
             .iter()
-            .all(|kept| metric.distance(kernels, v, graph.vector(kept.item)) > c.distance);
+            .all(|kept| between(c.item, kept.item) > c.distance);
         if diverse {
             out.push(c);
         } else if keep_pruned {
