@@ -61,8 +61,8 @@ fn level_with_f32(metric: Metric, seed: u64) {
 }
 
 /// Linking by the codes (issue 16, step 5: each insertion's candidate
-/// search runs on the integer kernels, the neighbours are chosen on exact
-/// distances) builds a graph as good as linking by exact distances: the
+/// search runs on the integer kernels and the neighbours are chosen on
+/// code distances) builds a graph as good as linking by exact distances: the
 /// SQ8 index's graph, searched exactly, within 0.01 recall@10 of an
 /// exactly linked `HnswIndex` on the same data. Both are built on one
 /// thread, so the comparison is the same on every run.

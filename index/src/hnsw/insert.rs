@@ -51,7 +51,6 @@ impl HnswIndex {
                 Some(el) => break el,
             }
         };
-        let query = g.vector(node);
         let scorer = links.scorer(g, node);
         let top = level.min(entry_level);
         let start = descend(g, &scorer, entry, entry_level, top);
@@ -70,12 +69,6 @@ impl HnswIndex {
             scratch.reset(g.node_count());
             search_layer_all(g, &scorer, &entries, ef, layer, &mut scratch, &mut found);
             found.retain(|c| c.item != node);
-            if L::ESTIMATES {
-                for c in found.iter_mut() {
-                    c.distance = self.metric.distance(&self.kernels, query, g.vector(c.item));
-                }
-                found.sort_unstable();
-            }
             let mut selected = Vec::new();
             select_neighbors(
                 |a, b| links.between(g, a, b),

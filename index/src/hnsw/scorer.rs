@@ -66,15 +66,12 @@ impl Scorer for ExactScorer<'_> {
 /// How linking a node scores the candidates its searches meet, and the
 /// distances between stored nodes that choosing neighbours compares: by
 /// exact distance ([`ExactLinks`]), or by an index's cheaper estimate (the
-/// SQ8 index's codes). Estimated candidates are scored again exactly
-/// against the node being linked before the choice.
+/// SQ8 index's codes), the choice then made on those estimates.
 pub trait LinkScoring: Sync {
     /// The scorer of one node's insertion.
     type For<'a>: Scorer
     where
         Self: 'a;
-    /// Whether its distances are estimates, to be scored again exactly.
-    const ESTIMATES: bool;
     /// A scorer of `node`'s own (stored, prepared) vector over `g`.
     fn scorer<'a>(&'a self, g: &'a Graph, node: NodeId) -> Self::For<'a>;
     /// The distance between stored nodes `a` and `b` that choosing
@@ -94,7 +91,6 @@ pub struct ExactLinks {
 
 impl LinkScoring for ExactLinks {
     type For<'a> = ExactScorer<'a>;
-    const ESTIMATES: bool = false;
 
     fn scorer<'a>(&'a self, g: &'a Graph, node: NodeId) -> ExactScorer<'a> {
         ExactScorer::new(g, g.vector(node), self.metric, self.kernels)

@@ -44,14 +44,14 @@ impl Scorer for Sq8Scorer<'_> {
     }
 }
 
-/// Linking by the codes: each insertion's candidate searches run on the
-/// integer kernels, as queries do (issue 16, step 5); the candidates they
-/// find are scored again exactly before the neighbours are chosen. The
-/// distances between stored nodes that choosing needs (the heuristic's
-/// checks, a full list's distances to its owner) are taken between codes
-/// for L2 and cosine (`step² · Σ (a − b)²`, halved for cosine: the codes
-/// quantize unit vectors, and `1 − a·b = |a − b|² / 2` for those), exactly
-/// for inner product.
+/// Linking by the codes (issue 16, step 5): each insertion's candidate
+/// searches run on the integer kernels, as queries do, and the neighbours
+/// are chosen on those distances; the distances between stored nodes that
+/// choosing also needs (the heuristic's checks, a full list's distances to
+/// its owner) are taken between codes for L2 and cosine
+/// (`step² · Σ (a − b)²`, halved for cosine: the codes quantize unit
+/// vectors, and `1 − a·b = |a − b|² / 2` for those), exactly for inner
+/// product. The full vectors are not read while linking.
 pub struct Sq8Links<'a> {
     /// The trained quantizer.
     pub sq: &'a Sq8Quantizer,
@@ -66,7 +66,6 @@ impl LinkScoring for Sq8Links<'_> {
         = Sq8Scorer<'a>
     where
         Self: 'a;
-    const ESTIMATES: bool = true;
 
     fn scorer<'a>(&'a self, g: &'a Graph, node: u32) -> Sq8Scorer<'a> {
         let query = Sq8Query::new(self.sq, g.vector(node), self.kernels);
