@@ -2,8 +2,7 @@
 
 use crate::distance::int::IntKernels;
 use crate::distance::prefetch_bytes;
-use crate::hnsw::scorer::ExactLinks;
-use crate::hnsw::scorer::{row_at, Scorer};
+use crate::hnsw::scorer::{row_at, ExactLinks, Scorer};
 use crate::hnsw::{Graph, LinkScoring};
 use crate::metric::Metric;
 use crate::sq8::{Sq8Quantizer, Sq8Query};
@@ -74,21 +73,17 @@ impl LinkScoring for Sq8Links<'_> {
 
     #[inline(always)]
     fn between(&self, g: &Graph, a: u32, b: u32) -> f32 {
-        let half = match self.sq.metric() {
-            Metric::L2 => false,
-            Metric::Cosine => true,
+        // Cosine: `1 − a·b = |a − b|² / 2` for the unit vectors coded.
+        let factor = match self.sq.metric() {
+            Metric::L2 => 1.0,
+            Metric::Cosine => 0.5,
             Metric::InnerProduct => return self.exact.between(g, a, b),
         };
         let d = self.sq.dims();
         let codes = g.codes();
         let (ca, cb) = (&codes[a as usize * d..][..d], &codes[b as usize * d..][..d]);
         let step = self.sq.step();
-        let sum = self.kernels.codes_l2(ca, cb) as f32 * step * step;
-        if half {
-            0.5 * sum
-        } else {
-            sum
-        }
+        self.kernels.codes_l2(ca, cb) as f32 * step * step * factor
     }
 }
 
