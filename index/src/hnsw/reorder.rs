@@ -9,15 +9,25 @@
 //! order in place (along the permutation's cycles: the index never holds
 //! two copies of itself). Ids are carried along, so callers never see node
 //! numbers change.
+//!
+//! Vectors in a mapped file cannot move in place (the file on disk must
+//! keep matching the last checkpoint until the next one replaces it): an
+//! index in a directory renumbers through [`HnswIndex::reorder_mapped`],
+//! whose caller writes the rows in the new order to a new file, which the
+//! graph then switches to (`storage/reorder.rs`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::OnceLock;
 
+use parking_lot::RwLockUpgradableReadGuard;
+
 use super::graph::{Graph, NodeId};
 use super::words::Words;
 use super::HnswIndex;
+use crate::error::Result;
 use crate::id_map::IdMap;
+use crate::store::VectorStore;
 
 /// The smallest batch worth reordering after.
 pub(super) const MIN_REORDER_NODES: usize = 4_096;
@@ -32,7 +42,8 @@ impl HnswIndex {
 
     /// Renumbers the nodes in breadth-first order over layer 0 (see the
     /// module doc). Skipped (returns `false`) when the vectors live in a
-    /// mapped file, or while other writes are between their store and
+    /// mapped file (an index in a directory renumbers with
+    /// `DiskIndex::reorder`, which writes a new vector file), or while other writes are between their store and
     /// their link (their node numbers must not change under them).
     pub fn reorder(&self) -> bool {
         let mut g = self.graph.write();
@@ -40,7 +51,31 @@ impl HnswIndex {
             return false;
         }
         let order = bfs_order(&g);
-        g.permute(&order)
+        g.permute(&order, None)
+    }
+
+    /// Renumbers the nodes as [`reorder`](Self::reorder) does, for vectors
+    /// that cannot move in place: `rewrite` gets the current vectors and
+    /// the new order (`order[new] = old`) and returns a store holding the
+    /// same rows in that order, which replaces the current one. Searches go
+    /// on while `rewrite` runs; they wait only for the renumbering itself.
+    /// The caller keeps every write out meanwhile (the storage layer holds
+    /// its writer mutex, with no link in flight). An error from `rewrite`
+    /// changes nothing. Returns `false` (calling nothing) for an empty
+    /// index or while a write is between its store and its link.
+    pub(crate) fn reorder_mapped(
+        &self,
+        rewrite: impl FnOnce(&VectorStore, &[NodeId]) -> Result<VectorStore>,
+    ) -> Result<bool> {
+        // Upgradable: readers go on, no other writer can come in between.
+        let g = self.graph.upgradable_read();
+        if g.node_count() == 0 || self.writes_in_flight.load(Ordering::SeqCst) > 0 {
+            return Ok(false);
+        }
+        let order = bfs_order(&g);
+        let vectors = rewrite(&g.vectors, &order)?;
+        let mut g = RwLockUpgradableReadGuard::upgrade(g);
+        Ok(g.permute(&order, Some(vectors)))
     }
 }
 
@@ -78,15 +113,25 @@ impl Graph {
     /// Renumbers node `order[new]` as `new`, in place: every column's rows
     /// moved along the permutation's cycles (one row of scratch each, so
     /// the index never holds two copies of itself), every link translated.
-    /// Returns `false`, changing nothing, when the vectors are mapped.
-    fn permute(&mut self, order: &[NodeId]) -> bool {
-        self.unpack_links();
+    /// The vectors are `reordered` (already in the new order) when given,
+    /// else moved in RAM; returns `false`, changing nothing, when they are
+    /// neither (mapped, and no reordered store given).
+    fn permute(&mut self, order: &[NodeId], reordered: Option<VectorStore>) -> bool {
         let n = order.len();
-        let d = self.vectors.dims();
-        let Some(rows) = self.vectors.ram_rows_mut() else {
-            return false;
-        };
-        permute_rows(rows, d, order);
+        match reordered {
+            Some(v) => {
+                debug_assert_eq!(v.len(), n, "a reordered store holds every row");
+                self.vectors = v;
+            }
+            None => {
+                let d = self.vectors.dims();
+                let Some(rows) = self.vectors.ram_rows_mut() else {
+                    return false;
+                };
+                permute_rows(rows, d, order);
+            }
+        }
+        self.unpack_links();
         let mut new_of = vec![0 as NodeId; n];
         for (new, &old) in order.iter().enumerate() {
             new_of[old as usize] = new as NodeId;

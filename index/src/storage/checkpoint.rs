@@ -26,7 +26,7 @@ use crate::store::format::{
     HEADER_LEN,
 };
 use crate::store::io::{self as store_io, GatedFile};
-use crate::store::sections::VECTOR_CRCS;
+use crate::store::sections::{VECTOR_CRCS, VECTOR_FILE};
 
 /// Bytes of vector rows per checksum.
 pub(super) const CRC_CHUNK: usize = 1 << 20;
@@ -59,9 +59,19 @@ impl DiskIndex {
     /// [`checkpoint`](Self::checkpoint) under the writer lock: on failure,
     /// writes are refused until a later checkpoint succeeds.
     pub(super) fn checkpoint_locked(&self, w: &mut Writer) -> Result<CheckpointStats> {
-        let result = self.try_checkpoint(w);
+        self.checkpoint_as(w, false)
+    }
+
+    /// A checkpoint under the writer lock that first renumbers the nodes
+    /// when `renumber` (`reorder.rs`); on failure, writes are refused until
+    /// a later checkpoint succeeds.
+    pub(super) fn checkpoint_as(&self, w: &mut Writer, renumber: bool) -> Result<CheckpointStats> {
+        let result = self.try_checkpoint(w, renumber);
         match &result {
-            Ok(_) => w.refusal = None,
+            Ok(_) => {
+                w.refusal = None;
+                self.remove_retired_vectors(w);
+            }
             Err(e) => {
                 w.refusal
                     .get_or_insert_with(|| format!("checkpoint failed: {e}"));
@@ -70,7 +80,7 @@ impl DiskIndex {
         result
     }
 
-    fn try_checkpoint(&self, w: &mut Writer) -> Result<CheckpointStats> {
+    fn try_checkpoint(&self, w: &mut Writer, renumber: bool) -> Result<CheckpointStats> {
         let t0 = Instant::now();
         if w.wal.as_ref().is_some_and(WalWriter::diverged) {
             // Writes applied in memory failed their sync: the log (cut back
@@ -83,6 +93,9 @@ impl DiskIndex {
         self.links.wait_idle();
         if let Some(wal) = w.wal.as_mut() {
             wal.sync()?;
+        }
+        if renumber {
+            self.renumber(w)?;
         }
         let nodes = self.inner.graph().node_count();
         self.inner
@@ -153,6 +166,10 @@ impl DiskIndex {
         let written = self.inner.write_sections(&mut sw).map_err(io)?;
         debug_assert_eq!(written, nodes);
         write_crcs(&mut sw, &w.crcs, w.crc_bytes).map_err(io)?;
+        if w.vectors_generation != 0 {
+            let g = w.vectors_generation.to_le_bytes();
+            sw.section(VECTOR_FILE, FLAG_REQUIRED, &g).map_err(io)?;
+        }
         let mut out = sw.finish().map_err(io)?;
         let len = out.stream_position().map_err(io)?;
         let file = out

@@ -40,6 +40,13 @@ pub(super) struct Writer {
     /// Why writes are refused: a checkpoint or a log sync failed (the
     /// first such failure); cleared by a checkpoint that succeeds.
     pub(super) refusal: Option<String>,
+    /// The generation of the vector file the rows are in (0: `vectors.omv`;
+    /// see `reorder.rs`). Ahead of `generation` while the checkpoint that
+    /// renumbered the nodes has not taken effect.
+    pub(super) vectors_generation: u64,
+    /// A vector file the rows moved out of, removed once a checkpoint
+    /// naming the new one succeeds.
+    pub(super) retired_vectors: Option<std::path::PathBuf>,
 }
 
 impl Writer {
@@ -52,6 +59,8 @@ impl Writer {
             crcs: Vec::new(),
             crc_bytes: 0,
             refusal: None,
+            vectors_generation: 0,
+            retired_vectors: None,
         }
     }
 }
@@ -164,7 +173,7 @@ impl DiskIndex {
 
     /// Bytes of each file in the directory.
     pub fn disk_usage(&self) -> DiskUsage {
-        let (vector_file, vector_allocated) = file_sizes(&self.dir.vectors());
+        let (vector_file, vector_allocated) = file_sizes(&self.vector_path());
         let rows = self.inner.graph().node_count() as u64;
         DiskUsage {
             vector_file,
@@ -186,7 +195,7 @@ impl DiskIndex {
             other => other.map_err(|e| Error::io(path, e)),
         };
         Ok(PageCache {
-            vector_file: resident(&self.dir.vectors())?,
+            vector_file: resident(&self.vector_path())?,
             graph_file: resident(&self.dir.graph())?,
         })
     }

@@ -1,6 +1,6 @@
 //! A fault swept over every file operation of a workload: for each call N
 //! the workload makes (create, writes, syncs, resizes, renames, the
-//! checkpoints' files, the close), the workload runs again with call N
+//! checkpoints' files, the renumberings' vector files, the close), the workload runs again with call N
 //! failing — once with `ENOSPC`, once with `EIO`, and once with every
 //! call from N on failing (a disk that stays full). After each run the
 //! process "dies" (the index is dropped without a checkpoint) and the
@@ -32,11 +32,12 @@ enum Step {
     Remove(u64),
     Update(u64, u64),
     Checkpoint,
+    Reorder,
 }
 
 fn workload() -> Vec<Step> {
     use Step::*;
-    let mut steps = vec![Batch(0, 40), Checkpoint];
+    let mut steps = vec![Batch(0, 40), Checkpoint, Reorder];
     for id in 40..52 {
         steps.push(Add(id));
     }
@@ -44,7 +45,7 @@ fn workload() -> Vec<Step> {
     for id in 52..64 {
         steps.push(Add(id));
     }
-    steps.extend([Update(50, 2), Remove(0)]);
+    steps.extend([Update(50, 2), Remove(0), Reorder, Add(64)]);
     steps
 }
 
@@ -95,13 +96,17 @@ fn run(dir: &Path, durability: Durability, close: bool) -> Option<Outcome> {
                 let _ = index.checkpoint();
                 continue;
             }
+            Step::Reorder => {
+                let _ = index.reorder();
+                continue;
+            }
         };
         let effect: Vec<(u64, Option<u64>)> = match step {
             Step::Batch(from, to) => (from..to).map(|id| (id, Some(0))).collect(),
             Step::Add(id) => vec![(id, Some(0))],
             Step::Remove(id) => vec![(id, None)],
             Step::Update(id, v) => vec![(id, Some(v))],
-            Step::Checkpoint => vec![],
+            Step::Checkpoint | Step::Reorder => vec![],
         };
         for (id, state) in effect {
             match (ok, state) {
@@ -126,7 +131,7 @@ fn check(dir: &Path, out: &Outcome, indeterminate: bool, what: &str) {
         Ok(index) => index,
         Err(e) => panic!("{what}: the index does not reopen: {e}"),
     };
-    for id in 0..64u64 {
+    for id in 0..=64u64 {
         let got = index.hnsw().vector_of(id);
         let want = out.acked.get(&id).map(|&v| vector(id, v));
         if got == want {
@@ -139,6 +144,13 @@ fn check(dir: &Path, out: &Outcome, indeterminate: bool, what: &str) {
             "{what}: id {id} holds {got:?}, acknowledged {want:?}"
         );
     }
+    // A writable open removes every vector file the graph does not name.
+    let files = crate::store::directory::IndexDir::new(dir).other_vector_files(u64::MAX);
+    assert_eq!(
+        files.map(|f| f.len()).ok(),
+        Some(1),
+        "{what}: stray vector files"
+    );
     // Still usable: it searches, and takes a new write.
     let q = vector(99, 0);
     let k = out.acked.len().min(5);

@@ -9,11 +9,12 @@
 //!                ─► each writer links its own (engine, outside the mutex)
 //!                ─► EveryOp: wait until a sync covers its group (one writer runs it) ─► maybe checkpoint
 //! checkpoint (on demand, every N ops, when the log is large, on close)
-//!   └─► wait for links ─► sync vectors.omv ─► write graph.omg.tmp, sync, rename, sync dir
-//!       ─► fresh wal.log (generation + 1)
+//!   └─► wait for links ─► [reorder: rows in BFS order to vectors.<g>.omv, synced, mapped]
+//!       ─► sync vectors ─► write graph.omg.tmp, sync, rename, sync dir
+//!       ─► fresh wal.log (generation + 1) ─► [reorder: remove the old vector file]
 //! open
 //!   └─► lock ─► MANIFEST (kind) ─► map graph.omg (checksums, structure; links used in place)
-//!       ─► map vectors.omv (row checksums) ─► replay wal.log if its generation is the
+//!       ─► map the vector file it names (row checksums) ─► replay wal.log if its generation is the
 //!          graph's (a log one generation older was already checkpointed and is discarded)
 //! ```
 //!
@@ -37,6 +38,7 @@
 //! | `commit.rs` | group commit: the queue of writes a leader logs and stores at once; links in flight |
 //! | `durable.rs` | `EveryOp`: waiting until a sync, run by one waiter outside the mutex, covers a write |
 //! | `checkpoint.rs` | checkpoints: the graph file and its vector-checksum section |
+//! | `reorder.rs` | renumbering the nodes for locality: a checkpoint that first writes the vector rows, in the new order, to a new vector file its graph file names |
 //! | `wal.rs` | the write-ahead log's writer, [`Durability`] |
 //! | `wal_record.rs` | the log's records: framing, checks, replay's scan |
 //! | `sync_mark.rs` | `wal.log.synced`: how far the log is known synced, to tell a torn tail from lost synced records |
@@ -54,6 +56,7 @@ mod fault_sweep;
 pub(crate) mod manifest;
 mod options;
 mod recovery;
+mod reorder;
 mod sync_mark;
 pub(crate) mod wal;
 mod wal_record;

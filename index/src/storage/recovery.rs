@@ -12,6 +12,7 @@ use super::checkpoint::{parse_crcs, CRC_CHUNK};
 use super::disk_index::Writer;
 use super::manifest::Manifest;
 use super::options::{LostSyncedTail, OpenOptions, RecoveryReport};
+use super::reorder::parse_vector_file;
 use super::sync_mark::SyncMark;
 use super::wal::{self, LoggedOp, WalWriter, MAX_RECORD_BYTES};
 use super::DiskIndex;
@@ -69,13 +70,17 @@ impl DiskIndex {
             ));
         }
         // Leftovers of a create that crashed before writing its manifest.
+        let numbered = d.other_vector_files(0).map_err(|e| Error::io(&d.root, e))?;
         for p in [
             d.vectors(),
             d.graph(),
             d.wal(),
             tmp_path(&d.graph()),
             tmp_path(&d.wal()),
-        ] {
+        ]
+        .into_iter()
+        .chain(numbered)
+        {
             match store_io::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&p, e)),
                 _ => {}
@@ -160,7 +165,8 @@ impl DiskIndex {
         let n = usize::try_from(gheader.count)
             .map_err(|_| corrupt(&gpath, 24, "node count too large"))?;
         let (crcs, crc_bytes) = parse_crcs(&sections, n, dims, &gpath)?;
-        let vpath = d.vectors();
+        let vgen = parse_vector_file(&sections, gheader.generation, &gpath)?;
+        let vpath = d.vectors_at(vgen);
         let vectors = MmapVectors::open(&vpath, dims, metric, n, !opts.read_only)?;
         if opts.verify_vectors {
             verify_rows(&vpath, dims, n, CRC_CHUNK, &crcs)?;
@@ -251,6 +257,14 @@ impl DiskIndex {
         writer.ops_since_checkpoint = replayed as u64;
         writer.crcs = crcs;
         writer.crc_bytes = crc_bytes;
+        writer.vectors_generation = vgen;
+        if !opts.read_only {
+            // Vector files no graph file names (see `reorder.rs`). One
+            // that cannot be removed now is tried again at the next open.
+            for stale in d.other_vector_files(vgen).unwrap_or_default() {
+                let _ = store_io::remove_file(&stale);
+            }
+        }
         let mut index = DiskIndex {
             dir: d,
             inner,

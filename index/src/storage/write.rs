@@ -1,6 +1,7 @@
 //! The write path of a [`DiskIndex`]: check, log, store in log order under
 //! the writer mutex, many writers' writes at once (`commit.rs`); link
-//! outside it; checkpoint when one is due.
+//! outside it; checkpoint when one is due, and renumber after a batch
+//! that built most of the index (`reorder.rs`).
 //!
 //! A batch larger than one log record (`MAX_RECORD_BYTES`) is logged as
 //! several records, all appended before any is applied: if any append
@@ -68,6 +69,7 @@ impl DiskIndex {
         if self.opts.read_only {
             return Err(Error::ReadOnly);
         }
+        let batch = matches!(request, Request::Batch { .. });
         let stored = self
             .commits
             .submit(request, |group| self.commit_group(group))?;
@@ -79,7 +81,14 @@ impl DiskIndex {
         if let Some(at) = stored.durable_at {
             self.syncs.wait(at)?;
         }
-        if self.checkpoint_wanted.load(Ordering::Relaxed) {
+        if batch && self.inner.graph().builds_most_of(stored.nodes.len()) {
+            // A bulk build: renumber for locality (`reorder.rs`). Its
+            // failure, like a checkpoint's, refuses the next write.
+            let mut w = self.writer.lock();
+            let _ = self.checkpoint_as(&mut w, true);
+            self.checkpoint_wanted
+                .store(self.checkpoint_due(&w), Ordering::Relaxed);
+        } else if self.checkpoint_wanted.load(Ordering::Relaxed) {
             let mut w = self.writer.lock();
             if self.checkpoint_due(&w) {
                 // The write is already durable (in the log, and in the new

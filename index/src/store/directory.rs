@@ -3,7 +3,9 @@
 //! ```text
 //! <dir>/
 //!   MANIFEST     dims, metric, build parameters (written once, at create)
-//!   vectors.omv  the memory-mapped vector rows
+//!   vectors.omv  the memory-mapped vector rows (vectors.<g>.omv once
+//!                checkpoint g renumbered the nodes: the graph file names
+//!                the generation of its vector file)
 //!   graph.omg    the graph as of the last checkpoint
 //!   wal.log      writes since the last checkpoint
 //!   LOCK         the advisory lock file
@@ -11,7 +13,9 @@
 //!
 //! Files other than the vector file are replaced whole: written to a
 //! temporary name, synced, renamed over the old one, and the directory
-//! synced, so a crash leaves either the old file or the new one.
+//! synced, so a crash leaves either the old file or the new one. A vector
+//! file is replaced by one of a new name, which the graph file that
+//! replaces the old one names; the old vector file is removed after.
 
 use std::path::{Path, PathBuf};
 
@@ -36,9 +40,39 @@ impl IndexDir {
         self.root.join("MANIFEST")
     }
 
-    /// The vector file.
+    /// The vector file as created (generation 0).
     pub fn vectors(&self) -> PathBuf {
-        self.root.join("vectors.omv")
+        self.vectors_at(0)
+    }
+
+    /// The vector file written by checkpoint `generation` when it
+    /// renumbered the nodes (`vectors.omv` for 0, as created).
+    pub fn vectors_at(&self, generation: u64) -> PathBuf {
+        match generation {
+            0 => self.root.join("vectors.omv"),
+            g => self.root.join(format!("vectors.{g}.omv")),
+        }
+    }
+
+    /// Every vector file in the directory but generation `keep`'s:
+    /// leftovers of a renumbering that crashed before its checkpoint took
+    /// effect, or of one that crashed before removing the old file.
+    pub fn other_vector_files(&self, keep: u64) -> std::io::Result<Vec<PathBuf>> {
+        let keep = self.vectors_at(keep);
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&self.root)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let numbered = name
+                .strip_prefix("vectors.")
+                .and_then(|r| r.strip_suffix(".omv"))
+                .is_some_and(|g| g.parse::<u64>().is_ok());
+            if (numbered || name == "vectors.omv") && path != keep {
+                found.push(path);
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 
     /// The graph file.

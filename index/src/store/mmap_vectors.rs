@@ -23,7 +23,7 @@
 compile_error!("the memory-mapped vector format assumes a little-endian host");
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +32,7 @@ use memmap2::{MmapMut, MmapOptions};
 use parking_lot::Mutex;
 
 use super::format::{corrupt, FileHeader, FileKind, HEADER_LEN};
-use super::io as store_io;
+use super::io::{self as store_io, GatedFile};
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 
@@ -101,6 +101,64 @@ impl MmapVectors {
         Ok(v)
     }
 
+    /// Creates a vector file at `path` (replacing any file there) holding
+    /// `count` rows, row `i` being `row(i)`, with room for `capacity`
+    /// (at least `count`): written through the file (not the map) and
+    /// synced before it is mapped, so the rows are durable on return. The
+    /// file's name becomes durable with the next directory sync.
+    pub fn create_from<'r>(
+        path: &Path,
+        dims: usize,
+        metric: Metric,
+        count: usize,
+        capacity: usize,
+        row: impl Fn(usize) -> &'r [f32],
+    ) -> Result<Self> {
+        let io = |e| Error::io(path, e);
+        let capacity = capacity.max(count).max(1);
+        let file = store_io::open(
+            path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true),
+        )
+        .map_err(io)?;
+        let bytes = (HEADER_LEN + capacity * dims * 4) as u64;
+        store_io::grow(&file, path, 0, bytes).map_err(io)?;
+        let mut h = FileHeader::new(FileKind::Vectors, dims, metric);
+        h.count = count as u64;
+        h.capacity = capacity as u64;
+        let mut out = BufWriter::with_capacity(1 << 20, GatedFile::new(file, path));
+        out.write_all(&h.encode()).map_err(io)?;
+        for i in 0..count {
+            let r = row(i);
+            debug_assert_eq!(r.len(), dims, "row length");
+            for x in r {
+                out.write_all(&x.to_le_bytes()).map_err(io)?;
+            }
+        }
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?
+            .into_file();
+        store_io::sync_all(&file, path).map_err(io)?;
+        let mut map = map_shared(&file, path)?;
+        Ok(MmapVectors {
+            path: path.to_path_buf(),
+            file,
+            base: map.as_mut_ptr(),
+            map,
+            dims,
+            metric,
+            len: AtomicUsize::new(count),
+            appending: Mutex::new(()),
+            capacity,
+            shared: true,
+        })
+    }
+
     /// Opens an existing vector file whose first `rows` rows are valid.
     /// `writable = false` maps it copy-on-write: nothing is ever written to
     /// the file, and the file may live on a read-only path.
@@ -149,6 +207,11 @@ impl MmapVectors {
             capacity,
             shared: writable,
         })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Valid rows.

@@ -9,6 +9,7 @@
 //! | [`MANIFEST_PQ`] `0x02` | `MANIFEST` | quantizer parameters, PQ-navigated kinds only (`engine/hnsw_pq.rs`) |
 //! | [`GRAPH_META`]…[`GRAPH_UPPER`] `0x10`–`0x15` | `graph.omg` | the HNSW graph (`hnsw/persist.rs`) |
 //! | [`VECTOR_CRCS`] `0x20` | `graph.omg` | checksums of the vector rows (`storage/checkpoint.rs`) |
+//! | [`VECTOR_FILE`] `0x21` | `graph.omg` | the generation of the vector file the rows are in, once a checkpoint renumbered the nodes (`storage/reorder.rs`) |
 //! | [`PQ_CODEBOOK`], [`PQ_CODES`] `0x30`, `0x31` | `graph.omg` | codebooks and codes (`hnsw_pq/persist.rs`) |
 //! | [`MANIFEST_SQ8`] `0x03` | `MANIFEST` | SQ8 training parameters, SQ8-navigated kinds only (`engine/hnsw_sq8.rs`) |
 //! | [`SQ8_QUANTIZER`], [`SQ8_CODES`] `0x40`, `0x41` | `graph.omg` | SQ8 quantizer and codes (`hnsw_sq8/persist.rs`) |
@@ -35,6 +36,10 @@ pub const GRAPH_LAYER0: u32 = 0x14;
 pub const GRAPH_UPPER: u32 = 0x15;
 /// Graph file: per-chunk checksums of the vector rows.
 pub const VECTOR_CRCS: u32 = 0x20;
+/// Graph file: which vector file holds the rows (`vectors.<g>.omv`: the
+/// generation `g`, u64), written once a checkpoint renumbered the nodes;
+/// absent, the rows are in `vectors.omv`.
+pub const VECTOR_FILE: u32 = 0x21;
 /// Graph file: the trained PQ codebooks.
 pub const PQ_CODEBOOK: u32 = 0x30;
 /// Graph file: the PQ codes of every node.
@@ -55,7 +60,7 @@ pub const SECTOR_CRCS: u32 = 0x52;
 pub const MANIFEST_SECTIONS: [u32; 3] = [MANIFEST_HNSW, MANIFEST_PQ, MANIFEST_SQ8];
 
 /// Every graph-file section kind this build reads.
-pub const GRAPH_FILE_SECTIONS: [u32; 11] = [
+pub const GRAPH_FILE_SECTIONS: [u32; 12] = [
     GRAPH_META,
     GRAPH_IDS,
     GRAPH_LEVELS,
@@ -63,6 +68,7 @@ pub const GRAPH_FILE_SECTIONS: [u32; 11] = [
     GRAPH_LAYER0,
     GRAPH_UPPER,
     VECTOR_CRCS,
+    VECTOR_FILE,
     PQ_CODEBOOK,
     PQ_CODES,
     SQ8_QUANTIZER,
