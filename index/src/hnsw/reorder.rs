@@ -43,8 +43,9 @@ impl HnswIndex {
     /// Renumbers the nodes in breadth-first order over layer 0 (see the
     /// module doc). Skipped (returns `false`) when the vectors live in a
     /// mapped file (an index in a directory renumbers with
-    /// `DiskIndex::reorder`, which writes a new vector file), or while other writes are between their store and
-    /// their link (their node numbers must not change under them).
+    /// `DiskIndex::reorder`, which writes a new vector file), or while
+    /// other writes are between their store and their link (their node
+    /// numbers must not change under them).
     pub fn reorder(&self) -> bool {
         let mut g = self.graph.write();
         if g.vectors.mapped().is_some() || self.writes_in_flight.load(Ordering::SeqCst) > 0 {
