@@ -119,21 +119,22 @@ fn renumbering_a_directory_keeps_every_answer_through_reopen_and_death() {
     }
 }
 
+/// A new HNSW directory holding `rows` under `ids`, added as one batch.
+fn loaded(ids: &[u64], rows: &[f32]) -> (tempfile::TempDir, DiskIndex) {
+    let dir = tempfile::tempdir().unwrap();
+    let params = hnsw_params();
+    let index = DiskIndex::create(dir.path(), D, Metric::L2, params, OpenOptions::default());
+    let index = index.unwrap();
+    index.add_batch(ids, rows).unwrap();
+    (dir, index)
+}
+
 #[test]
 fn a_batch_that_builds_the_index_renumbers_it() {
     let n = 5_000;
     let (train, _) = clustered(n, 0, D, 20, 9);
     let ids: Vec<u64> = (0..n as u64).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let index = DiskIndex::create(
-        dir.path(),
-        D,
-        Metric::L2,
-        hnsw_params(),
-        OpenOptions::default(),
-    )
-    .unwrap();
-    index.add_batch(&ids, &train).unwrap();
+    let (dir, index) = loaded(&ids, &train);
     let files = vector_files(dir.path());
     assert_eq!(files.len(), 1, "{files:?}");
     assert_ne!(
@@ -160,16 +161,7 @@ fn a_batch_that_builds_the_index_renumbers_it() {
 fn a_renumbered_directory_missing_its_vector_file_refuses_to_open() {
     let (train, _) = clustered(500, 0, D, 5, 3);
     let ids: Vec<u64> = (0..500).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let index = DiskIndex::create(
-        dir.path(),
-        D,
-        Metric::L2,
-        hnsw_params(),
-        OpenOptions::default(),
-    )
-    .unwrap();
-    index.add_batch(&ids, &train).unwrap();
+    let (dir, index) = loaded(&ids, &train);
     assert!(index.reorder().unwrap());
     index.close().unwrap();
     let files = vector_files(dir.path());

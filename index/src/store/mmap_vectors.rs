@@ -84,19 +84,8 @@ impl MmapVectors {
         let row = dims * 4;
         let capacity = (INITIAL_BYTES / row).max(16);
         store_io::grow(&file, path, 0, (HEADER_LEN + capacity * row) as u64).map_err(io)?;
-        let mut map = map_shared(&file, path)?;
-        let mut v = MmapVectors {
-            path: path.to_path_buf(),
-            file,
-            base: map.as_mut_ptr(),
-            map,
-            dims,
-            metric,
-            len: AtomicUsize::new(0),
-            appending: Mutex::new(()),
-            capacity,
-            shared: true,
-        };
+        let map = map_shared(&file, path)?;
+        let mut v = Self::over(path, file, map, (dims, metric), 0, capacity, true);
         v.write_header(0);
         Ok(v)
     }
@@ -144,19 +133,16 @@ impl MmapVectors {
             .map_err(|e| Error::io(path, e.into_error()))?
             .into_file();
         store_io::sync_all(&file, path).map_err(io)?;
-        let mut map = map_shared(&file, path)?;
-        Ok(MmapVectors {
-            path: path.to_path_buf(),
+        let map = map_shared(&file, path)?;
+        Ok(Self::over(
+            path,
             file,
-            base: map.as_mut_ptr(),
             map,
-            dims,
-            metric,
-            len: AtomicUsize::new(count),
-            appending: Mutex::new(()),
+            (dims, metric),
+            count,
             capacity,
-            shared: true,
-        })
+            true,
+        ))
     }
 
     /// Opens an existing vector file whose first `rows` rows are valid.
@@ -188,25 +174,48 @@ impl MmapVectors {
         }
         let capacity = usize::try_from(capacity)
             .map_err(|_| corrupt(path, 32, "capacity does not fit in memory"))?;
-        let mut map = if writable {
+        let map = if writable {
             map_shared(&file, path)?
         } else {
             // SAFETY: a private (copy-on-write) map of a file this process
             // holds the directory lock on; writes stay in this process.
             unsafe { MmapOptions::new().map_copy(&file) }.map_err(io)?
         };
-        Ok(MmapVectors {
+        Ok(Self::over(
+            path,
+            file,
+            map,
+            (dims, metric),
+            rows,
+            capacity,
+            writable,
+        ))
+    }
+
+    /// The vectors of `file`, mapped by `map` (rows of `shape`: dims and
+    /// metric), `len` of them valid, room for `capacity`; `shared`: writes
+    /// reach the file.
+    fn over(
+        path: &Path,
+        file: File,
+        mut map: MmapMut,
+        shape: (usize, Metric),
+        len: usize,
+        capacity: usize,
+        shared: bool,
+    ) -> Self {
+        MmapVectors {
             path: path.to_path_buf(),
             file,
             base: map.as_mut_ptr(),
             map,
-            dims,
-            metric,
-            len: AtomicUsize::new(rows),
+            dims: shape.0,
+            metric: shape.1,
+            len: AtomicUsize::new(len),
             appending: Mutex::new(()),
             capacity,
-            shared: writable,
-        })
+            shared,
+        }
     }
 
     /// The file's path.
