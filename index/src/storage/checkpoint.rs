@@ -17,6 +17,7 @@ use std::time::Instant;
 use super::disk_index::Writer;
 use super::durable::LogPoint;
 use super::options::CheckpointStats;
+use super::reorder::remove_other_vector_files;
 use super::wal::WalWriter;
 use super::DiskIndex;
 use crate::error::{Error, Result};
@@ -70,7 +71,11 @@ impl DiskIndex {
         match &result {
             Ok(_) => {
                 w.refusal = None;
-                self.remove_retired_vectors(w);
+                if w.vectors_generation == w.generation {
+                    // This checkpoint is the first to name the vector file
+                    // a renumbering wrote: the others are named by none.
+                    remove_other_vector_files(&self.dir, w.vectors_generation);
+                }
             }
             Err(e) => {
                 w.refusal

@@ -44,9 +44,6 @@ pub(super) struct Writer {
     /// see `reorder.rs`). Ahead of `generation` while the checkpoint that
     /// renumbered the nodes has not taken effect.
     pub(super) vectors_generation: u64,
-    /// A vector file the rows moved out of, removed once a checkpoint
-    /// naming the new one succeeds.
-    pub(super) retired_vectors: Option<std::path::PathBuf>,
 }
 
 impl Writer {
@@ -60,7 +57,6 @@ impl Writer {
             crc_bytes: 0,
             refusal: None,
             vectors_generation: 0,
-            retired_vectors: None,
         }
     }
 }

@@ -12,7 +12,7 @@ use super::checkpoint::{parse_crcs, CRC_CHUNK};
 use super::disk_index::Writer;
 use super::manifest::Manifest;
 use super::options::{LostSyncedTail, OpenOptions, RecoveryReport};
-use super::reorder::parse_vector_file;
+use super::reorder::{parse_vector_file, remove_other_vector_files};
 use super::sync_mark::SyncMark;
 use super::wal::{self, LoggedOp, WalWriter, MAX_RECORD_BYTES};
 use super::DiskIndex;
@@ -259,11 +259,7 @@ impl DiskIndex {
         writer.crc_bytes = crc_bytes;
         writer.vectors_generation = vgen;
         if !opts.read_only {
-            // Vector files no graph file names (see `reorder.rs`). One
-            // that cannot be removed now is tried again at the next open.
-            for stale in d.other_vector_files(vgen).unwrap_or_default() {
-                let _ = store_io::remove_file(&stale);
-            }
+            remove_other_vector_files(&d, vgen);
         }
         let mut index = DiskIndex {
             dir: d,

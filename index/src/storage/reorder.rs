@@ -23,13 +23,16 @@
 //! after it but before removing the old file) is removed at the next
 //! writable open. If the checkpoint fails after the renumbering, the index
 //! stays renumbered in RAM over the new file, writes are refused, and the
-//! next checkpoint that succeeds names the new file and removes the old one.
+//! next checkpoint that succeeds names the new file and removes the old one
+//! (a checkpoint whose generation is its vector file's removes every other
+//! vector file, as a writable open does).
 
 use std::path::{Path, PathBuf};
 
 use super::disk_index::Writer;
 use super::DiskIndex;
 use crate::error::{Error, Result};
+use crate::store::directory::{sync_dir, IndexDir};
 use crate::store::format::{corrupt, u64_at, Section};
 use crate::store::io as store_io;
 use crate::store::mmap_vectors::MmapVectors;
@@ -85,26 +88,11 @@ impl DiskIndex {
             }
         })?;
         if renumbered {
-            let old = self.dir.vectors_at(w.vectors_generation);
-            // An older retired file (its removal failed) stays for the next
-            // open to remove; the one just left is the one to remove now.
-            w.retired_vectors = Some(old);
             w.vectors_generation = generation;
             w.crcs.clear();
             w.crc_bytes = 0;
         }
         Ok(())
-    }
-
-    /// After a checkpoint succeeded: removes the vector file a renumbering
-    /// left (no graph file names it now). A failure leaves it for the next
-    /// writable open.
-    pub(super) fn remove_retired_vectors(&self, w: &mut Writer) {
-        if let Some(old) = w.retired_vectors.take() {
-            if store_io::remove_file(&old).is_ok() {
-                let _ = crate::store::directory::sync_dir(&self.dir.root);
-            }
-        }
     }
 
     /// The vector file the rows are in now.
@@ -113,6 +101,20 @@ impl DiskIndex {
             .graph()
             .with_vectors(|v| v.mapped().map(|m| m.path().to_path_buf()))
             .unwrap_or_else(|| self.dir.vectors())
+    }
+}
+
+/// Removes every vector file in `dir` but generation `keep`'s (the one the
+/// graph file names): at a writable open, and after the checkpoint that
+/// first names the file a renumbering wrote. A file that cannot be removed
+/// now is tried again at the next open.
+pub(super) fn remove_other_vector_files(dir: &IndexDir, keep: u64) {
+    let mut removed = false;
+    for stale in dir.other_vector_files(keep).unwrap_or_default() {
+        removed |= store_io::remove_file(&stale).is_ok();
+    }
+    if removed {
+        let _ = sync_dir(&dir.root);
     }
 }
 
