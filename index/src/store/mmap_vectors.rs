@@ -116,11 +116,9 @@ impl MmapVectors {
         .map_err(io)?;
         let bytes = (HEADER_LEN + capacity * dims * 4) as u64;
         store_io::grow(&file, path, 0, bytes).map_err(io)?;
-        let mut h = FileHeader::new(FileKind::Vectors, dims, metric);
-        h.count = count as u64;
-        h.capacity = capacity as u64;
         let mut out = BufWriter::with_capacity(1 << 20, GatedFile::new(file, path));
-        out.write_all(&h.encode()).map_err(io)?;
+        out.write_all(&header(dims, metric, count, capacity))
+            .map_err(io)?;
         for i in 0..count {
             let r = row(i);
             debug_assert_eq!(r.len(), dims, "row length");
@@ -343,10 +341,8 @@ impl MmapVectors {
 
     /// Rewrites the header with `count` rows and the current capacity.
     pub fn write_header(&mut self, count: usize) {
-        let mut h = FileHeader::new(FileKind::Vectors, self.dims, self.metric);
-        h.count = count as u64;
-        h.capacity = self.capacity as u64;
-        self.map[..HEADER_LEN].copy_from_slice(&h.encode());
+        let h = header(self.dims, self.metric, count, self.capacity);
+        self.map[..HEADER_LEN].copy_from_slice(&h);
         self.base = self.map.as_mut_ptr();
     }
 
@@ -391,6 +387,14 @@ impl MmapVectors {
     pub fn disk_bytes(&self) -> (u64, u64) {
         file_sizes(&self.path)
     }
+}
+
+/// A vector file's header: `count` rows valid, room for `capacity`.
+fn header(dims: usize, metric: Metric, count: usize, capacity: usize) -> [u8; HEADER_LEN] {
+    let mut h = FileHeader::new(FileKind::Vectors, dims, metric);
+    h.count = count as u64;
+    h.capacity = capacity as u64;
+    h.encode()
 }
 
 /// A file's logical size and its allocated bytes.
