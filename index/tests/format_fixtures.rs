@@ -24,11 +24,23 @@ const D: usize = 16;
 const NQ: usize = 20;
 
 /// The fixtures of format version 1: directory name and search knobs.
-const FIXTURES: [(&str, SearchParams); 3] = [
+/// `-renumbered`: its checkpoint renumbered the nodes, so its rows are in
+/// `vectors.1.omv`, named by the graph file's `VECTOR_FILE` section.
+const FIXTURES: [(&str, SearchParams); 4] = [
     ("v1-hnsw", SearchParams::with_rerank(64, 0)),
     ("v1-hnsw-pq", SearchParams::with_rerank(64, 40)),
     ("v1-hnsw-sq8", SearchParams::with_rerank(64, 40)),
+    ("v1-hnsw-sq8-renumbered", SearchParams::with_rerank(64, 40)),
 ];
+
+/// The vector file of a fixture.
+fn vector_file(name: &str) -> &'static str {
+    if name.ends_with("-renumbered") {
+        "vectors.1.omv"
+    } else {
+        "vectors.omv"
+    }
+}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,6 +92,7 @@ fn golden_directories_open_with_their_recorded_answers() {
         let want = expected(&dir);
         assert_eq!(want.len(), NQ, "{name}: fixture incomplete");
         let q = queries(&dir);
+        assert!(dir.join(vector_file(name)).exists(), "{name}");
         // Read-only, in place: nothing is written to the committed files.
         let index = DiskIndex::open(&dir, OpenOptions::read_only()).unwrap();
         let report = index.recovery_report();
@@ -158,7 +171,7 @@ fn bump_version(file: &Path) {
 #[test]
 fn a_newer_format_version_is_refused_as_incompatible() {
     for (name, _) in FIXTURES {
-        for file in ["MANIFEST", "graph.omg", "vectors.omv", "wal.log"] {
+        for file in ["MANIFEST", "graph.omg", vector_file(name), "wal.log"] {
             let copy = tempfile::tempdir().unwrap();
             copy_dir(&fixture(name), copy.path());
             bump_version(&copy.path().join(file));
@@ -201,7 +214,7 @@ fn write_fixtures() {
                 },
             };
             DiskIndex::create(&dir, D, Metric::L2, kind, opts).unwrap()
-        } else if name.ends_with("-sq8") {
+        } else if name.contains("-sq8") {
             let kind = HnswSq8Params {
                 hnsw,
                 sq8: Sq8Params {
@@ -215,7 +228,11 @@ fn write_fixtures() {
         };
         let ids: Vec<u64> = (0..400).collect();
         index.add_batch(&ids[..300], &train[..300 * D]).unwrap();
-        index.checkpoint().unwrap();
+        if name.ends_with("-renumbered") {
+            assert!(index.reorder().unwrap());
+        } else {
+            index.checkpoint().unwrap();
+        }
         // Past the checkpoint, in the log only.
         for i in 300..400 {
             index.add(ids[i], &train[i * D..(i + 1) * D]).unwrap();

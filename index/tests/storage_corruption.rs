@@ -77,7 +77,9 @@ fn opts() -> OpenOptions {
 /// A directory with a checkpoint of BASE vectors and a log of more writes:
 /// a plain HNSW, or (`pq`) one navigated by 4-byte PQ codes, whose
 /// checkpoint also holds codebooks and codes.
-fn pristine(dir: &Path, pq: bool) {
+/// `renumbered`: the checkpoint after the batch renumbers the nodes, so
+/// the rows live in a `vectors.<g>.omv` the graph file names.
+fn pristine(dir: &Path, pq: bool, renumbered: bool) {
     let params = HnswParams::new(8, 40);
     let index = if pq {
         let pq_params = HnswPqParams {
@@ -91,7 +93,11 @@ fn pristine(dir: &Path, pq: bool) {
     let ids: Vec<u64> = (0..BASE).collect();
     let vs: Vec<f32> = ids.iter().flat_map(|&i| vector_for(i)).collect();
     index.add_batch(&ids, &vs).unwrap();
-    index.checkpoint().unwrap();
+    if renumbered {
+        assert!(index.reorder().unwrap());
+    } else {
+        index.checkpoint().unwrap();
+    }
     for op in logged_ops() {
         match op {
             Add(id) => index.add(id, &vector_for(id)).unwrap(),
@@ -152,25 +158,37 @@ fn check_case(dir: &Path, damaged: &Path, what: &str, states: &[BTreeSet<u64>]) 
 
 #[test]
 fn truncations_and_flipped_bytes_never_give_wrong_answers() {
-    damage_every_file(false);
+    damage_every_file(false, false);
 }
 
 #[test]
 fn damaged_pq_indexes_never_give_wrong_answers() {
-    damage_every_file(true);
+    damage_every_file(true, false);
 }
 
-fn damage_every_file(pq: bool) {
+/// The graph file's `VECTOR_FILE` section and the renumbered vector file
+/// it names, damaged like every other byte.
+#[test]
+fn damaged_renumbered_indexes_never_give_wrong_answers() {
+    damage_every_file(false, true);
+}
+
+fn damage_every_file(pq: bool, renumbered: bool) {
     let src = tempfile::tempdir().unwrap();
-    pristine(src.path(), pq);
+    pristine(src.path(), pq, renumbered);
     let states = prefix_states();
     let mut rng = Rng::new(7);
-    let files = ["MANIFEST", "graph.omg", "vectors.omv", "wal.log"];
+    let vectors = if renumbered {
+        "vectors.1.omv"
+    } else {
+        "vectors.omv"
+    };
+    let files = ["MANIFEST", "graph.omg", vectors, "wal.log"];
     let mut tally = std::collections::BTreeMap::new();
     for name in files {
         let len = std::fs::metadata(src.path().join(name)).unwrap().len();
         // Vector rows end well before the file's sparse growth room.
-        let interesting = if name == "vectors.omv" {
+        let interesting = if name == vectors {
             64 + (BASE + 40) * D as u64 * 4
         } else {
             len
@@ -222,9 +240,9 @@ fn damage_every_file(pq: bool) {
 
 #[test]
 fn the_undamaged_copy_opens_to_the_final_state() {
-    for pq in [false, true] {
+    for (pq, renumbered) in [(false, false), (true, false), (false, true)] {
         let src = tempfile::tempdir().unwrap();
-        pristine(src.path(), pq);
+        pristine(src.path(), pq, renumbered);
         let states = prefix_states();
         let p = src.path().join("wal.log");
         assert_eq!(check_case(src.path(), &p, "pristine", &states), "ok");

@@ -180,6 +180,36 @@ mod tests {
     }
 
     #[test]
+    fn the_vector_file_section_is_checked() {
+        use crate::store::format::{Section, FLAG_REQUIRED};
+        use crate::store::sections::VECTOR_FILE;
+        let file = std::path::Path::new("graph.omg");
+        let parse = |payload: &[u8], generation| {
+            let s = Section {
+                kind: VECTOR_FILE,
+                flags: FLAG_REQUIRED,
+                offset: 100,
+                payload,
+            };
+            super::parse_vector_file(&[s], generation, file)
+        };
+        assert_eq!(super::parse_vector_file(&[], 5, file).unwrap(), 0);
+        assert_eq!(parse(&3u64.to_le_bytes(), 5).unwrap(), 3);
+        assert_eq!(parse(&5u64.to_le_bytes(), 5).unwrap(), 5);
+        for (payload, why) in [
+            (&0u64.to_le_bytes()[..], "names vector file generation 0"),
+            (&6u64.to_le_bytes()[..], "names vector file generation 6"),
+            (&[1, 0, 0, 0][..], "malformed vector file section"),
+        ] {
+            let err = parse(payload, 5).unwrap_err();
+            assert!(
+                matches!(err, Error::Corrupt { .. }) && err.to_string().contains(why),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_renumbering_whose_checkpoint_fails_loses_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let params = HnswParams::new(8, 32);
